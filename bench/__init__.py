@@ -1,0 +1,1 @@
+"""Benchmarks for Row by Row (run them, never time them in tests)."""

@@ -1,0 +1,154 @@
+"""Command line: `python -m lib.cli train|evaluate|make-pretrained|bench`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import fields, replace
+from pathlib import Path
+
+from .checkpoints import CheckpointError, load_checkpoint, make_card, save_checkpoint
+from .data import DataUnavailable, MnistData, load_mnist
+from .orders import ORDERS
+from .pretrained import CROSS_ORDER, FOLDER, SPECS
+from .train import PRESETS, TrainConfig, build_model, evaluate, preset, resolve_device, train
+
+
+def fit(cfg: TrainConfig, data: MnistData, name: str, on_event=lambda e: None):
+    """Train to the end, score on the full test set and return (model, card, final metrics dict)."""
+    model, events, t0 = build_model(cfg), [], time.perf_counter()
+    for event in train(cfg, data, model):
+        events.append(event)
+        on_event(event)
+    seconds = time.perf_counter() - t0
+    end = events[-1]
+    test = evaluate(model, data.to(next(model.parameters()).device), cfg.order)
+    start = events[0]
+    training = {"seconds": round(seconds, 2), "device": start["device"], "steps": end["step"],
+                "epochs_done": end["epoch"], "end": end["event"]}
+    card = make_card(name, cfg, test, data.describe(), training,
+                     history=[e for e in events if e["event"] == "epoch"])
+    result = {"event": "result", "name": name, "test_acc": test["acc"], "test_loss": test["loss"], "n": test["n"],
+              "order": cfg.order, "seconds": training["seconds"], "end": end["event"], "message": end.get("message")}
+    return model, card, result
+
+
+def _config_from_args(args) -> TrainConfig:
+    overrides = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name) is not None}
+    return preset(args.preset, **overrides) if args.preset else TrainConfig(**overrides)
+
+
+class _Progress:
+    """A tqdm bar for humans when --json is not given."""
+
+    def __init__(self):
+        from tqdm import tqdm
+        self.tqdm, self.bar = tqdm, None
+
+    def __call__(self, e: dict) -> None:
+        if e["event"] == "start":
+            self.bar = self.tqdm(total=e["steps_total"], unit="step", desc=e["device"])
+        elif e["event"] == "step":
+            self.bar.update(e["step"] - self.bar.n)
+            self.bar.set_postfix(loss=f"{e['loss']:.3f}", acc=f"{e['acc']:.3f}", sps=f"{e['samples_per_s']:.0f}")
+        elif e["event"] == "epoch":
+            self.bar.write(f"epoch {e['epoch']}: test acc {e['test_acc']:.4f}, test loss {e['test_loss']:.4f}")
+        elif e["event"] in ("diverged", "done", "stopped"):
+            self.bar.close()
+            if e.get("message"):
+                print(e["message"], file=sys.stderr)
+
+
+def cmd_train(args) -> int:
+    cfg = _config_from_args(args).validate()
+    data = load_mnist()
+    on_event = (lambda e: print(json.dumps(e), flush=True)) if args.json else _Progress()
+    model, card, result = fit(cfg, data, args.name or Path(args.out or "run").stem, on_event)
+    if args.out:
+        save_checkpoint(Path(args.out).with_suffix(""), model, card)
+    print(json.dumps(result) if args.json else f"test accuracy {result['test_acc']:.4f} on {result['n']:,} digits")
+    return 1 if result["end"] == "diverged" else 0
+
+
+def cmd_evaluate(args) -> int:
+    model, card = load_checkpoint(args.path)
+    order = args.order or card["config"]["order"]
+    test = evaluate(model.to(resolve_device(args.device)), load_mnist(), order)
+    out = {"path": str(args.path), "test_acc": test["acc"], "test_loss": test["loss"], "n": test["n"], "order": order}
+    print(json.dumps(out) if args.json else f"{args.path}: {test['acc']:.4f} on {test['n']:,} digits ({order})")
+    return 0
+
+
+def cmd_make_pretrained(args) -> int:
+    data = load_mnist()
+    if data.source != "mnist":
+        print("make-pretrained needs the full MNIST: set MNIST_ROOT", file=sys.stderr)
+        return 2
+    for name in args.only or list(SPECS):
+        description, cfg = SPECS[name]
+        cfg = replace(cfg, device=args.device)
+        print(f"== {name}: {description}", flush=True)
+        model, card, result = fit(cfg, data, name, _Progress())
+        if cfg.cell == "lstm" and name.startswith("lstm-"):
+            card["cross_order"] = {o: evaluate(model, data, o)["acc"] for o in CROSS_ORDER}
+        card["description"] = description
+        save_checkpoint(Path(args.out) / name, model, card)
+        print(json.dumps(result), flush=True)
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from bench.throughput import main as bench_main  # bench/ lives beside lib/, see docs/benchmarks.md
+    return bench_main(args)
+
+
+def _add_config_flags(p: argparse.ArgumentParser) -> None:
+    for f in fields(TrainConfig):
+        kind = {"int": int, "float": float, "str": str}[f.type]
+        p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=kind, default=None,
+                       help=f"default {f.default!r}")
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m lib.cli", description="Row by Row: train and evaluate row RNNs.")
+    sub = ap.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("train", help="train a model (every config field is a flag)")
+    p.add_argument("--preset", choices=list(PRESETS))
+    _add_config_flags(p)
+    p.add_argument("--out", help="save weights and card to this path (.safetensors + .json)")
+    p.add_argument("--name", help="the name written into the card")
+    p.add_argument("--json", action="store_true", help="one JSON object per line; the last is the result")
+    p.set_defaults(func=cmd_train)
+    p = sub.add_parser("evaluate", help="score a saved model on the MNIST test set")
+    p.add_argument("path")
+    p.add_argument("--order", choices=list(ORDERS))
+    p.add_argument("--device", default="auto")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
+    p = sub.add_parser("make-pretrained", help="retrain every shipped model into pretrained/")
+    p.add_argument("--only", nargs="+", choices=list(SPECS))
+    p.add_argument("--out", default=str(FOLDER))
+    p.add_argument("--device", default="auto")
+    p.set_defaults(func=cmd_make_pretrained)
+    p = sub.add_parser("bench", help="data pipeline throughput vs the lesson's, and time to 98 %")
+    p.add_argument("--quick", action="store_true", help="fewer batches (a smoke run, not for the record)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--skip-time-to-98", action="store_true")
+    p.set_defaults(func=cmd_bench)
+    return ap
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, CheckpointError, DataUnavailable) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

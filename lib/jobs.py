@@ -1,0 +1,148 @@
+"""Background training jobs: a FIFO queue with a cap on concurrent runs, stop, heartbeats and results."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+
+import torch
+
+from .data import MnistData
+from .model import RowClassifier
+from .train import TrainConfig, build_model, evaluate, train
+
+FINISHED = ("done", "stopped", "diverged", "error")
+_ids = itertools.count(1)
+
+
+@dataclass
+class Job:
+    """One training run: its config, the dicts train() yielded so far, and its model and final result."""
+
+    config: TrainConfig
+    owner: str  # the browser session that started it
+    name: str = ""
+    id: int = field(default_factory=lambda: next(_ids))
+    state: str = "queued"  # queued -> running -> done | stopped | diverged | error
+    events: list = field(default_factory=list)  # append-only; readers take a len() snapshot
+    model: RowClassifier | None = None
+    result: dict | None = None  # evaluate() on the test set when the run ends
+    message: str = ""  # why it diverged or failed, for the UI
+    created: float = field(default_factory=time.time)
+    seconds: float = 0.0  # training time, queueing excluded
+    stop_event: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINISHED
+
+    def stop(self) -> None:
+        """Ask the run to end after its current step (well within a second); the model is kept."""
+        self.stop_event.set()
+
+    def last(self, event: str) -> dict | None:
+        """The newest dict of one kind ('step', 'epoch', 'start', ...), or None."""
+        return next((e for e in reversed(self.events[:]) if e["event"] == event), None)
+
+    def of_kind(self, event: str) -> list[dict]:
+        return [e for e in self.events[:] if e["event"] == event]
+
+
+class JobManager:
+    """Runs at most `max_running` jobs at once, in submission order; the others wait with a queue position."""
+
+    def __init__(self, max_running: int = 1, heartbeat_timeout: float = 60.0, threads: int | None = None):
+        self.max_running = max(1, int(max_running))
+        self.heartbeat_timeout = heartbeat_timeout
+        self._active: list[Job] = []  # queued and running jobs, oldest first
+        self._seen: dict[str, float] = {}
+        self._cond = threading.Condition()
+        # Concurrent jobs share the cores: give each its share instead of letting them oversubscribe.
+        torch.set_num_threads(threads or max(1, (os.cpu_count() or 1) // self.max_running))
+        threading.Thread(target=self._reap_forever, daemon=True, name="job-reaper").start()
+
+    def submit(self, cfg: TrainConfig, data: MnistData, owner: str, name: str = "") -> Job:
+        """Validate and queue a run (ValueError before anything is queued if the config is impossible)."""
+        cfg.validate()
+        job = Job(cfg, owner, name)
+        with self._cond:
+            self._active.append(job)
+            self._seen[owner] = time.time()
+        threading.Thread(target=self._run, args=(job, data), daemon=True, name=f"job-{job.id}").start()
+        return job
+
+    def position(self, job: Job) -> int:
+        """1-based place in the waiting line, 0 if running or finished."""
+        with self._cond:
+            waiting = [j for j in self._active if j.state == "queued"]
+        return waiting.index(job) + 1 if job in waiting else 0
+
+    def counts(self) -> dict:
+        with self._cond:
+            running = sum(j.state == "running" for j in self._active)
+            return {"running": running, "queued": len(self._active) - running, "cap": self.max_running}
+
+    def touch(self, owner: str) -> None:
+        """Heartbeat from a browser session: its jobs are alive."""
+        self._seen[owner] = time.time()
+
+    def reap(self, now: float | None = None) -> list[Job]:
+        """Stop the jobs whose session has not sent a heartbeat within heartbeat_timeout."""
+        now = now or time.time()
+        with self._cond:
+            gone = [j for j in self._active if now - self._seen.get(j.owner, 0) > self.heartbeat_timeout]
+        for job in gone:
+            job.message = "Stopped because its browser session closed."
+            job.stop()
+        return gone
+
+    def _reap_forever(self) -> None:
+        while True:
+            time.sleep(min(5.0, self.heartbeat_timeout / 2))
+            self.reap()
+
+    def _wait_turn(self, job: Job) -> bool:
+        """Block until `job` is among the first max_running active jobs; False if stopped while queued."""
+        with self._cond:
+            while self._active.index(job) >= self.max_running:
+                if job.stop_event.is_set():
+                    return False
+                self._cond.wait(0.2)
+            job.state = "running"
+            return True
+
+    def _run(self, job: Job, data: MnistData) -> None:
+        try:
+            if self._wait_turn(job):
+                _execute(job, data)
+            else:
+                job.state = "stopped"
+        except Exception as exc:  # noqa: BLE001 - a failed job reports, the server lives on
+            job.state, job.message = "error", f"{type(exc).__name__}: {exc}"
+            traceback.print_exc()
+        finally:
+            with self._cond:
+                self._active.remove(job)
+                self._cond.notify_all()
+
+
+def _execute(job: Job, data: MnistData) -> None:
+    """Train, mirror every dict into job.events, then score the model unless it diverged."""
+    t0 = time.perf_counter()
+    job.model = build_model(job.config)
+    end = "done"
+    for event in train(job.config, data, job.model, stop=job.stop_event):
+        job.events.append(event)
+        if event["event"] in ("stopped", "diverged"):
+            end = event["event"]
+            job.message = event.get("message", job.message)
+    job.seconds = time.perf_counter() - t0
+    if end != "diverged" and job.last("step") is not None:
+        job.result = evaluate(job.model, data.to(next(job.model.parameters()).device), job.config.order,
+                              limit=job.config.test_subset, seed=job.config.seed)
+    job.model.to("cpu").eval()
+    job.state = end

@@ -1,0 +1,98 @@
+"""The row classifier: a recurrent network reads 28 lines of 28 pixels and classifies from its last output."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+N_CLASSES = 10
+CELLS = {  # registry: name -> (torch module, label for widgets)
+    "lstm": (nn.LSTM, "LSTM"),
+    "gru": (nn.GRU, "GRU"),
+    "rnn": (nn.RNN, "plain RNN (tanh)"),
+}
+
+
+class RowClassifier(nn.Module):
+    """Recurrent cell over the 28 steps, then Linear(hidden -> 10) on the last step's output (the lesson's design)."""
+
+    def __init__(self, cell: str = "lstm", hidden: int = 100, layers: int = 2, dropout: float = 0.0,
+                 input_size: int = 28):
+        super().__init__()
+        if cell not in CELLS:
+            raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(CELLS)}")
+        self.cell = cell
+        self.rnn = CELLS[cell][0](input_size, hidden, num_layers=layers, batch_first=True,
+                                  dropout=dropout if layers > 1 else 0.0)
+        self.fc = nn.Linear(hidden, N_CLASSES)
+
+    def reset_parameters(self, seed: int) -> None:
+        """Re-draw every weight from PyTorch's default U(-1/sqrt(H), 1/sqrt(H)) with a private seeded generator."""
+        gen = torch.Generator().manual_seed(seed)
+        bound = 1.0 / math.sqrt(self.rnn.hidden_size)  # also Linear's default bound, since its fan-in is H
+        with torch.no_grad():
+            for p in self.parameters():
+                p.copy_(torch.rand(p.shape, generator=gen) * 2 * bound - bound)
+
+    def outputs(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 28, 28) normalised lines -> (B, 28, H) top-layer outputs at every step."""
+        out, _ = self.rnn(x)
+        return out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 28, 28) -> (B, 10) logits from the last step only."""
+        return self.fc(self.outputs(x)[:, -1])
+
+    def step_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 28, 28) -> (B, 28, 10): the classifier applied after each step (what it would say after k rows)."""
+        return self.fc(self.outputs(x))
+
+    @property
+    def n_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+def lstm_internals(lstm: nn.LSTM, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Recompute an nn.LSTM step by step from its own weights; each value is (L, B, T, H)."""
+    hidden = lstm.hidden_size
+    layer_in, result = x, {k: [] for k in ("input", "forget", "output", "candidate", "cell", "hidden")}
+    for layer in range(lstm.num_layers):
+        w_ih, w_hh = getattr(lstm, f"weight_ih_l{layer}"), getattr(lstm, f"weight_hh_l{layer}")
+        bias = getattr(lstm, f"bias_ih_l{layer}") + getattr(lstm, f"bias_hh_l{layer}")
+        h = x.new_zeros(len(x), hidden)
+        c = x.new_zeros(len(x), hidden)
+        steps = {k: [] for k in result}
+        pre_in = layer_in @ w_ih.T + bias  # (B, T, 4H): the input part of every step at once
+        for t in range(layer_in.shape[1]):
+            i, f, g, o = (pre_in[:, t] + h @ w_hh.T).chunk(4, dim=1)  # PyTorch's gate order: i, f, g, o
+            i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
+            c = f * c + i * g
+            h = o * c.tanh()
+            for k, v in zip(steps, (i, f, o, g, c, h)):
+                steps[k].append(v)
+        for k in result:
+            result[k].append(torch.stack(steps[k], dim=1))  # (B, T, H)
+        layer_in = result["hidden"][-1]  # no dropout: traces are taken in eval mode
+    return {k: torch.stack(v) for k, v in result.items()}
+
+
+@torch.no_grad()
+def trace(model: RowClassifier, x: torch.Tensor) -> dict[str, np.ndarray]:
+    """Per-step internals for (B, 28, 28) normalised sequences, as numpy arrays for plotting.
+
+    probs (B, 28, 10): class probabilities after each step; hidden (B, 28, H): top layer's output;
+    for LSTMs also input/forget/output gates and cell state, each (L, B, 28, H).
+    """
+    was_training = model.training
+    model.eval()
+    x = x.to(next(model.parameters()).device)
+    out = model.outputs(x)
+    result = {"probs": model.fc(out).softmax(-1), "hidden": out}
+    if model.cell == "lstm":
+        inside = lstm_internals(model.rnn, x)
+        result.update({k: inside[k] for k in ("input", "forget", "output", "cell")})
+    model.train(was_training)
+    return {k: v.float().cpu().numpy() for k, v in result.items()}

