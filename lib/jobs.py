@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .checkpoints import make_card
 from .data import MnistData
 from .model import RowClassifier
 from .train import TrainConfig, build_model, evaluate, train
@@ -50,6 +51,25 @@ class Job:
 
     def of_kind(self, event: str) -> list[dict]:
         return [e for e in self.events[:] if e["event"] == event]
+
+    def summary(self) -> dict:
+        """One flat row for a runs table: config, outcome, accuracy, time, device."""
+        c, start = self.config, self.last("start") or {}
+        return {"run": self.id, "name": self.name, "cell": c.cell, "hidden": c.hidden, "layers": c.layers,
+                "optimizer": c.optimizer, "lr": c.lr, "batch": c.batch_size, "epochs": c.epochs, "order": c.order,
+                "digits": start.get("n_train", c.subset), "state": self.state,
+                "test_acc": self.result["acc"] if self.result else None,
+                "seconds": round(self.seconds, 1), "device": start.get("device", "")}
+
+    def card(self, data: dict) -> dict:
+        """The checkpoint card of a finished run (config, metrics, data, timing), for saving or download."""
+        if self.result is None:
+            raise ValueError("this run has no test result to put in a card")
+        start, end = self.last("start") or {}, self.events[-1] if self.events else {}
+        training = {"seconds": round(self.seconds, 2), "device": start.get("device", ""),
+                    "steps": end.get("step", 0), "epochs_done": end.get("epoch", 0), "end": self.state}
+        return make_card(self.name or f"run-{self.id}", self.config, self.result, data, training,
+                         history=self.of_kind("epoch"))
 
 
 class JobManager:

@@ -1,0 +1,78 @@
+"""Server settings and classroom limits, from environment variables (ROW_BY_ROW_*) or a TOML file."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+DEFAULT_FILE = Path(__file__).resolve().parent.parent / "classroom.toml"  # optional, git-ignored by no one
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the server allows; a teacher tightens these for a class (see README, Classroom mode)."""
+
+    max_jobs: int = max(1, (os.cpu_count() or 2) // 2)  # training jobs running at once (1 on a 2-core server)
+    max_runs: int = 12  # finished runs kept per browser session (oldest dropped first)
+    heartbeat_s: float = 30.0  # a job whose tab sent no heartbeat for this long is stopped
+    max_hidden: int = 512  # largest hidden size a student may pick
+    max_layers: int = 4  # most stacked layers
+    max_epochs: int = 30  # most epochs
+    max_subset: int = 60000  # most training digits (60000 = the full set)
+    classroom: bool = False  # True when a teacher set any limit (the app then states them)
+
+
+def load_settings(path: Path | None = None, env: dict | None = None) -> Settings:
+    """Defaults, overridden by classroom.toml ([classroom] table), overridden by ROW_BY_ROW_<FIELD> variables."""
+    env = os.environ if env is None else env
+    values: dict = {}
+    file = Path(env.get("ROW_BY_ROW_CLASSROOM_FILE", path or DEFAULT_FILE))
+    if file.is_file():
+        try:
+            values.update(tomllib.loads(file.read_text()).get("classroom", {}))
+        except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{file} is not valid TOML: {exc}") from None
+    for f in fields(Settings):
+        key = f"ROW_BY_ROW_{f.name.upper()}"
+        if key in env:
+            values[f.name] = env[key]
+    return _coerce(values)
+
+
+def _coerce(values: dict) -> Settings:
+    kinds = {f.name: f.type for f in fields(Settings)}
+    unknown = set(values) - set(kinds)
+    if unknown:
+        raise ValueError(f"unknown classroom settings: {', '.join(sorted(unknown))}")
+    typed = {}
+    for key, value in values.items():
+        kind = {"int": int, "float": float, "bool": _bool}[kinds[key]]
+        try:
+            typed[key] = kind(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"classroom setting {key} must be a {kinds[key]}, not {value!r}") from None
+        if kind is not _bool and typed[key] <= 0:
+            raise ValueError(f"classroom setting {key} must be positive")
+    limits = {"max_hidden", "max_layers", "max_epochs", "max_subset", "max_jobs"}
+    return replace(Settings(), **typed, classroom=typed.get("classroom", bool(limits & set(typed))))
+
+
+def _bool(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() in ("1", "true", "yes", "on"):
+        return True
+    if str(value).lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(value)
+
+
+def check_limits(cfg, settings: Settings) -> list[str]:
+    """Why `cfg` (a TrainConfig) breaks the classroom limits; empty if it keeps them."""
+    subset = cfg.subset or 60000
+    pairs = [(cfg.hidden, settings.max_hidden, "hidden size"), (cfg.layers, settings.max_layers, "layers"),
+             (cfg.epochs, settings.max_epochs, "epochs"), (subset, settings.max_subset, "training digits")]
+    return [f"{name} is limited to {limit:,} on this server (you asked for {value:,})"
+            for value, limit, name in pairs if value > limit]

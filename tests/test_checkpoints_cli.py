@@ -1,0 +1,127 @@
+"""Checkpoint round trips and failures, the command line, and the shipped models against their cards."""
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from lib import cli
+from lib.checkpoints import (CheckpointError, from_bytes, list_checkpoints, load_checkpoint, make_card,
+                             save_checkpoint, to_bytes)
+from lib.pretrained import FOLDER, SPECS
+from lib.train import TrainConfig, build_model, evaluate
+
+ROOT = Path(__file__).resolve().parent.parent
+CFG = TrainConfig(hidden=8, layers=2, device="cpu")
+
+
+@pytest.fixture()
+def saved(tmp_path, tiny):
+    model = build_model(CFG)
+    card = make_card("t", CFG, evaluate(model, tiny), tiny.describe(), {"seconds": 1.0, "device": "cpu"})
+    save_checkpoint(tmp_path / "t", model, card)
+    return tmp_path / "t.safetensors", model, card
+
+
+def test_round_trip_rebuilds_model_from_card(saved, tiny):
+    path, model, card = saved
+    loaded, loaded_card = load_checkpoint(path)
+    assert loaded_card["config"] == CFG.to_dict() and loaded_card["metrics"]["acc"] == card["metrics"]["acc"]
+    for a, b in zip(model.state_dict().values(), loaded.state_dict().values()):
+        assert torch.equal(a, b)
+    assert evaluate(loaded, tiny)["acc"] == card["metrics"]["acc"]
+    assert set(card) >= {"config", "metrics", "data", "training", "versions", "date"}
+
+
+def test_truncated_weights_raise(saved):
+    path, _, _ = saved
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(CheckpointError, match="truncated"):
+        load_checkpoint(path)
+
+
+def test_garbage_and_pickles_are_refused(saved):
+    path, _, card = saved
+    import pickle
+    for junk in (b"", b"\x00" * 64, pickle.dumps({"x": torch.zeros(2)}), b"PK\x03\x04 not a zip"):
+        with pytest.raises(CheckpointError):
+            from_bytes(junk, card)
+
+
+def test_mismatched_weights_raise(saved, tmp_path):
+    path, _, card = saved
+    bigger = build_model(replace(CFG, hidden=9))
+    save_file(dict(bigger.state_dict()), str(path))
+    with pytest.raises(CheckpointError, match="do not fit"):
+        load_checkpoint(path)
+
+
+def test_foreign_or_bad_cards_raise(saved):
+    path, model, card = saved
+    weights, _ = to_bytes(model, card)
+    for bad in (b"{not json", json.dumps({"config": card["config"]}), {**card, "format": "other/9"},
+                {**card, "config": {**card["config"], "hidden": -3}}, {**card, "config": {"colour": "red"}}):
+        with pytest.raises(CheckpointError):
+            from_bytes(weights, bad)
+
+
+def test_nan_weights_and_missing_files_raise(saved, tmp_path):
+    path, model, card = saved
+    state = {k: torch.full_like(v, float("nan")) for k, v in model.state_dict().items()}
+    save_file(state, str(path))
+    with pytest.raises(CheckpointError, match="non-finite"):
+        load_checkpoint(path)
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_checkpoint(tmp_path / "nothing.safetensors")
+
+
+def test_cli_train_json_and_evaluate(tmp_path, mnist, capsys):
+    out = tmp_path / "m"
+    rc = cli.main(["train", "--preset", "fast", "--subset", "500", "--test-subset", "200", "--epochs", "1",
+                   "--max-steps", "20", "--log-every", "10", "--device", "cpu", "--out", str(out), "--json"])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rc == 0 and lines[0]["event"] == "start" and lines[-1]["event"] == "result"
+    assert [e["event"] for e in lines].count("step") == 2 and lines[-1]["n"] == 10000
+    rc = cli.main(["evaluate", str(out) + ".safetensors", "--order", "reversed", "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert rc == 0 and result["n"] == 10000 and result["order"] == "reversed" and 0 <= result["test_acc"] <= 1
+
+
+def test_cli_reports_bad_settings_and_bad_files(tmp_path, capsys):
+    assert cli.main(["train", "--hidden", "0"]) == 2
+    assert "hidden size" in capsys.readouterr().err
+    (tmp_path / "x.safetensors").write_bytes(b"junk")
+    (tmp_path / "x.json").write_text("{}")
+    assert cli.main(["evaluate", str(tmp_path / "x.safetensors")]) == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_cli_runs_as_a_module():
+    out = subprocess.run([sys.executable, "-m", "lib.cli", "--help"], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0 and "make-pretrained" in out.stdout
+
+
+def test_every_shipped_model_is_present():
+    assert set(list_checkpoints(FOLDER)) == set(SPECS)
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_shipped_model_matches_its_card(name, mnist):
+    model, card = load_checkpoint(FOLDER / f"{name}.safetensors")
+    assert card["data"]["source"] == "mnist" and card["data"]["n_train"] == 60000
+    result = evaluate(model, mnist, card["config"]["order"])
+    assert result["n"] == 10000
+    assert result["acc"] == pytest.approx(card["metrics"]["acc"], abs=0.0005)
+    assert result["confusion"] == card["metrics"]["confusion"] or card["config"]["order"] == "random"
+
+
+def test_shipped_accuracy_targets():
+    acc = {n: json.loads((FOLDER / f"{n}.json").read_text())["metrics"]["acc"] for n in SPECS}
+    assert acc["lesson-forward"] >= 0.98
+    assert acc["lstm-forward"] >= 0.992
+    assert abs(acc["lstm-reversed"] - acc["lstm-forward"]) <= 0.003

@@ -1,0 +1,84 @@
+"""Background jobs: queue order and positions, stop, reaping closed sessions, results."""
+
+import time
+from dataclasses import replace
+
+import pytest
+import torch
+
+from lib.jobs import JobManager
+from lib.train import TrainConfig
+
+CFG = TrainConfig(hidden=16, layers=1, optimizer="adam", lr=0.01, batch_size=20, epochs=2, log_every=2, device="cpu")
+
+
+def wait_for(predicate, timeout=30.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    raise AssertionError("timed out")
+
+
+@pytest.fixture()
+def manager():
+    return JobManager(max_running=1, heartbeat_timeout=60, threads=torch.get_num_threads())
+
+
+def test_job_runs_to_done_with_result(manager, tiny):
+    job = manager.submit(CFG, tiny, owner="a", name="first")
+    wait_for(lambda: job.finished)
+    assert job.state == "done" and job.result["n"] == 100 and job.model is not None
+    assert [e["event"] for e in job.events][0] == "start" and job.events[-1]["event"] == "done"
+    assert job.last("epoch")["epoch"] == 2 and len(job.of_kind("step")) == 10
+
+
+def test_cap_queues_in_order_and_stop_is_prompt(manager, tiny):
+    long = replace(CFG, epochs=200)
+    first = manager.submit(long, tiny, owner="a")
+    second = manager.submit(CFG, tiny, owner="b")
+    wait_for(lambda: first.state == "running")
+    assert manager.position(second) == 1 and second.state == "queued" and manager.position(first) == 0
+    assert manager.counts() == {"running": 1, "queued": 1, "cap": 1}
+    wait_for(lambda: len(first.events) > 3)
+    t0 = time.time()
+    first.stop()
+    wait_for(lambda: first.finished)
+    assert time.time() - t0 < 1.0 and first.state == "stopped" and first.result is not None
+    wait_for(lambda: second.finished)
+    assert second.state == "done"
+
+
+def test_stop_while_queued_never_trains(manager, tiny):
+    first = manager.submit(replace(CFG, epochs=200), tiny, owner="a")
+    second = manager.submit(CFG, tiny, owner="a")
+    second.stop()
+    wait_for(lambda: second.finished)
+    assert second.state == "stopped" and second.events == [] and second.result is None
+    first.stop()
+    wait_for(lambda: first.finished)
+
+
+def test_jobs_of_closed_sessions_are_stopped(tiny):
+    manager = JobManager(max_running=2, heartbeat_timeout=0.5, threads=torch.get_num_threads())
+    alive = manager.submit(replace(CFG, epochs=200), tiny, owner="alive")
+    gone = manager.submit(replace(CFG, epochs=200), tiny, owner="gone")
+    for _ in range(30):  # only "alive" keeps sending heartbeats
+        manager.touch("alive")
+        time.sleep(0.05)
+    manager.reap()
+    wait_for(lambda: gone.finished)
+    assert gone.state == "stopped" and "closed" in gone.message and not alive.finished
+    alive.stop()
+    wait_for(lambda: alive.finished)
+
+
+def test_diverging_and_invalid_jobs(manager, tiny):
+    bad = manager.submit(replace(CFG, optimizer="sgd", lr=50.0, layers=2, hidden=32, log_every=1, epochs=5), tiny,
+                         owner="a")
+    wait_for(lambda: bad.finished)
+    assert bad.state == "diverged" and "learning rate" in bad.message and bad.result is None
+    with pytest.raises(ValueError, match="hidden"):
+        manager.submit(replace(CFG, hidden=0), tiny, owner="a")
+    assert manager.counts()["queued"] == 0

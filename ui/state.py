@@ -1,0 +1,65 @@
+"""Per-browser-session state: who this session is, its training jobs (runs), and cached analyses of them."""
+
+from __future__ import annotations
+
+import uuid
+
+import streamlit as st
+
+from lib.jobs import Job
+from ui import resources
+
+
+def owner() -> str:
+    """A random id for this browser session (job ownership and heartbeats)."""
+    return st.session_state.setdefault("owner", uuid.uuid4().hex)
+
+
+def runs() -> list[Job]:
+    """This session's jobs, oldest first: queued, running and finished ones."""
+    return st.session_state.setdefault("runs", [])
+
+
+def active_runs() -> list[Job]:
+    return [j for j in runs() if not j.finished]
+
+
+def finished_runs() -> list[Job]:
+    return [j for j in runs() if j.finished]
+
+
+def run_by_id(job_id: int) -> Job | None:
+    return next((j for j in runs() if j.id == job_id), None)
+
+
+def add_run(job: Job) -> list[Job]:
+    """Keep `job`; past the per-session cap drop the oldest finished runs. Returns the dropped ones."""
+    kept = runs()
+    kept.append(job)
+    cap = resources.settings().max_runs
+    dropped = []
+    while len(kept) > cap:
+        oldest = next((j for j in kept if j.finished), None)
+        if oldest is None:
+            break
+        kept.remove(oldest)
+        dropped.append(oldest)
+        analyses().pop(oldest.id, None)
+    return dropped
+
+
+def delete_run(job: Job) -> None:
+    job.stop()
+    if job in runs():
+        runs().remove(job)
+    analyses().pop(job.id, None)
+
+
+def analyses() -> dict:
+    """job id -> {key: result} for evaluations computed on demand (confusion, order matrix, ...)."""
+    return st.session_state.setdefault("analyses", {})
+
+
+def run_label(job: Job) -> str:
+    c = job.config
+    return f"#{job.id} {job.name or c.cell.upper()} {c.layers}×{c.hidden} · {c.order}"

@@ -1,0 +1,104 @@
+"""Training widgets shared by the Train and Row order pages: start a run, show it live, draw run curves."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lib.jobs import Job
+from lib.settings import check_limits
+from lib.train import TrainConfig
+from ui import charts, resources, state
+from ui.i18n import t
+
+
+def start_run(cfg: TrainConfig, name: str = "") -> Job | None:
+    """Queue a run for this session, or explain in the page why it cannot start (earlier runs stay)."""
+    data = resources.mnist()
+    if data is None:
+        st.error(t("Cannot train: no data.") + " " + resources.data_error())
+        return None
+    problems = check_limits(cfg, resources.settings())
+    if cfg.subset > len(data.train_y):
+        problems.append(t("the loaded dataset has only {n:,} training digits", n=len(data.train_y)))
+    try:
+        cfg.validate()
+    except ValueError as exc:
+        problems.append(str(exc))
+    if problems:
+        st.error(t("This run cannot start: {why}", why="; ".join(problems)))
+        return None
+    job = resources.jobs().submit(cfg, data, state.owner(), name)
+    for dropped in state.add_run(job):
+        st.toast(t("Removed the oldest run {run} (a session keeps {n} runs).", run=state.run_label(dropped),
+                   n=resources.settings().max_runs))
+    return job
+
+
+def status(job: Job) -> None:
+    """Queue place, live progress, or the outcome of one run."""
+    if job.state == "queued":
+        st.info(t("Waiting for a free slot: place {n} in the queue ({running} running, cap {cap}).",
+                  n=resources.jobs().position(job), **_counts()))
+    elif job.state == "running":
+        step = job.last("step")
+        if step is None:
+            st.progress(0.0, text=t("Starting…"))
+            return
+        left = step["elapsed"] * (1 - step["progress"]) / max(step["progress"], 1e-9)
+        st.progress(min(step["progress"], 1.0), text=t(
+            "Epoch {e}/{E} · step {s:,}/{S:,} · {sps:,.0f} digits/s · about {left:.0f} s left · {device}",
+            e=step["epoch"], E=job.config.epochs, s=step["step"], S=job.last("start")["steps_total"],
+            sps=step["samples_per_s"], left=left, device=job.last("start")["device"]))
+    else:
+        outcome(job)
+
+
+def _counts() -> dict:
+    c = resources.jobs().counts()
+    return {"running": c["running"], "cap": c["cap"]}
+
+
+def outcome(job: Job) -> None:
+    """The end of a run in one line: accuracy and time, or why it ended early."""
+    if job.state == "diverged":
+        st.error(t("Diverged.") + " " + job.message)
+    elif job.state == "error":
+        st.error(t("This run failed: {msg}", msg=job.message))
+    elif job.result is None:
+        st.info(t("Stopped before any training step. {msg}", msg=job.message))
+    else:
+        text = t("Test accuracy {acc:.2%} on {n:,} digits after {s:.1f} s on {device}.", acc=job.result["acc"],
+                 n=job.result["n"], s=job.seconds, device=(job.last("start") or {}).get("device", "?"))
+        if job.state == "stopped":
+            st.warning(t("Stopped early; the model is kept as trained so far.") + " " + text)
+        else:
+            st.success(text)
+
+
+def curves(jobs: list[Job], key: str, color_by_order: bool = False) -> None:
+    """Training loss per step, test accuracy per epoch and learning rate, one line per run."""
+    def series(job, kind, x, y):
+        rows = job.of_kind(kind)
+        color = charts.ORDER_COLORS.get(job.config.order) if color_by_order else None
+        return {"name": state.run_label(job), "x": [r[x] for r in rows], "y": [r[y] for r in rows], "color": color}
+
+    left, mid, right = st.columns(3)
+    left.plotly_chart(charts.lines([series(j, "step", "step", "loss") for j in jobs], t("step"),
+                                   t("training loss"), t("Loss")), key=f"{key}_loss", width="stretch")
+    mid.plotly_chart(charts.lines([series(j, "epoch", "epoch", "test_acc") for j in jobs], t("epoch"),
+                                  t("test accuracy"), t("Test accuracy"), percent=True),
+                     key=f"{key}_acc", width="stretch")
+    right.plotly_chart(charts.lines([series(j, "step", "step", "lr") for j in jobs], t("step"), t("learning rate"),
+                                    t("Learning rate")), key=f"{key}_lr", width="stretch")
+
+
+def remember_active() -> None:
+    """On a full page run: note which runs are unfinished, so a fragment can tell when one ends."""
+    st.session_state["active_ids"] = {j.id for j in state.active_runs()}
+
+
+def rerun_when_finished() -> None:
+    """From a polling fragment: rerun the whole page when a run that was unfinished has ended."""
+    ids = st.session_state.get("active_ids", set())
+    if any(j.finished for j in state.runs() if j.id in ids):
+        st.rerun(scope="app")
