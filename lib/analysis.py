@@ -1,0 +1,32 @@
+"""The row-order experiment as plain data: per-order accuracy, accuracy after k rows, train × test order matrix."""
+
+from __future__ import annotations
+
+from .data import MnistData
+from .model import RowClassifier
+from .orders import ORDERS
+from .train import evaluate
+
+
+def shipped_order_results(cards: dict[str, dict], cell: str = "lstm") -> dict:
+    """From the shipped `<cell>-<order>` cards: {"orders", "acc", "acc_by_rows", "matrix"} (orders in registry order)."""
+    by_order = {c["config"]["order"]: c for name, c in cards.items() if name.startswith(f"{cell}-")
+                and c["config"]["cell"] == cell}
+    orders = [o for o in ORDERS if o in by_order]
+    return {"orders": orders,
+            "acc": {o: by_order[o]["metrics"]["acc"] for o in orders},
+            "acc_by_rows": {o: by_order[o]["metrics"]["acc_by_rows"] for o in orders},
+            "matrix": {o: by_order[o].get("cross_order", {}) for o in orders}}
+
+
+def cross_order(models: dict[str, RowClassifier], data: MnistData, limit: int = 0, seed: int = 0) -> dict:
+    """Test every model (keyed by the order it was trained on) on every order: {train: {test: acc}}."""
+    tests = [o for o in ORDERS]
+    return {train: {test: evaluate(model, data, test, limit=limit, seed=seed)["acc"] for test in tests}
+            for train, model in models.items()}
+
+
+def rows_to_reach(acc_by_rows: list[float], fraction: float = 0.9) -> int:
+    """How many rows a model must read before it gets `fraction` of its final accuracy."""
+    target = fraction * acc_by_rows[-1]
+    return next(k for k, acc in enumerate(acc_by_rows, start=1) if acc >= target)

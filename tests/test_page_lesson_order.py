@@ -1,0 +1,62 @@
+"""AppTest of the Lesson and Row order pages (shipped weights, the animation, the order experiment)."""
+
+import time
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from lib.jobs import Job
+from lib.train import TrainConfig
+
+VIEWS = Path(__file__).resolve().parent.parent / "views"
+
+
+def page(name: str) -> AppTest:
+    return AppTest.from_file(str(VIEWS / name), default_timeout=120)
+
+
+def test_lesson_renders_digit_model_and_conclusions(mnist):
+    at = page("lesson.py").run()
+    assert not at.exception
+    assert at.slider(key="lesson_step").value == 1
+    assert len(at.get("plotly_chart")) >= 3  # digit, input row, guesses (+ accuracy by rows)
+    assert any("98." in m.value and "It works" in m.value for m in at.markdown)
+    assert at.metric[0].label == "Best guess so far"
+
+
+def test_lesson_step_slider_and_play(mnist):
+    at = page("lesson.py").run()
+    at.slider(key="lesson_step").set_value(28).run()
+    assert at.metric[0].value == "7"  # test digit #0 is a 7, and by the last row the lesson model knows it
+    at.button[0].click().run()  # Play restarts from row 1 and advances
+    assert at.session_state["playing"] is True and at.slider(key="lesson_step").value >= 1
+    at.number_input(key="lesson_digit_idx").set_value(1).run()
+    assert not at.exception
+
+
+def test_row_order_shows_shipped_comparison(mnist):
+    at = page("row_order.py").run()
+    assert not at.exception
+    keys = {c.key for c in at.get("plotly_chart")}
+    assert keys == {"shipped_bars", "shipped_rows", "shipped_matrix"}
+    assert any("Best:" in c.value for c in at.caption)
+
+
+def test_train_every_order_compares_your_models(mnist):
+    at = page("row_order.py")
+    tiny = TrainConfig(hidden=16, layers=1, optimizer="adam", lr=0.01, batch_size=64, epochs=1, subset=1000,
+                       test_subset=500, log_every=5, scheduler="one-cycle")
+    at.session_state["runs"] = [Job(tiny, owner="test", state="done")]
+    at.run()
+    at.radio(key="exp_base").set_value("train").run()
+    at.button[0].click().run()
+    runs = at.session_state["runs"]
+    assert [j.config.order for j in runs[1:]] == ["forward", "reversed", "shuffled"]
+    end = time.time() + 120
+    while not all(j.finished for j in runs) and time.time() < end:
+        time.sleep(0.3)
+    at.run()
+    assert not at.exception and all(j.state == "done" for j in runs[1:])
+    assert any(h.value == "Your results" for h in at.subheader)
+    keys = {c.key for c in at.get("plotly_chart")}
+    assert {"exp_live_acc", "yours_bars", "yours_rows", "yours_matrix"} <= keys

@@ -1,0 +1,143 @@
+"""Row order: does the order in which the network reads the rows change what it learns?"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import streamlit as st
+
+from lib.analysis import cross_order, rows_to_reach, shipped_order_results
+from lib.orders import ORDERS
+from lib.train import preset
+from ui import charts, resources, state, training
+from ui.common import require_data, sidebar
+from ui.i18n import t
+
+EXPERIMENT_ORDERS = ["forward", "reversed", "shuffled"]
+CHECK_DIGITS = 2000  # test digits for the student's cross-order matrix (quick on a CPU)
+
+
+def order_name(o: str) -> str:
+    return t(ORDERS[o].title)
+
+
+def comparison(acc: dict, by_rows: dict, matrix: dict, key: str) -> None:
+    """The three charts of the experiment, each with a short reading for students."""
+    orders = list(acc)
+    left, right = st.columns(2)
+    left.plotly_chart(charts.bars([order_name(o) for o in orders], [acc[o] for o in orders],
+                                  t("Test accuracy by row order"), [charts.ORDER_COLORS[o] for o in orders],
+                                  yrange=[min(acc.values()) - 0.05, 1.0]), key=f"{key}_bars", width="stretch")
+    best, worst = max(orders, key=acc.get), min(orders, key=acc.get)
+    left.caption(t("Best: {b} ({ba:.2%}); worst: {w} ({wa:.2%}). A fixed order, even a scrambled one, can be "
+                   "learned: the network learns where each row comes from. A new random order for every image "
+                   "hides that, and accuracy falls.", b=order_name(best), ba=acc[best], w=order_name(worst),
+                   wa=acc[worst]))
+    series = [{"name": order_name(o), "x": list(range(1, 29)), "y": by_rows[o], "color": charts.ORDER_COLORS[o]}
+              for o in orders]
+    right.plotly_chart(charts.lines(series, t("rows read"), t("test accuracy"), t("Accuracy after reading k rows"),
+                                    yrange=[0, 1.02], percent=True), key=f"{key}_rows", width="stretch")
+    right.caption(t("Rows needed for 90 % of the final accuracy: {list}. Top → bottom needs the lower half of "
+                    "the digit; bottom → top sees it first.",
+                    list=", ".join(f"{order_name(o)} {rows_to_reach(by_rows[o])}" for o in orders)))
+    if any(matrix.get(o) for o in orders):
+        matrix_chart(matrix, key)
+
+
+def matrix_chart(matrix: dict, key: str) -> None:
+    trained = [o for o in matrix if matrix[o]]
+    tested = list(next(iter(matrix[o] for o in trained)))
+    z = [[matrix[a][b] for b in tested] for a in trained]
+    st.plotly_chart(charts.heatmap(z, [order_name(o) for o in tested], [order_name(o) for o in trained],
+                                   t("Trained on one order (rows), tested on another (columns)"), t("tested on"),
+                                   t("trained on"), colorscale="RdYlGn", zmin=0, zmax=1, text_fmt="{:.0%}"),
+                    key=f"{key}_matrix", width="stretch")
+    st.caption(t("The diagonal is each model on its own order. Off the diagonal a model meets rows in an order it "
+                 "never saw: accuracy collapses, because an RNN's weights are tied to the order it was trained "
+                 "on. Only the model trained on random orders shrugs it off, since it learned not to rely on one."))
+
+
+def shipped_section() -> None:
+    st.header(t("The experiment, from the shipped models"))
+    cards = {name: card for name, (_, card) in resources.shipped().items()}
+    results = shipped_order_results(cards)
+    if not results["orders"]:
+        st.warning(t("The shipped lstm-* models are missing: run `python -m lib.cli make-pretrained`."))
+        return
+    st.caption(t("Five 2×128 LSTMs with the same settings, each trained on the full MNIST in one row order and "
+                 "scored on the 10,000 test digits."))
+    comparison(results["acc"], results["acc_by_rows"], results["matrix"], key="shipped")
+
+
+def base_config():
+    """The quick preset, or the Train page's last settings if the student chose so."""
+    choice = st.radio(t("Settings for each run"), ["quick", "train"], horizontal=True, key="exp_base",
+                      format_func=lambda c: t("Quick preset (5,000 digits, 2 epochs)") if c == "quick"
+                      else t("My last Train-page run"))
+    last = state.runs()[-1].config if state.runs() else None
+    if choice == "train" and last is None:
+        st.caption(t("You have no run yet; using the quick preset."))
+    return last if choice == "train" and last is not None else preset("quick")
+
+
+def experiment_section() -> None:
+    st.header(t("Train every order yourself"))
+    cfg = base_config()
+    picked = st.multiselect(t("Orders"), list(ORDERS), default=EXPERIMENT_ORDERS, format_func=order_name,
+                            key="exp_orders")
+    if st.button(t("Train every order"), type="primary", icon=":material/play_arrow:", disabled=not picked):
+        jobs = [training.start_run(replace(cfg, order=o), name=f"order-{o}") for o in picked]
+        st.session_state["experiment"] = [j.id for j in jobs if j is not None]
+        training.remember_active()
+        st.rerun()
+    training.remember_active()
+    experiment_live()
+    experiment_results()
+
+
+@st.fragment(run_every=1.0 if state.active_runs() else None)
+def experiment_live() -> None:
+    """Overlaid live curves of the experiment's runs (they wait in the queue and run in turn)."""
+    jobs = [j for j in map(state.run_by_id, st.session_state.get("experiment", [])) if j is not None]
+    if not jobs:
+        st.caption(t("Queues one run per order with the same settings; the curves overlay as they train."))
+        return
+    for job in jobs:
+        with st.container(border=True):
+            st.markdown(f"**{order_name(job.config.order)}** · {state.run_label(job)}")
+            training.status(job)
+    training.curves(jobs, key="exp_live", color_by_order=True)
+    training.rerun_when_finished()
+
+
+def experiment_results() -> None:
+    """The same three comparisons for the student's own finished runs."""
+    jobs = [j for j in map(state.run_by_id, st.session_state.get("experiment", [])) if j is not None]
+    done = {j.config.order: j for j in jobs if j.finished and j.result is not None}
+    if len(done) < 2 or len(done) < len(jobs):
+        return
+    st.subheader(t("Your results"))
+    key = "matrix-" + "-".join(str(j.id) for j in done.values())
+    cache = state.analyses().setdefault("experiment", {})
+    if key not in cache:
+        with st.spinner(t("Testing each of your models on every order…")):
+            models = {o: j.model for o, j in done.items()}
+            cache.clear()
+            cache[key] = cross_order(models, resources.mnist(), limit=CHECK_DIGITS)
+    comparison({o: j.result["acc"] for o, j in done.items()}, {o: j.result["acc_by_rows"] for o, j in done.items()},
+               cache[key], key="yours")
+
+
+def main() -> None:
+    sidebar()
+    st.title(t("Does row order matter?"))
+    st.markdown(t("An RNN reads a digit one row at a time. What if the rows came bottom → top, in a scrambled "
+                  "order, or in a different random order for every image? The network has the same pixels in "
+                  "every case, only their order changes."))
+    if not require_data():
+        st.stop()
+    shipped_section()
+    experiment_section()
+
+
+main()
