@@ -99,6 +99,31 @@ def cmd_make_pretrained(args) -> int:
     return 0
 
 
+def shipped_table(folder: Path = FOLDER) -> str:
+    """Markdown table of the shipped models, read from their cards."""
+    lines = ["| model | cell | layers×hidden | optimizer | epochs | order | test acc | train time | device |",
+             "|---|---|---|---|---:|---|---:|---:|---|"]
+    total = 0.0
+    for name in SPECS:
+        card_path = Path(folder) / f"{name}.json"
+        if not card_path.is_file():
+            lines.append(f"| {name} | missing: run make-pretrained | | | | | | | |")
+            continue
+        card = json.loads(card_path.read_text())
+        c, tr = card["config"], card["training"]
+        total += tr["seconds"]
+        lines.append(f"| {name} | {c['cell']} | {c['layers']}×{c['hidden']} | {c['optimizer']} lr {c['lr']:g} | "
+                     f"{c['epochs']} | {c['order']} | {card['metrics']['acc']:.2%} | {tr['seconds'] / 60:.1f} min | "
+                     f"{tr['device']} |")
+    lines.append(f"\nTotal training time recorded in the cards: {total / 60:.0f} min.")
+    return "\n".join(lines)
+
+
+def cmd_shipped_table(args) -> int:
+    print(shipped_table())
+    return 0
+
+
 def cmd_bench(args) -> int:
     from bench.throughput import main as bench_main  # bench/ lives beside lib/, see docs/benchmarks.md
     return bench_main(args)
@@ -132,6 +157,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=str(FOLDER))
     p.add_argument("--device", default="auto")
     p.set_defaults(func=cmd_make_pretrained)
+    p = sub.add_parser("shipped-table", help="print the shipped models' markdown table (as in the README)")
+    p.set_defaults(func=cmd_shipped_table)
     p = sub.add_parser("bench", help="data pipeline throughput vs the lesson's, and time to 98 %")
     p.add_argument("--quick", action="store_true", help="fewer batches (a smoke run, not for the record)")
     p.add_argument("--device", default="auto")

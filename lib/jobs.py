@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
+import json
 import os
 import threading
 import time
@@ -166,3 +169,16 @@ def _execute(job: Job, data: MnistData) -> None:
                               limit=job.config.test_subset, seed=job.config.seed)
     job.model.to("cpu").eval()
     job.state = end
+
+
+def export_runs(jobs: list[Job]) -> tuple[str, str]:
+    """(CSV text, JSON text) of runs: one summary row each; the JSON adds the config and every logged dict."""
+    rows = [j.summary() for j in jobs]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["run"])
+    writer.writeheader()
+    writer.writerows(rows)
+    full = [{"summary": j.summary(), "config": j.config.to_dict(), "message": j.message, "events": j.events[:],
+             "result": {k: v for k, v in (j.result or {}).items() if k not in ("indices", "predictions")}}
+            for j in jobs]
+    return out.getvalue(), json.dumps(full, indent=1)

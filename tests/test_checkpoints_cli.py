@@ -125,3 +125,9 @@ def test_shipped_accuracy_targets():
     assert acc["lesson-forward"] >= 0.98
     assert acc["lstm-forward"] >= 0.992
     assert abs(acc["lstm-reversed"] - acc["lstm-forward"]) <= 0.003
+
+
+def test_readme_table_is_the_cards():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("<!-- shipped-table -->")[1].split("<!-- /shipped-table -->")[0]
+    assert section.strip() == cli.shipped_table().strip()

@@ -82,3 +82,21 @@ def test_diverging_and_invalid_jobs(manager, tiny):
     with pytest.raises(ValueError, match="hidden"):
         manager.submit(replace(CFG, hidden=0), tiny, owner="a")
     assert manager.counts()["queued"] == 0
+
+
+def test_export_runs_csv_and_json(manager, tiny):
+    import csv
+    import io
+    import json
+
+    from lib.jobs import export_runs
+
+    job = manager.submit(CFG, tiny, owner="a", name="x")
+    wait_for(lambda: job.finished)
+    table, full = export_runs([job])
+    rows = list(csv.DictReader(io.StringIO(table)))
+    assert rows[0]["run"] == str(job.id) and float(rows[0]["test_acc"]) == job.result["acc"]
+    data = json.loads(full)
+    assert data[0]["config"]["hidden"] == 16 and data[0]["events"][-1]["event"] == "done"
+    assert "predictions" not in data[0]["result"]
+    assert export_runs([])[1] == "[]"

@@ -73,7 +73,7 @@ def test_shipped_model_renders_every_chart(shipped):
     assert at.selectbox(key="inspect_model").value.startswith("shipped:")
     figs = charts(at)
     for key in DIGIT_CHARTS + ("inspect_gate_input", "inspect_gate_forget", "inspect_gate_output",
-                               "inspect_confusion"):
+                               "inspect_confusion", "inspect_per_class"):
         assert key in figs, key
     counts = array(figs["inspect_confusion"]["data"][0]["text"]).astype(float)  # (10, 10) true x predicted
     assert counts.shape == (10, 10) and counts.sum() == len(resources.mnist().test_y)
@@ -85,11 +85,11 @@ def test_digit_by_index_shows_probabilities_per_step(shipped, mnist):
     at = ok(app(inspect_mode="index"))
     at = ok(at.number_input(key="inspect_index").set_value(3).run())
     assert metric(at, "True class").value == str(int(mnist.test_y[3]))
-    assert metric(at, "Prediction after 28 of 28 steps").value in [str(c) for c in range(10)]
+    assert metric(at, "Guess after 28 steps").value in [str(c) for c in range(10)]
     z = array(charts(at)["inspect_probs_heatmap"]["data"][0]["z"])
     assert z.shape == (28, 10) and np.allclose(z.sum(1), 1, atol=1e-4)
     at = ok(at.slider(key="inspect_step").set_value(5).run())
-    assert metric(at, "Prediction after 5 of 28 steps")
+    assert metric(at, "Guess after 5 steps")
     lines = charts(at)["inspect_prob_lines"]["data"]
     assert len(lines) == 10 and all(len(array(s["y"])) == 28 for s in lines)
 
@@ -98,7 +98,7 @@ def test_misclassified_random_class_and_draw_modes(shipped):
     at = ok(app(inspect_mode="wrong"))
     wrong = at.selectbox(key="inspect_wrong_shipped:lesson-forward")
     assert wrong.options and "→" in wrong.options[0]
-    true, shown = metric(at, "True class"), metric(at, "Prediction after 28")
+    true, shown = metric(at, "True class"), metric(at, "Guess after 28 steps")
     assert true.value != shown.value  # a misclassified digit is shown
     at = ok(at.radio(key="inspect_mode").set_value("random").run())
     assert 0 <= at.session_state["inspect_random"] < len(resources.mnist().test_y)

@@ -91,3 +91,18 @@ def test_bad_query_string_falls_back_with_notice(mnist):
     assert at.slider(key="form_layers").value == 1  # the quick preset's value, kept
     notices = " ".join(w.value for w in at.warning)
     assert "hidden" in notices and "colour" in notices and "layers" in notices
+
+
+def test_share_link_carries_the_form(mnist):
+    at = open_page({"hidden": "256", "order": "reversed", "lang": "en"})
+    link = at.code[0].value
+    assert "hidden=256" in link and "order=reversed" in link and "lang=en" in link
+    assert at.select_slider(key="form_hidden").value == 256 and at.selectbox(key="form_order").value == "reversed"
+
+
+def test_export_buttons_after_a_run(mnist):
+    at = open_page()
+    set_tiny(at, epochs=1, subset=500)
+    at = wait_finished(press_train(at))
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert any("csv" in label for label in labels) and any("safetensors" in label for label in labels)

@@ -43,12 +43,12 @@ def prob_lines(probs, step: int, title: str = "", height: int = 380) -> go.Figur
 
 
 def states(values, step: int, title: str = "", zmin=None, zmax=None, colorscale="RdBu",
-           height: int = 420) -> go.Figure:
-    """(28, H) values per step and unit (hidden state or a gate) with the current step outlined."""
+           height: int = 420, scale: bool = True) -> go.Figure:
+    """(28, H) values per step and unit (hidden state or a gate) with the current step outlined; scale: colour bar."""
     values = np.asarray(values)
     fig = heatmap(values, list(range(values.shape[1])), STEPS, title, xtitle=t("unit"), ytitle=t("step"),
                   colorscale=colorscale, zmin=zmin, zmax=zmax, height=height)
-    fig.update_traces(hovertemplate=t("step %{y}, unit %{x}: %{z:.2f}") + "<extra></extra>")
+    fig.update_traces(hovertemplate=t("step %{y}, unit %{x}: %{z:.2f}") + "<extra></extra>", showscale=scale)
     return _mark_step(fig, step)
 
 
@@ -59,7 +59,7 @@ def confusion(counts, title: str = "", height: int = 520) -> go.Figure:
     fig = go.Figure(go.Heatmap(z=np.log10(1 + counts), x=labels, y=labels, text=counts.astype(int),
                                texttemplate="%{text}", colorscale="Blues", showscale=False,
                                hovertemplate=t("true %{y}, predicted %{x}: %{text} digits") + "<extra></extra>"))
-    fig.update_xaxes(title=t("predicted class"), type="category", side="top")
+    fig.update_xaxes(title=t("predicted class"), type="category")
     fig.update_yaxes(title=t("true class"), type="category", autorange="reversed")
     return style(fig, title, height, legend=False)
 

@@ -21,6 +21,9 @@ def sidebar() -> None:
                      index=list(LANGUAGES).index(language()), on_change=_set_language)
         data_status(compact=True)
         s = resources.settings()
+        if resources.settings_error():
+            st.error(t("The classroom settings could not be read, so the defaults apply: {e}",
+                       e=resources.settings_error()))
         if s.classroom:
             st.info(t("Classroom mode: up to {hidden} hidden units, {layers} layers, {epochs} epochs, "
                       "{subset:,} training digits; {jobs} training job(s) at once on this server.",

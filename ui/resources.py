@@ -14,8 +14,24 @@ from lib.train import evaluate
 
 
 @st.cache_resource(show_spinner=False)
+def _settings() -> tuple[Settings, str]:
+    try:
+        return load_settings(), ""
+    except ValueError as exc:  # a teacher's typo must not take the app down: defaults plus a visible error
+        return Settings(), str(exc)
+
+
 def settings() -> Settings:
-    return load_settings()
+    """The server's settings (classroom limits), read once."""
+    return _settings()[0]
+
+
+def settings_error() -> str:
+    return _settings()[1]
+
+
+def reload_settings() -> None:
+    _settings.clear()
 
 
 @st.cache_resource(show_spinner="Loading MNIST…")

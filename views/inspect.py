@@ -12,6 +12,7 @@ from lib.orders import get_order
 from lib.train import TrainConfig, evaluate
 from ui import charts_inspect as charts
 from ui import resources, state
+from ui.charts import bars
 from ui.common import data_status, sidebar
 from ui.i18n import t
 
@@ -163,36 +164,42 @@ def pick_digit(data, key: str, ev: dict) -> dict | None:
 
 def show_metrics(seen: dict, digit: dict, step: int) -> None:
     """What the network says after `step` lines, what the truth is, and when it made up its mind."""
-    st.metric(t("Prediction after {k} of 28 steps", k=step), seen["predicted"][step - 1],
+    st.metric(t("Guess after {k} steps", k=step), seen["predicted"][step - 1],
               help=t("The class with the highest probability after this many steps."))
     st.metric(t("Its probability"), f"{seen['confidence'][step - 1]:.1%}")
     final = seen["predicted"][-1]
     if digit["label"] is not None:
         verdict = t("right") if final == digit["label"] else t("wrong")
-        st.metric(t("True class"), digit["label"], delta=verdict, delta_color="normal" if final == digit["label"]
-                  else "inverse", delta_arrow="off")
-    st.metric(t("Final answer settled at step"), seen["settled"],
-              help=t("From this step on the top class no longer changes."))
+        st.metric(t("True class"), digit["label"], delta=verdict, delta_arrow="off",
+                  delta_color="normal" if final == digit["label"] else "inverse",
+                  help=t("Whether the final answer, after all 28 steps, is right."))
+    st.metric(t("Settled from step"), seen["settled"], help=t("From this step on the top class no longer changes."))
 
 
 def show_reading(seen: dict, digit: dict, step: int) -> None:
-    """The digit with the current line, the probability heatmap and the metrics, side by side."""
-    a, b, c = st.columns([5, 4, 3])
-    with a:
+    """The digit with the current line beside the metrics; then the probabilities as a heatmap and as lines."""
+    left, right = st.columns([3, 2])
+    with left:
         st.plotly_chart(charts.reading(digit["image"], seen["lines"], seen["axis"], step, digit["title"]),
                         key="inspect_digit_chart", width="stretch")
         line = seen["lines"][step - 1]
         st.caption(t("Outlined: row {line}, read at step {k}. Dimmed rows are not read yet.", line=line, k=step)
                    if seen["axis"] == 1 else
                    t("Outlined: column {line}, read at step {k}. Dimmed columns are not read yet.", line=line, k=step))
-    with b:
-        st.plotly_chart(charts.step_probs(seen["probs"], step, t("Class probabilities after each step")),
+    with right:
+        show_metrics(seen, digit, step)
+    left, right = st.columns([2, 3])
+    with left:
+        st.plotly_chart(charts.step_probs(seen["probs"], step, t("Probabilities per step"), height=480),
                         key="inspect_probs_heatmap", width="stretch")
         st.caption(t("Each row is the network's guess after that many steps (darker = more probable). Look for "
                      "the step where one class takes over: often only once the lines holding the telling stroke "
                      "(the bar of a 7, the loop of a 9) have been read."))
-    with c:
-        show_metrics(seen, digit, step)
+    with right:
+        st.plotly_chart(charts.prob_lines(seen["probs"], step, t("Each class, step by step"), height=480),
+                        key="inspect_prob_lines", width="stretch")
+        st.caption(t("The same probabilities as lines. Only the last step was trained to be right, so early "
+                     "guesses are a by-product: watch the winning class climb when a telling part appears."))
 
 
 def show_states(seen: dict, cell: str, step: int) -> None:
@@ -218,9 +225,10 @@ def show_gates(seen: dict, step: int) -> None:
                              format_func=lambda k: t("layer {n} of {total}", n=k + 1, total=n_layers),
                              key="inspect_layer")
     titles = {"input": t("Input gate"), "forget": t("Forget gate"), "output": t("Output gate")}
-    for column, (gate, title) in zip(st.columns(3), titles.items()):
+    for column, (gate, title) in zip(st.columns([4, 4, 5]), titles.items()):
         column.plotly_chart(charts.states(seen[gate][layer], step, title, zmin=0, zmax=1, colorscale="Viridis",
-                                          height=380), key=f"inspect_gate_{gate}", width="stretch")
+                                          height=380, scale=gate == "output"),
+                            key=f"inspect_gate_{gate}", width="stretch")
     st.caption(t("Input gate: how much of the new line is written into memory. Forget gate: how much of the old "
                  "memory is kept; values near 1 (yellow) mean “keep memory”, near 0 “forget”. Output gate: how "
                  "much of the memory is passed on to the next layer and the classifier."))
@@ -233,10 +241,6 @@ def show_digit(choice: dict, digit: dict) -> None:
     step = st.slider(t("Steps read so far"), 1, 28, 28, key="inspect_step",
                      help=t("Move back to see what the network thought before it had read the whole digit."))
     show_reading(seen, digit, step)
-    st.plotly_chart(charts.prob_lines(seen["probs"], step, t("Probability of each class, step by step")),
-                    key="inspect_prob_lines", width="stretch")
-    st.caption(t("The same probabilities as lines. Only the last step was trained to be right, so early guesses "
-                 "are a by-product: watch the winning class climb when a telling part of the digit appears."))
     if cfg.order == "random":
         st.caption(t("This model reads every digit in its own random order; here the order is fixed by the digit's "
                      "number, so it can differ from the one used when scoring the test set."))
@@ -260,17 +264,22 @@ def show_gallery(data, ev: dict) -> None:
 
 
 def show_model(data, ev: dict) -> None:
-    """The whole test set: confusion matrix and a gallery of mistakes."""
+    """The whole test set: confusion matrix, accuracy per class and a gallery of mistakes."""
     st.header(t("The model on the whole test set"))
     left, right = st.columns([1, 1])
     with left:
         st.plotly_chart(charts.confusion(ev["confusion"], t("Confusion matrix ({n:,} test digits)", n=ev["n"])),
                         key="inspect_confusion", width="stretch")
         st.caption(t("Rows are the true class, columns the prediction; the diagonal counts the right answers. "
-                     "Bright cells off the diagonal show which digits get mixed up (4 and 9, 3 and 5, 7 and 2 "
+                     "Darker cells off the diagonal show which digits get mixed up (4 and 9, 3 and 5, 7 and 2 "
                      "are classics)."))
     with right:
-        show_gallery(data, ev)
+        accuracy = ev["per_class_acc"]
+        st.plotly_chart(bars([str(c) for c in range(10)], accuracy, t("Accuracy per class"),
+                             yrange=[max(0.0, min(accuracy) - 0.05), 1.06], height=520),
+                        key="inspect_per_class", width="stretch")
+        st.caption(t("The share of each class's test digits that the model gets right."))
+    show_gallery(data, ev)
 
 
 sidebar()

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import streamlit as st
 import torch
 
 from lib.checkpoints import to_bytes
+from lib.jobs import export_runs
 from lib.model import CELLS
 from lib.orders import ORDERS
 from lib.share import config_from_query, config_to_query
 from lib.train import OPTIMIZERS, PRESETS, SCHEDULERS, TrainConfig, preset
 from ui import resources, state, training
 from ui.common import require_data, sidebar
-from ui.i18n import t
+from ui.i18n import language, t
 
 HIDDEN = [8, 16, 32, 64, 100, 128, 192, 256, 384, 512, 768, 1024]
 LRS = [0.0001, 0.0003, 0.001, 0.003, 0.005, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 50.0]
@@ -109,6 +112,15 @@ def advanced() -> None:
     c.number_input(t("Log every N steps"), 1, 1000, step=1, key=key("log_every"))
 
 
+def share_link() -> None:
+    """The current form settings as a link: a student who opens it gets exactly this setup."""
+    cfg = TrainConfig.from_dict(form_values())
+    base = (st.context.url or "").split("?")[0]
+    with st.expander(t("Share these settings"), icon=":material/link:"):
+        st.caption(t("Anyone who opens this link gets the same settings in the form (and the same language)."))
+        st.code(f"{base}?{urlencode(config_to_query(cfg) | {'lang': language()})}", language=None)
+
+
 def devices() -> list[str]:
     return ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
@@ -152,6 +164,12 @@ def history() -> None:
     st.caption(t("Select rows to overlay their curves; actions apply to the first selected run."))
     training.curves(chosen, key="compare")
     actions(chosen[0])
+    table, full = export_runs(done)
+    a, b, _ = st.columns([1, 1, 3])
+    a.download_button(t("All runs (.csv)"), table, "row-by-row-runs.csv", "text/csv", key="export_csv",
+                      icon=":material/table:")
+    b.download_button(t("All runs with curves (.json)"), full, "row-by-row-runs.json", "application/json",
+                      key="export_json", icon=":material/data_object:")
 
 
 def actions(job) -> None:
@@ -184,6 +202,7 @@ def main() -> None:
                  index=list(PRESETS).index(DEFAULT_PRESET), format_func=lambda p: t(PRESETS[p][0]))
     st.caption(t(PRESETS[st.session_state["preset"]][1]))
     cfg = settings_form()
+    share_link()
     if cfg is not None:
         job = training.start_run(cfg)
         if job is not None:

@@ -1,0 +1,229 @@
+"""End-to-end test in a real browser: the app starts, every page renders, a run trains live, Stop stops a run.
+
+It starts `streamlit run streamlit_app.py` on a free port in 8700-8799, drives Debian's chromium with Playwright
+and saves the README screenshots to docs/screenshots/. Needs the real MNIST (MNIST_ROOT). Skipped locally when
+/usr/bin/chromium is missing; in CI (CI set) a missing browser fails.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+IN_CI = bool(os.environ.get("CI"))
+if not IN_CI and not CHROMIUM.exists():
+    pytest.skip(f"{CHROMIUM} is missing (set CI to make this a failure)", allow_module_level=True)
+if not IN_CI:
+    pytest.importorskip("playwright.sync_api")
+
+from playwright.sync_api import Page, sync_playwright  # noqa: E402
+
+import browser_server  # noqa: E402  (tests/ is on sys.path: pytest prepends it)
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "docs" / "screenshots"
+VIEWPORT = {"width": 1400, "height": 900}
+MAX_SHOT_BYTES = 600_000
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync"]
+SETTLED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+EXCEPTION = '[data-testid="stException"]'
+STOP_BUTTON = '[class*="st-key-stop_"] button'  # the live panel's Stop (key stop_<run id>)
+PROGRESS = '[data-testid="stProgress"]'
+# url path -> the page's title (English, the default language)
+PAGES = {"lesson": "Row by Row: an RNN that reads digits", "train": "Train an RNN on MNIST rows",
+         "row-order": "Does row order matter?", "inspect": "Inspect a model"}
+# A run that lasts ~10-20 s on two busy cores and logs often enough to redraw the curves several times.
+TINY_RUN = "subset=4000&epochs=2&hidden=64&test_subset=1000"
+TINY_LOG_EVERY = 5  # not a shareable URL setting (lib/share.py), so set in the form's "More settings"
+LONG_RUN = "subset=60000&epochs=30&test_subset=1000"
+# Chromium reports these when a page is opened by a deep link (/train): Streamlit probes /train/_stcore/...
+KNOWN_NOISE = ("/_stcore/health", "/_stcore/host-config")
+
+
+def _mnist_root() -> None:
+    root = os.environ.get("MNIST_ROOT")
+    if not root or not (Path(root) / "MNIST" / "raw").is_dir():
+        if IN_CI:
+            pytest.fail(f"MNIST_ROOT={root!r} holds no MNIST/raw: the browser test must run in CI")
+        pytest.skip("set MNIST_ROOT to run the browser test on the real MNIST")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not CHROMIUM.exists():  # only reached in CI
+        pytest.fail(f"{CHROMIUM} is missing: the browser test must run in CI")
+    _mnist_root()
+    srv = browser_server.start(tmp_path_factory.mktemp("server"), wait_s=60)
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def console(server):
+    """Console errors and uncaught page errors seen by any page of the browser, as (where, text)."""
+    return []
+
+
+@pytest.fixture(scope="module")
+def page(server, console):
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            context = browser.new_context(viewport=VIEWPORT)
+            pg = context.new_page()
+            pg.set_default_timeout(30_000)
+
+            def on_console(msg):
+                where = (msg.location or {}).get("url", "")
+                if msg.type == "error" and not any(n in where or n in msg.text for n in KNOWN_NOISE):
+                    console.append((where, msg.text))
+
+            pg.on("console", on_console)
+            pg.on("pageerror", lambda exc: console.append(("pageerror", str(exc))))
+            yield pg
+        finally:
+            browser.close()
+
+
+def settle(page: Page, timeout: float = 60_000) -> None:
+    """Wait until the script has finished running and every plotly chart on the page has drawn."""
+    page.wait_for_selector(SETTLED, timeout=timeout)
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.js-plotly-plot')].every(el => el._fullLayout
+                 && el.querySelector('.main-svg'))""", timeout=timeout)
+    page.wait_for_selector(SETTLED, timeout=timeout)
+
+
+def no_exception(page: Page, where: str) -> None:
+    shown = page.locator(EXCEPTION)
+    assert shown.count() == 0, f"{where} shows an exception: {shown.first.inner_text()[:2000]}"
+
+
+def title_is(page: Page, path: str, timeout: float = 60_000) -> None:
+    h1 = page.locator("h1", has_text=PAGES[path])
+    try:
+        h1.first.wait_for(state="visible", timeout=timeout)
+    except Exception:  # noqa: BLE001 - say what the page shows instead
+        no_exception(page, f"page '{path}'")
+        found = page.locator("h1").all_inner_texts()
+        raise AssertionError(f"page '{path}' has no title {PAGES[path]!r}; h1 elements: {found}") from None
+
+
+def screenshot(page: Page, name: str) -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    page.mouse.move(0, VIEWPORT["height"] - 1)  # no hover tooltip in the picture
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size < MAX_SHOT_BYTES, f"{path.name} is {path.stat().st_size:,} bytes"
+    return path
+
+
+def live_state(page: Page) -> dict:
+    return page.evaluate(
+        """([stop, progress]) => {
+            const plots = [...document.querySelectorAll('.js-plotly-plot')];
+            const first = plots.length && plots[0].data && plots[0].data[0];
+            return {points: first && first.x ? first.x.length : null,
+                    progress: [...document.querySelectorAll(progress)].map(e => e.innerText).join(' '),
+                    stop: document.querySelectorAll(stop).length > 0};
+        }""", [STOP_BUTTON, PROGRESS])
+
+
+def open_train(page: Page, server, query: str) -> None:
+    """Open the Train page in a fresh session with the form seeded from the link."""
+    page.goto(f"{server.url}/train?{query}")
+    title_is(page, "train")
+    settle(page)
+    no_exception(page, "train page")
+    notices = page.locator('[data-testid="stAlertContentWarning"]', has_text="could not use")
+    assert notices.count() == 0, f"the link {query!r} was not fully accepted: {notices.all_inner_texts()}"
+
+
+def press_train(page: Page) -> None:
+    page.locator('[data-testid="stFormSubmitButton"] button').click()
+    page.wait_for_selector(STOP_BUTTON, timeout=30_000)
+
+
+def test_every_page_renders_from_the_sidebar(page, server):
+    page.goto(server.url)
+    title_is(page, "lesson", timeout=90_000)
+    for path in PAGES:
+        link = page.locator(f'a[data-testid="stSidebarNavLink"][href="{server.url}/{"" if path == "lesson" else path}"]')
+        assert link.count() == 1, f"no sidebar link to '{path}'"
+        link.click()
+        page.wait_for_url(re.compile(rf"{re.escape(server.url)}/{'' if path == 'lesson' else path}/?(\?.*)?$"))
+        title_is(page, path)
+        settle(page)
+        no_exception(page, f"page '{path}'")
+        if path == "lesson":
+            assert page.get_by_role("button", name=re.compile(r"\bPlay\b")).count() == 1
+            assert page.locator(".st-key-lesson_step").count() == 1, "no step slider on the Lesson page"
+        if path == "row-order":
+            assert page.get_by_role("button", name=re.compile("Train every order")).count() == 1
+        screenshot(page, path)
+
+
+def test_a_tiny_run_draws_live_curves_then_finishes(page, server):
+    open_train(page, server, TINY_RUN)
+    page.get_by_text("More settings").click()
+    log_every = page.locator(".st-key-form_log_every input")
+    log_every.fill(str(TINY_LOG_EVERY))
+    log_every.press("Tab")
+    assert log_every.input_value() == str(TINY_LOG_EVERY)
+    press_train(page)
+
+    seen_points, seen_progress, running = set(), set(), True
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        s = live_state(page)
+        running = s["stop"]
+        if not running:
+            break
+        if s["points"]:
+            seen_points.add(s["points"])
+        if s["progress"]:
+            seen_progress.add(s["progress"])
+        page.wait_for_timeout(500)
+    assert not running, "the tiny run did not finish within 120 s"
+    assert len(seen_points) >= 3, (f"the live loss curve was not redrawn as the run trained: point counts seen "
+                                   f"{sorted(seen_points)}, progress texts {sorted(seen_progress)}")
+    assert any(re.match(r"Epoch \d+/2 · step \d+", p) for p in seen_progress), sorted(seen_progress)
+
+    success = page.locator('[data-testid="stAlertContentSuccess"]', has_text="Test accuracy")
+    success.first.wait_for(state="visible", timeout=30_000)
+    settle(page)
+    no_exception(page, "train page after the run")
+    assert page.get_by_role("heading", name="Your runs").count() == 1
+    table = page.locator('[data-testid="stDataFrame"]')
+    table.first.wait_for(state="visible")
+    rows = table.first.get_attribute("aria-rowcount") or table.first.locator("[aria-rowcount]").first.get_attribute(
+        "aria-rowcount")
+    assert rows is not None and int(rows) >= 2, f"the runs table has no data row (aria-rowcount={rows})"
+    screenshot(page, "train")
+
+
+def test_stop_ends_a_long_run(page, server):
+    open_train(page, server, LONG_RUN)
+    press_train(page)
+    page.locator(PROGRESS, has_text=re.compile(r"Epoch 1/30 · step")).first.wait_for(state="visible",
+                                                                                     timeout=60_000)
+    page.locator(STOP_BUTTON).click()
+    warning = page.locator('[data-testid="stAlertContentWarning"]', has_text="Stopped early")
+    warning.first.wait_for(state="visible", timeout=10_000)
+    settle(page)
+    no_exception(page, "train page after Stop")
+
+
+def test_no_console_errors_and_no_server_traceback(page, server, console):
+    assert not console, "browser console errors:\n" + "\n".join(f"{w}: {t}" for w, t in console)
+    out, err = server.logs()
+    assert "Traceback" not in err, f"server stderr has a traceback:\n{err[-4000:]}"
+    assert "Traceback" not in out, f"server stdout has a traceback:\n{out[-4000:]}"

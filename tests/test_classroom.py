@@ -1,0 +1,84 @@
+"""Classroom mode: limits from a TOML file or environment variables, enforced and stated by the app."""
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from lib.settings import Settings, check_limits, load_settings
+from lib.train import TrainConfig
+from ui import resources
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_defaults_without_file_or_env(tmp_path):
+    s = load_settings(tmp_path / "none.toml", env={})
+    assert s == Settings() and not s.classroom
+
+
+def test_file_then_env_override(tmp_path):
+    f = tmp_path / "c.toml"
+    f.write_text((ROOT / "classroom.example.toml").read_text())
+    s = load_settings(f, env={"ROW_BY_ROW_MAX_HIDDEN": "64"})
+    assert s.classroom and s.max_hidden == 64 and s.max_layers == 2 and s.max_jobs == 1 and s.max_runs == 8
+
+
+@pytest.mark.parametrize("env", [{"ROW_BY_ROW_MAX_HIDDEN": "big"}, {"ROW_BY_ROW_MAX_EPOCHS": "-3"},
+                                 {"ROW_BY_ROW_CLASSROOM": "maybe"}])
+def test_bad_settings_are_explained(env, tmp_path):
+    with pytest.raises(ValueError, match="classroom setting"):
+        load_settings(tmp_path / "none.toml", env=env)
+
+
+def test_bad_file_is_explained(tmp_path):
+    f = tmp_path / "c.toml"
+    f.write_text("[classroom]\nmax_hidden = \n")
+    with pytest.raises(ValueError, match="not valid TOML"):
+        load_settings(f, env={})
+    f.write_text("[classroom]\nmax_colour = 3\n")
+    with pytest.raises(ValueError, match="unknown"):
+        load_settings(f, env={})
+
+
+def test_check_limits_names_each_broken_limit():
+    s = Settings(max_hidden=64, max_layers=2, max_epochs=3, max_subset=5000, classroom=True)
+    assert check_limits(TrainConfig(hidden=64, layers=2, epochs=3, subset=5000), s) == []
+    problems = check_limits(TrainConfig(hidden=128, layers=3, epochs=4, subset=0), s)
+    assert len(problems) == 4 and "hidden size is limited to 64" in problems[0]
+
+
+@pytest.fixture()
+def classroom(monkeypatch):
+    monkeypatch.setenv("ROW_BY_ROW_MAX_HIDDEN", "64")
+    monkeypatch.setenv("ROW_BY_ROW_MAX_EPOCHS", "3")
+    resources.reload_settings()
+    yield
+    monkeypatch.undo()
+    resources.reload_settings()
+
+
+def test_app_states_and_enforces_limits(classroom, mnist):
+    at = AppTest.from_file(str(ROOT / "views" / "train.py"), default_timeout=60)
+    at.query_params["hidden"] = "512"
+    at.run()
+    assert any("Classroom mode" in i.value for i in at.info)
+    assert at.slider(key="form_epochs").max == 3
+    assert "512" in at.select_slider(key="form_hidden").options  # kept from the link, so the error can say why
+    at.button(key="FormSubmitter:train_form-Train").click().run()
+    assert any("limited to 64" in e.value for e in at.error)
+    assert "runs" not in at.session_state or at.session_state["runs"] == []
+
+
+def test_bad_settings_show_an_error_and_defaults(monkeypatch, mnist):
+    monkeypatch.setenv("ROW_BY_ROW_MAX_HIDDEN", "lots")
+    resources.reload_settings()
+    try:
+        at = AppTest.from_file(str(ROOT / "views" / "train.py"), default_timeout=60).run()
+        assert not at.exception
+        assert any("could not be read" in e.value and "max_hidden" in e.value for e in at.error)
+        assert at.slider(key="form_epochs").max == Settings().max_epochs
+    finally:
+        monkeypatch.undo()
+        resources.reload_settings()
