@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from ui.charts import class_lines, digit, heatmap, style
+from ui.charts import bars, class_lines, digit, heatmap, style
 from ui.i18n import t
 
 STEPS = list(range(1, 29))  # step numbers 1..28 on the y axes
@@ -39,6 +39,7 @@ def prob_lines(probs, step: int, title: str = "", height: int = 380) -> go.Figur
     fig.update_xaxes(title=t("lines read"))
     fig.update_yaxes(title=t("probability"))
     fig.add_vline(x=step, line=dict(color=MARK, width=2, dash="dot"))
+    fig.update_layout(legend=dict(orientation="v", x=1.01, y=1, yanchor="top", title=t("class")))  # clear of the title
     return fig
 
 
@@ -62,6 +63,16 @@ def confusion(counts, title: str = "", height: int = 520) -> go.Figure:
     fig.update_xaxes(title=t("predicted class"), type="category")
     fig.update_yaxes(title=t("true class"), type="category", autorange="reversed")
     return style(fig, title, height, legend=False)
+
+
+def class_accuracy(accuracy: list[float], title: str = "", height: int = 520) -> go.Figure:
+    """Test accuracy of each class as bars, zoomed to the range where the classes differ."""
+    fig = bars([str(c) for c in range(10)], accuracy, title, yrange=[max(0.0, min(accuracy) - 0.05), 1.0],
+               height=height)
+    fig.update_traces(textposition="inside", insidetextanchor="end", textangle=0, textfont=dict(size=12, color="white"),
+                      texttemplate="%{y:.1%}", hovertemplate=t("class %{x}: %{y:.2%} right") + "<extra></extra>")
+    fig.update_xaxes(title=t("class"))
+    return fig
 
 
 def enlarge(image, factor: int = 3) -> np.ndarray:

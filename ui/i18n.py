@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.zh import ZH
+import re
+
+from ui.zh import ZH, ZH_PATTERNS, ZH_WORDS
 
 LANGUAGES = {"en": "English", "zh": "简体中文"}
 
@@ -20,3 +22,27 @@ def t(text: str, **values) -> str:
     if language() == "zh":
         text = ZH.get(text, text)
     return text.format(**values) if values else text
+
+
+def tr(message: str) -> str:
+    """A message built by lib (with values in it) in the current language; unknown ones stay in English."""
+    if language() != "zh":
+        return message
+    return _zh_message(message)
+
+
+def _zh_message(text: str) -> str:
+    if text in ZH:
+        return ZH[text]
+    for pattern, template in ZH_PATTERNS:
+        match = re.fullmatch(pattern, text, flags=re.DOTALL)
+        if match:
+            parts = {k: ZH_WORDS.get(v, v) for k, v in match.groupdict().items()}
+            if "list" in parts:
+                parts["list"] = "；".join(_zh_message(p) for p in parts["list"].split("; "))
+            if "why" in parts:
+                parts["why"] = _zh_message(parts["why"])
+            return template.format(**parts)
+    if "; " in text:  # several messages joined by lib (e.g. limits): translate each
+        return "；".join(_zh_message(p) for p in text.split("; "))
+    return text

@@ -8,7 +8,7 @@ from lib.jobs import Job
 from lib.settings import check_limits
 from lib.train import TrainConfig
 from ui import charts, resources, state
-from ui.i18n import t
+from ui.i18n import t, tr
 
 
 def start_run(cfg: TrainConfig, name: str = "") -> Job | None:
@@ -25,7 +25,7 @@ def start_run(cfg: TrainConfig, name: str = "") -> Job | None:
     except ValueError as exc:
         problems.append(str(exc))
     if problems:
-        st.error(t("This run cannot start: {why}", why="; ".join(problems)))
+        st.error(t("This run cannot start: {why}", why=tr("; ".join(problems))))
         return None
     job = resources.jobs().submit(cfg, data, state.owner(), name)
     for dropped in state.add_run(job):
@@ -61,11 +61,11 @@ def _counts() -> dict:
 def outcome(job: Job) -> None:
     """The end of a run in one line: accuracy and time, or why it ended early."""
     if job.state == "diverged":
-        st.error(t("Diverged.") + " " + job.message)
+        st.error(t("Diverged.") + " " + tr(job.message))
     elif job.state == "error":
-        st.error(t("This run failed: {msg}", msg=job.message))
+        st.error(t("This run failed: {msg}", msg=tr(job.message)))
     elif job.result is None:
-        st.info(t("Stopped before any training step. {msg}", msg=job.message))
+        st.info(t("Stopped before any training step. {msg}", msg=tr(job.message)))
     else:
         text = t("Test accuracy {acc:.2%} on {n:,} digits after {s:.1f} s on {device}.", acc=job.result["acc"],
                  n=job.result["n"], s=job.seconds, device=(job.last("start") or {}).get("device", "?"))

@@ -12,12 +12,10 @@ from lib.orders import get_order
 from lib.train import TrainConfig, evaluate
 from ui import charts_inspect as charts
 from ui import resources, state
-from ui.charts import bars
 from ui.common import data_status, sidebar
-from ui.i18n import t
+from ui.i18n import t, tr
 
-GALLERY = 24  # misclassified digits shown at most
-GALLERY_COLUMNS = 6
+GALLERY, GALLERY_COLUMNS = 24, 6  # misclassified digits shown at most, in rows of 6
 
 
 def model_options() -> dict[str, dict]:
@@ -87,15 +85,12 @@ def pick_by_index(data) -> dict:
     return from_test_set(data, int(i))
 
 
-def _reroll(n: int) -> None:
-    st.session_state["inspect_random"] = random.randrange(n)
-
-
 def pick_random(data) -> dict:
     n = len(data.test_y)
     if st.session_state.get("inspect_random", n) >= n:
-        _reroll(n)
-    st.button(t("Another random digit"), on_click=_reroll, args=(n,), key="inspect_reroll")
+        st.session_state["inspect_random"] = random.randrange(n)
+    st.button(t("Another random digit"), key="inspect_reroll",
+              on_click=lambda: st.session_state.update(inspect_random=random.randrange(n)))
     return from_test_set(data, st.session_state["inspect_random"])
 
 
@@ -110,22 +105,28 @@ def pick_by_class(data) -> dict:
     return from_test_set(data, members[int(k) - 1])
 
 
+def mistakes(data, ev: dict) -> list[tuple[int, int, int]]:
+    """(test index, true class, predicted class) of every misclassified test digit, in test-set order."""
+    labels = data.test_y.tolist()
+    return [(i, labels[i], p) for i, p in zip(ev["indices"], ev["predictions"]) if p != labels[i]]
+
+
 def pick_misclassified(data, key: str, ev: dict) -> dict | None:
     """Only the test digits this model gets wrong."""
-    labels = data.test_y.tolist()
-    wrong = [(i, p) for i, p in zip(ev["indices"], ev["predictions"]) if p != labels[i]]
+    wrong = mistakes(data, ev)
     if not wrong:
         st.success(t("This model gets every test digit right: nothing to show here."))
         return None
     pos = st.selectbox(t("Misclassified test digit ({n:,} in all)", n=len(wrong)), list(range(len(wrong))),
                        format_func=lambda k: t("#{i}: true {true} → predicted {pred}", i=wrong[k][0],
-                                               true=labels[wrong[k][0]], pred=wrong[k][1]),
+                                               true=wrong[k][1], pred=wrong[k][2]),
                        key=f"inspect_wrong_{key}")
     return from_test_set(data, wrong[pos][0])
 
 
 def pick_drawn() -> dict | None:
     """A digit drawn with the mouse or a finger, made MNIST-like."""
+    st.caption(t("Draw with the mouse or a finger; the canvas toolbar can undo a stroke or clear everything."))
     left, right = st.columns(2)
     with left:
         result = st_canvas(stroke_width=18, stroke_color="#FFFFFF", background_color="#000000", height=280,
@@ -136,7 +137,7 @@ def pick_drawn() -> dict | None:
     except BlankDrawing:
         image = None
     except (ValueError, OSError) as exc:
-        right.warning(t("This drawing could not be used: {error}", error=str(exc)))
+        right.warning(t("This drawing could not be used: {error}", error=tr(str(exc))))
         return None
     if image is None:
         right.info(t("Draw a digit (0 to 9) on the black square, as large as you like. It is cropped, scaled to "
@@ -151,15 +152,11 @@ def pick_digit(data, key: str, ev: dict) -> dict | None:
     modes = {"index": t("By number"), "random": t("Random"), "class": t("By class"),
              "wrong": t("Misclassified only"), "draw": t("Draw your own")}
     mode = st.radio(t("Which digit?"), list(modes), format_func=modes.get, horizontal=True, key="inspect_mode")
-    if mode == "index":
-        return pick_by_index(data)
-    if mode == "random":
-        return pick_random(data)
-    if mode == "class":
-        return pick_by_class(data)
     if mode == "wrong":
         return pick_misclassified(data, key, ev)
-    return pick_drawn()
+    if mode == "draw":
+        return pick_drawn()
+    return {"index": pick_by_index, "random": pick_random, "class": pick_by_class}[mode](data)
 
 
 def show_metrics(seen: dict, digit: dict, step: int) -> None:
@@ -249,16 +246,15 @@ def show_digit(choice: dict, digit: dict) -> None:
 
 def show_gallery(data, ev: dict) -> None:
     """Up to GALLERY misclassified test digits, each captioned with the truth and the prediction."""
-    labels = data.test_y.tolist()
-    wrong = [(i, p) for i, p in zip(ev["indices"], ev["predictions"]) if p != labels[i]][:GALLERY]
+    wrong = mistakes(data, ev)[:GALLERY]
     st.subheader(t("Misclassified test digits"))
     if not wrong:
         st.success(t("No test digit is misclassified."))
         return
     columns = st.columns(GALLERY_COLUMNS)
-    for k, (i, pred) in enumerate(wrong):
+    for k, (i, true, pred) in enumerate(wrong):
         columns[k % GALLERY_COLUMNS].image(charts.enlarge(data.test_x[i].numpy()), width=84,
-                                           caption=t("true {true} → predicted {pred}", true=labels[i], pred=pred))
+                                           caption=t("true {true} → predicted {pred}", true=true, pred=pred))
     st.caption(t("The first {n} mistakes in test-set order. Some are ambiguous even for people; others show what "
                  "the model has not learned yet.", n=len(wrong)))
 
@@ -266,7 +262,7 @@ def show_gallery(data, ev: dict) -> None:
 def show_model(data, ev: dict) -> None:
     """The whole test set: confusion matrix, accuracy per class and a gallery of mistakes."""
     st.header(t("The model on the whole test set"))
-    left, right = st.columns([1, 1])
+    left, right = st.columns(2)
     with left:
         st.plotly_chart(charts.confusion(ev["confusion"], t("Confusion matrix ({n:,} test digits)", n=ev["n"])),
                         key="inspect_confusion", width="stretch")
@@ -274,9 +270,7 @@ def show_model(data, ev: dict) -> None:
                      "Darker cells off the diagonal show which digits get mixed up (4 and 9, 3 and 5, 7 and 2 "
                      "are classics)."))
     with right:
-        accuracy = ev["per_class_acc"]
-        st.plotly_chart(bars([str(c) for c in range(10)], accuracy, t("Accuracy per class"),
-                             yrange=[max(0.0, min(accuracy) - 0.05), 1.06], height=520),
+        st.plotly_chart(charts.class_accuracy(ev["per_class_acc"], t("Accuracy per class")),
                         key="inspect_per_class", width="stretch")
         st.caption(t("The share of each class's test digits that the model gets right."))
     show_gallery(data, ev)

@@ -15,7 +15,7 @@ from lib.share import config_from_query, config_to_query
 from lib.train import OPTIMIZERS, PRESETS, SCHEDULERS, TrainConfig, preset
 from ui import resources, state, training
 from ui.common import require_data, sidebar
-from ui.i18n import language, t
+from ui.i18n import language, t, tr
 
 HIDDEN = [8, 16, 32, 64, 100, 128, 192, 256, 384, 512, 768, 1024]
 LRS = [0.0001, 0.0003, 0.001, 0.003, 0.005, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 50.0]
@@ -74,7 +74,7 @@ def settings_form() -> TrainConfig | None:
     s = resources.settings()
     with st.form("train_form", border=True):
         a, b, c = st.columns(3)
-        a.radio(t("Cell"), list(CELLS), format_func=lambda c: CELLS[c][1], key=key("cell"), horizontal=True)
+        a.radio(t("Cell"), list(CELLS), format_func=lambda c: t(CELLS[c][1]), key=key("cell"), horizontal=True)
         a.select_slider(t("Hidden size"), options([h for h in HIDDEN if h <= s.max_hidden],
                                                   st.session_state[key("hidden")]), key=key("hidden"))
         a.slider(t("Layers"), 1, s.max_layers, key=key("layers"))
@@ -197,7 +197,7 @@ def main() -> None:
         st.stop()
     first_visit()
     for notice in st.session_state.pop("url_notices", []):
-        st.warning(t("The link had a setting this page could not use, so the default was kept: {n}", n=notice))
+        st.warning(t("The link had a setting this page could not use, so the default was kept: {n}", n=tr(notice)))
     st.selectbox(t("Start from a preset"), list(PRESETS), key="preset", on_change=on_preset,
                  index=list(PRESETS).index(DEFAULT_PRESET), format_func=lambda p: t(PRESETS[p][0]))
     st.caption(t(PRESETS[st.session_state["preset"]][1]))

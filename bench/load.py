@@ -1,0 +1,136 @@
+"""A class at once: N browser sessions against a local server, each starting a small training job.
+
+Run: MNIST_ROOT=... python -m bench.load [--sessions 30] [--out docs/load.json]
+Reports page render times, queue waits, job completion, errors and the server's peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+from playwright.sync_api import sync_playwright
+
+from bench.server import CHROMIUM_ARGS, SETTLED, AppServer
+
+JOB = "subset=1000&epochs=1&hidden=32&layers=1&test_subset=500&log_every=5&optimizer=adam&lr=0.005"
+
+
+class PeakMemory(threading.Thread):
+    """Samples the resident memory of a process and its children every 0.2 s."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.proc, self.peak, self.running = psutil.Process(pid), 0, True
+
+    def run(self):
+        while self.running:
+            try:
+                rss = self.proc.memory_info().rss + sum(c.memory_info().rss for c in self.proc.children(True))
+                self.peak = max(self.peak, rss)
+            except psutil.Error:
+                pass
+            time.sleep(0.2)
+
+
+def settle(page, timeout=120_000) -> float:
+    """Seconds until the app's script has finished running on `page`."""
+    t0 = time.perf_counter()
+    page.wait_for_selector(SETTLED, timeout=timeout)
+    return time.perf_counter() - t0
+
+
+def open_sessions(browser, url: str, n: int, errors: list) -> tuple[list, list[float]]:
+    """Open n tabs (n sessions) on the Train page with the small job's settings; return pages, render times."""
+    pages, renders = [], []
+    for i in range(n):
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.on("console", lambda m, i=i: errors.append(f"tab {i}: {m.text}") if m.type == "error" else None)
+        t0 = time.perf_counter()
+        page.goto(f"{url}/train?{JOB}&seed={i}")
+        page.get_by_role("button", name="Train").first.wait_for(timeout=120_000)
+        settle(page)
+        renders.append(time.perf_counter() - t0)
+        pages.append(page)
+    return pages, renders
+
+
+def state_of(page) -> str:
+    text = page.inner_text("section.stMain")
+    if "Test accuracy" in text and "Your runs" in text and "Stop" not in text:
+        return "done"
+    if "Waiting for a free slot" in text:
+        return "queued"
+    return "running" if "Epoch" in text or "Starting" in text else "submitted"
+
+
+def run(sessions: int) -> dict:
+    errors, log = [], Path(tempfile.mkdtemp()) / "server.log"
+    with AppServer(log) as server, sync_playwright() as p:
+        memory = PeakMemory(server.proc.pid)
+        memory.start()
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        pages, renders = open_sessions(browser, server.url, sessions, errors)
+        clicked = {}
+        for i, page in enumerate(pages):
+            page.get_by_role("button", name="Train").first.click()
+            clicked[i] = time.perf_counter()
+        started, finished, busy_renders = {}, {}, []
+        deadline = time.perf_counter() + 60 * 20
+        while len(finished) < sessions and time.perf_counter() < deadline:
+            for i, page in enumerate(pages):
+                if i in finished:
+                    continue
+                s = state_of(page)
+                if s in ("running", "done") and i not in started:
+                    started[i] = time.perf_counter()
+                if s == "done":
+                    finished[i] = time.perf_counter()
+            if len(busy_renders) < 10:  # while jobs queue: a fresh visit to the Lesson page
+                busy_renders.append(lesson_render(browser, server.url))
+            time.sleep(0.5)
+        memory.running = False
+        exceptions = sum(len(pg.query_selector_all('[data-testid="stException"]')) for pg in pages)
+        browser.close()
+        tracebacks = server.log_text().count("Traceback")
+    waits = [started[i] - clicked[i] for i in started]
+    return {"sessions": sessions, "job": JOB, "render_s_median": statistics.median(renders),
+            "render_s_worst": max(renders), "busy_render_s_median": statistics.median(busy_renders),
+            "busy_render_s_worst": max(busy_renders), "queue_wait_s_median": statistics.median(waits),
+            "queue_wait_s_worst": max(waits), "jobs_finished": len(finished),
+            "all_done_s": max(finished.values()) - min(clicked.values()) if finished else None,
+            "errors": len(errors) + exceptions + tracebacks, "error_samples": errors[:5],
+            "server_peak_mb": memory.peak / 2**20}
+
+
+def lesson_render(browser, url: str) -> float:
+    """Seconds to render the Lesson page in a new tab while the class's jobs run."""
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    t0 = time.perf_counter()
+    page.goto(url)
+    page.wait_for_selector("h1", timeout=60_000)
+    settle(page)
+    seconds = time.perf_counter() - t0
+    page.close()
+    return seconds
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--sessions", type=int, default=30)
+    ap.add_argument("--out", help="also write the result as JSON here")
+    args = ap.parse_args()
+    result = run(args.sessions)
+    print(json.dumps(result, indent=1))
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
