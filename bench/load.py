@@ -17,7 +17,7 @@ from pathlib import Path
 import psutil
 from playwright.sync_api import sync_playwright
 
-from bench.server import CHROMIUM_ARGS, SETTLED, AppServer
+from bench.server import CHROMIUM, CHROMIUM_ARGS, SETTLED, start
 
 JOB = "subset=1000&epochs=1&hidden=32&layers=1&test_subset=500&log_every=5&optimizer=adam&lr=0.005"
 
@@ -71,11 +71,20 @@ def state_of(page) -> str:
 
 
 def run(sessions: int) -> dict:
-    errors, log = [], Path(tempfile.mkdtemp()) / "server.log"
-    with AppServer(log) as server, sync_playwright() as p:
+    errors, server = [], start(Path(tempfile.mkdtemp(prefix="rowbyrow-load-")))
+    try:
+        result = _drive(server, sessions, errors)
+    finally:
+        server.stop()
+    result["errors"] += sum(text.count("Traceback") for text in server.logs())
+    return result
+
+
+def _drive(server, sessions: int, errors: list) -> dict:
+    with sync_playwright() as p:
         memory = PeakMemory(server.proc.pid)
         memory.start()
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         pages, renders = open_sessions(browser, server.url, sessions, errors)
         clicked = {}
         for i, page in enumerate(pages):
@@ -98,14 +107,13 @@ def run(sessions: int) -> dict:
         memory.running = False
         exceptions = sum(len(pg.query_selector_all('[data-testid="stException"]')) for pg in pages)
         browser.close()
-        tracebacks = server.log_text().count("Traceback")
     waits = [started[i] - clicked[i] for i in started]
     return {"sessions": sessions, "job": JOB, "render_s_median": statistics.median(renders),
             "render_s_worst": max(renders), "busy_render_s_median": statistics.median(busy_renders),
             "busy_render_s_worst": max(busy_renders), "queue_wait_s_median": statistics.median(waits),
             "queue_wait_s_worst": max(waits), "jobs_finished": len(finished),
             "all_done_s": max(finished.values()) - min(clicked.values()) if finished else None,
-            "errors": len(errors) + exceptions + tracebacks, "error_samples": errors[:5],
+            "errors": len(errors) + exceptions, "error_samples": errors[:5],
             "server_peak_mb": memory.peak / 2**20}
 
 

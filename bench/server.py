@@ -1,62 +1,88 @@
-"""Start the real app on a loopback port for benchmarks and browser tests, and stop it again."""
+"""Start and stop the real Streamlit app on a free loopback port (browser test, load benchmark)."""
 
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+PORTS = range(8700, 8800)  # the range this project's tests may use
+CHROMIUM = "/usr/bin/chromium"  # Debian's chromium; never `playwright install`
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-SETTLED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+SETTLED = '[data-testid="stApp"][data-test-script-state="notRunning"]'  # Streamlit finished its script run
 
 
-def free_port(start: int = 8700, end: int = 8800) -> int:
-    for port in range(start, end):
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    raise RuntimeError("no free port")
-
-
-class AppServer:
-    """`streamlit run streamlit_app.py` on 127.0.0.1 with its log in a file; use as a context manager."""
-
-    def __init__(self, log_path: Path, env: dict | None = None, port: int | None = None):
-        self.port, self.log_path = port or free_port(), Path(log_path)
-        self.env = {**os.environ, **(env or {})}
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
-
-    def __enter__(self) -> "AppServer":
-        self.log = open(self.log_path, "w")
-        cmd = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(self.port),
-               "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 90
-        while time.time() < deadline:
+def free_port(ports=PORTS) -> int:
+    """A port in `ports` that nothing listens on (tried from a random start, so parallel runs rarely collide)."""
+    candidates = list(ports)
+    start = random.randrange(len(candidates))
+    for port in candidates[start:] + candidates[:start]:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             try:
-                if urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2).read() == b"ok":
-                    return self
+                s.bind(("127.0.0.1", port))
             except OSError:
-                time.sleep(0.3)
-        self.__exit__()
-        raise RuntimeError(f"the app did not start; see {self.log_path}")
+                continue
+            return port
+    raise RuntimeError(f"no free port in {ports.start}-{ports.stop - 1}")
 
-    def __exit__(self, *exc) -> None:
-        if self.proc and self.proc.poll() is None:
+
+@dataclass
+class Server:
+    """A running `streamlit run streamlit_app.py`; its output goes to two log files."""
+
+    proc: subprocess.Popen
+    port: int
+    stdout_path: Path
+    stderr_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def logs(self) -> tuple[str, str]:
+        return (self.stdout_path.read_text(errors="replace"), self.stderr_path.read_text(errors="replace"))
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Terminate the server (and kill it if it does not exit in `timeout` seconds)."""
+        if self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(10)
+                self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-        self.log.close()
+                self.proc.wait(timeout)
 
-    def log_text(self) -> str:
-        self.log.flush()
-        return self.log_path.read_text(errors="replace")
+
+def start(log_dir: Path | None = None, wait_s: float = 60.0, extra_env: dict | None = None) -> Server:
+    """Launch the app (cwd = repo root, inheriting the environment, e.g. MNIST_ROOT) and wait until healthy."""
+    log_dir = Path(log_dir or tempfile.mkdtemp(prefix="rowbyrow-browser-"))
+    port = free_port()
+    out, err = log_dir / "server.stdout.log", log_dir / "server.stderr.log"
+    cmd = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
+           "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    with open(out, "wb") as o, open(err, "wb") as e:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(extra_env or {})}, stdout=o, stderr=e)
+    server = Server(proc, port, out, err)
+    deadline = time.time() + wait_s
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {proc.returncode}:\n" + "\n".join(server.logs()))
+        try:
+            with urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2) as r:
+                if r.read().decode().strip() == "ok":
+                    return server
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            pass
+        time.sleep(0.3)
+    server.stop()
+    raise RuntimeError(f"streamlit did not answer /_stcore/health within {wait_s:.0f} s:\n" + "\n".join(server.logs()))

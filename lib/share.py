@@ -7,7 +7,7 @@ from typing import Mapping
 
 from .train import TrainConfig
 
-SHARED_FIELDS = [f.name for f in fields(TrainConfig) if f.name not in ("log_every", "max_steps")]
+SHARED_FIELDS = [f.name for f in fields(TrainConfig) if f.name != "max_steps"]  # max_steps is not in the form
 APP_KEYS = {"lang"}  # query keys that belong to the app, not the config
 MAX_VALUE_LEN = 40  # longer values are not settings, whatever they are
 

@@ -23,16 +23,15 @@ if not IN_CI:
 
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
-import browser_server  # noqa: E402  (tests/ is on sys.path: pytest prepends it)
+from bench import server as browser_server  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "docs" / "screenshots"
 VIEWPORT = {"width": 1400, "height": 900}
 MAX_SHOT_BYTES = 600_000
 MAX_SHOT_HEIGHT = 6000  # px; taller pages are cut there
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync"]
-SETTLED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+LAUNCH_ARGS = browser_server.CHROMIUM_ARGS
+SETTLED = browser_server.SETTLED
 EXCEPTION = '[data-testid="stException"]'
 STOP_BUTTON = '[class*="st-key-stop_"] button'  # the live panel's Stop (key stop_<run id>)
 PROGRESS = '[data-testid="stProgress"]'

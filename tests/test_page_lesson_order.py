@@ -18,7 +18,7 @@ def page(name: str) -> AppTest:
 def test_lesson_renders_digit_model_and_conclusions(mnist):
     at = page("lesson.py").run()
     assert not at.exception
-    assert at.slider(key="lesson_step").value == 1
+    assert at.slider(key="lesson_step").value == 14  # starts mid-digit
     assert len(at.get("plotly_chart")) >= 3  # digit, input row, guesses (+ accuracy by rows)
     assert any("98." in m.value and "It works" in m.value for m in at.markdown)
     assert at.metric[0].label == "Best guess so far"

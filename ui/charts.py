@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from ui.i18n import t
+
 FONT = dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=15, color="#1B1F2A")
 PALETTE = ["#E4572E", "#2E86AB", "#4CAF50", "#9C27B0", "#F2A541", "#17BECF", "#8C564B", "#E377C2",
            "#7F7F7F", "#BCBD22"]
@@ -17,26 +19,27 @@ def style(fig: go.Figure, title: str = "", height: int = 360, legend: bool = Tru
     fig.update_layout(title=dict(text=title, x=0.0, font=dict(size=18)) if title else None, height=height,
                       font=FONT, template="plotly_white", colorway=PALETTE, showlegend=legend,
                       margin=dict(l=10, r=10, t=50 if title else 20, b=10),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0, title=None))
+                      legend=dict(orientation="h", yanchor="top", y=-0.28, x=0, title=None))
     return fig
 
 
 def lines(series: list[dict], xtitle: str, ytitle: str, title: str = "", yrange=None, percent=False,
-          height: int = 340) -> go.Figure:
+          height: int = 340, whole_x: bool = False) -> go.Figure:
     """One line per series: each {'name', 'x', 'y', optional 'color', 'dash'}."""
     fig = go.Figure()
     for s in series:
         fig.add_trace(go.Scatter(x=s["x"], y=s["y"], name=s["name"], mode="lines+markers" if len(s["x"]) < 30
                                  else "lines", line=dict(color=s.get("color"), dash=s.get("dash"), width=3)))
-    fig.update_xaxes(title=xtitle)
+    fig.update_xaxes(title=xtitle, tickformat="d" if whole_x else None, dtick=1 if whole_x else None)
     fig.update_yaxes(title=ytitle, range=yrange, tickformat=".0%" if percent else None)
-    return style(fig, title, height)
+    return style(fig, title, height, legend=len(series) > 1)
 
 
 def bars(labels: list[str], values: list[float], title: str = "", colors=None, percent=True,
-         yrange=None, height: int = 340) -> go.Figure:
-    text = [f"{v:.2%}" if percent else f"{v:.3g}" for v in values]
-    fig = go.Figure(go.Bar(x=labels, y=values, text=text, textposition="outside", marker_color=colors))
+         yrange=None, height: int = 340, digits: int = 2) -> go.Figure:
+    text = [f"{v:.{digits}%}" if percent else f"{v:.3g}" for v in values]
+    fig = go.Figure(go.Bar(x=labels, y=values, text=text, textposition="outside", marker_color=colors,
+                           textfont=dict(size=14), cliponaxis=False))
     fig.update_yaxes(tickformat=".0%" if percent else None, range=yrange)
     return style(fig, title, height, legend=False)
 
@@ -63,7 +66,7 @@ def digit(image, line: int | None = None, axis: int = 1, read: list[int] | None 
         mask[read] = 1.0
         img = img * (mask[:, None] if axis == 1 else mask[None, :])
     fig = go.Figure(go.Heatmap(z=img, colorscale="gray", zmin=0, zmax=255, showscale=False,
-                               hovertemplate="row %{y}, column %{x}: %{z:.0f}<extra></extra>"))
+                               hovertemplate=t("row %{y}, column %{x}: %{z:.0f}") + "<extra></extra>"))
     if line is not None:
         box = dict(x0=-0.5, x1=27.5, y0=line - 0.5, y1=line + 0.5) if axis == 1 else \
             dict(x0=line - 0.5, x1=line + 0.5, y0=-0.5, y1=27.5)
@@ -78,4 +81,4 @@ def class_lines(probs, title: str = "", height: int = 340) -> go.Figure:
     probs = np.asarray(probs)
     series = [{"name": str(c), "x": list(range(1, 29)), "y": probs[:, c].tolist(), "color": PALETTE[c]}
               for c in range(10)]
-    return lines(series, "rows read", "probability", title, yrange=[0, 1.02], height=height)
+    return lines(series, t("rows read"), t("probability"), title, yrange=[0, 1.02], height=height)

@@ -86,7 +86,7 @@ def curves(jobs: list[Job], key: str, color_by_order: bool = False) -> None:
     left.plotly_chart(charts.lines([series(j, "step", "step", "loss") for j in jobs], t("step"),
                                    t("training loss"), t("Loss")), key=f"{key}_loss", width="stretch")
     mid.plotly_chart(charts.lines([series(j, "epoch", "epoch", "test_acc") for j in jobs], t("epoch"),
-                                  t("test accuracy"), t("Test accuracy"), percent=True),
+                                  t("test accuracy"), t("Test accuracy"), percent=True, whole_x=True),
                      key=f"{key}_acc", width="stretch")
     right.plotly_chart(charts.lines([series(j, "step", "step", "lr") for j in jobs], t("step"), t("learning rate"),
                                     t("Learning rate")), key=f"{key}_lr", width="stretch")

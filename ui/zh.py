@@ -96,7 +96,7 @@ ZH: dict[str, str] = {
         "在 {dev} 上训练了 {s:.0f} 秒。",
     "The image": "图像",
     "row {k}": "第 {k} 行",
-    "The lesson model's guess after {k} rows": "课程模型读 {k} 行后的猜测",
+    "The lesson model's guess after row {k}": "课程模型读到第 {k} 行时的猜测",
     "row": "行",
     # row order
     "Best: {b} ({ba:.2%}); worst: {w} ({wa:.2%}). A fixed order, even a scrambled one, can be learned: the "
@@ -180,6 +180,7 @@ ZH: dict[str, str] = {
     "Log scale. Too high and the loss explodes.": "对数刻度。太高的话损失会爆炸。",
     "Balanced across the 10 classes. Fewer digits train faster.": "10 个类别数量均衡。数字越少训练越快。",
     "More settings": "更多设置",
+    "Settings changed from the preset (or opened from a link).": "设置已在预设基础上修改（或来自链接）。",
     "auto": "自动",
     "CPU": "CPU",
     "test acc": "测试准确率",
@@ -241,6 +242,111 @@ ZH: dict[str, str] = {
     "log_every must be at least 1": "log_every 至少为 1",
     "max_steps must not be negative": "max_steps 不能为负",
     "Stopped because its browser session closed.": "因浏览器会话已关闭而停止。",
+    # inspect page
+    "class": "类别",
+    "row %{y}, column %{x}: %{z:.0f}": "第 %{y} 行，第 %{x} 列：%{z:.0f}",
+    "step (lines read)": "步数（已读行数）",
+    "lines read": "已读行数",
+    "probability": "概率",
+    "unit": "单元",
+    "predicted class": "预测类别",
+    "true class": "真实类别",
+    "after step %{y}: class %{x} has %{z:.1%}": "第 %{y} 步后：类别 %{x} 的概率为 %{z:.1%}",
+    "step %{y}, unit %{x}: %{z:.2f}": "第 %{y} 步，单元 %{x}：%{z:.2f}",
+    "class %{x}: %{y:.2%} right": "类别 %{x}：正确率 %{y:.2%}",
+    "true %{y}, predicted %{x}: %{text} digits": "真实 %{y}，预测 %{x}：%{text} 个数字",
+    "Inspect a model": "观察一个模型",
+    "Pick a model and a digit, then watch the network read it one line per step: what it guesses after each line, "
+    "what it remembers, and, for LSTMs, how its gates open and close.":
+        "选一个模型和一个数字，然后看网络每步读一行：每读一行后它猜什么、它记住了什么，以及（对 LSTM）它的门如何开合。",
+    "Model": "模型",
+    "{cell} with {layers} layer(s) of {hidden} units, reading {order}. Test accuracy {acc:.2%} on {n:,} digits.":
+        "{cell}，{layers} 层，每层 {hidden} 个单元，读取顺序：{order}。在 {n:,} 个数字上的测试准确率为 {acc:.2%}。",
+    "Test digit #{i}": "测试数字 #{i}",
+    "Test digit number (0 to {last:,})": "测试数字编号（0 到 {last:,}）",
+    "Another random digit": "再随机选一个",
+    "Class": "类别",
+    "Which {cls} (1 to {n:,})": "第几个 {cls}（1 到 {n:,}）",
+    "Misclassified test digit ({n:,} in all)": "分类错误的测试数字（共 {n:,} 个）",
+    "Draw with the mouse or a finger; the canvas toolbar can undo a stroke or clear everything.":
+        "用鼠标或手指书写；画布工具栏可以撤销一笔或全部清除。",
+    "Your digit": "你的数字",
+    "By number": "按编号",
+    "Random": "随机",
+    "By class": "按类别",
+    "Misclassified only": "只看分错的",
+    "Draw your own": "自己画一个",
+    "Which digit?": "哪个数字？",
+    "Guess after {k} steps": "{k} 步后的猜测",
+    "Its probability": "它的概率",
+    "Settled from step": "从第几步起不再改变",
+    "Each row is everything the network remembers after that step (blue positive, red negative); the classifier "
+    "reads only the last row. Units that change sharply mark steps where something new appeared; over blank lines "
+    "the state hardly moves.":
+        "每一行是网络在该步之后记住的全部内容（蓝色为正，红色为负）；分类器只读最后一行。变化剧烈的单元标出了出现新内容的步；"
+        "读到空白行时状态几乎不动。",
+    "Input gate": "输入门",
+    "Forget gate": "遗忘门",
+    "Output gate": "输出门",
+    "Input gate: how much of the new line is written into memory. Forget gate: how much of the old memory is kept; "
+    "values near 1 (yellow) mean “keep memory”, near 0 “forget”. Output gate: how much of the memory is passed on "
+    "to the next layer and the classifier.":
+        "输入门：新的一行有多少写入记忆。遗忘门：旧的记忆保留多少；接近 1（黄色）表示“保留记忆”，接近 0 表示“遗忘”。"
+        "输出门：记忆有多少传给下一层和分类器。",
+    "Steps read so far": "已读的步数",
+    "Misclassified test digits": "分类错误的测试数字",
+    "The first {n} mistakes in test-set order. Some are ambiguous even for people; others show what the model has "
+    "not learned yet.":
+        "按测试集顺序的前 {n} 个错误。有些连人都难以辨认；另一些则显示了模型还没学会的东西。",
+    "The model on the whole test set": "模型在整个测试集上的表现",
+    "{name} (shipped)": "{name}（自带）",
+    "There is no model to inspect yet. Train one on the Train page, or ask whoever runs this server to create the "
+    "shipped models with `python -m lib.cli make-pretrained`.":
+        "还没有可以观察的模型。请在训练页面训练一个，或请服务器管理员用 `python -m lib.cli make-pretrained` 生成自带模型。",
+    "This model gets every test digit right: nothing to show here.": "这个模型把每个测试数字都分对了：这里没有可显示的。",
+    "Draw a digit (0 to 9) on the black square, as large as you like. It is cropped, scaled to 20 × 20 pixels and "
+    "centred in 28 × 28 the way MNIST digits were.":
+        "在黑色方块上画一个数字（0 到 9），大小随意。它会像 MNIST 数字那样被裁剪、缩放到 20 × 20 像素并居中放入 28 × 28。",
+    "What the network sees: 28 × 28 pixels": "网络看到的：28 × 28 像素",
+    "The class with the highest probability after this many steps.": "读了这么多步之后概率最高的类别。",
+    "right": "正确",
+    "wrong": "错误",
+    "True class": "真实类别",
+    "From this step on the top class no longer changes.": "从这一步起，概率最高的类别不再改变。",
+    "Each row is the network's guess after that many steps (darker = more probable). Look for the step where one "
+    "class takes over: often only once the lines holding the telling stroke (the bar of a 7, the loop of a 9) have "
+    "been read.":
+        "每一行是网络读了这么多步后的猜测（越深越可能）。找出某个类别胜出的那一步：常常要等到读完含有关键笔画的那些行"
+        "（7 的横、9 的圈）之后。",
+    "The same probabilities as lines. Only the last step was trained to be right, so early guesses are a "
+    "by-product: watch the winning class climb when a telling part appears.":
+        "同样的概率，画成折线。只有最后一步被训练为要答对，所以早期的猜测只是副产品：看关键部分出现时获胜类别如何上升。",
+    "Hidden state of the top layer ({h} units)": "最上层的隐藏状态（{h} 个单元）",
+    "Gates are shown for LSTMs only; this model is a {cell}.": "只有 LSTM 才显示门；这个模型是 {cell}。",
+    "Layer for the gates": "显示哪一层的门",
+    "Move back to see what the network thought before it had read the whole digit.": "往回拖动，看看网络在读完整个数字之前是怎么想的。",
+    "This model reads every digit in its own random order; here the order is fixed by the digit's number, so it can "
+    "differ from the one used when scoring the test set.":
+        "这个模型以各自的随机顺序读每个数字；这里的顺序由数字编号决定，因此可能与测试集评分时使用的顺序不同。",
+    "No test digit is misclassified.": "没有分类错误的测试数字。",
+    "Rows are the true class, columns the prediction; the diagonal counts the right answers. Darker cells off the "
+    "diagonal show which digits get mixed up (4 and 9, 3 and 5, 7 and 2 are classics).":
+        "行是真实类别，列是预测；对角线统计答对的数量。对角线外颜色较深的格子表示哪些数字容易混淆（4 和 9、3 和 5、7 和 2 是经典例子）。",
+    "The share of each class's test digits that the model gets right.": "每个类别的测试数字中，模型答对的比例。",
+    "{run} (your run)": "{run}（你的训练）",
+    "Scoring this run on the test set…": "正在用测试集为这次训练评分…",
+    "#{i}: true {true} → predicted {pred}": "#{i}：真实 {true} → 预测 {pred}",
+    "This drawing could not be used: {error}": "无法使用这幅画：{error}",
+    "Whether the final answer, after all 28 steps, is right.": "读完全部 28 步后的最终答案是否正确。",
+    "Outlined: row {line}, read at step {k}. Dimmed rows are not read yet.": "框出的是第 {line} 行，在第 {k} 步读取。暗的行还没读到。",
+    "Outlined: column {line}, read at step {k}. Dimmed columns are not read yet.":
+        "框出的是第 {line} 列，在第 {k} 步读取。暗的列还没读到。",
+    "Probabilities per step": "每一步的概率",
+    "Each class, step by step": "每个类别，一步一步",
+    "true {true} → predicted {pred}": "真实 {true} → 预测 {pred}",
+    "Confusion matrix ({n:,} test digits)": "混淆矩阵（{n:,} 个测试数字）",
+    "Accuracy per class": "各类别准确率",
+    "layer {n} of {total}": "第 {n} 层，共 {total} 层",
 }
 
 # Messages that lib builds with values in them: (regex on the English text, Chinese template with its groups).

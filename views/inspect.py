@@ -179,7 +179,7 @@ def show_reading(seen: dict, digit: dict, step: int) -> None:
     with left:
         st.plotly_chart(charts.reading(digit["image"], seen["lines"], seen["axis"], step, digit["title"]),
                         key="inspect_digit_chart", width="stretch")
-        line = seen["lines"][step - 1]
+        line = int(seen["lines"][step - 1]) + 1  # counted from 1, as on the Lesson page
         st.caption(t("Outlined: row {line}, read at step {k}. Dimmed rows are not read yet.", line=line, k=step)
                    if seen["axis"] == 1 else
                    t("Outlined: column {line}, read at step {k}. Dimmed columns are not read yet.", line=line, k=step))

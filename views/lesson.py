@@ -40,6 +40,7 @@ def reader(image: np.ndarray, probs: np.ndarray | None) -> None:
     a, b = st.columns([1, 6], vertical_alignment="bottom")
     a.button(t("Pause") if st.session_state.get("playing") else t("Play"), on_click=toggle_play,
              icon=":material/pause:" if st.session_state.get("playing") else ":material/play_arrow:")
+    st.session_state.setdefault("lesson_step", 14)  # mid-digit: the first rows of most digits are blank
     step = b.slider(t("Step: rows fed so far"), 1, 28, key="lesson_step")
     left, mid, right = st.columns([1.1, 1.1, 1.4])
     left.plotly_chart(charts.digit(image, line=step - 1, read=list(range(step)), title=t("The image")),
@@ -53,10 +54,10 @@ def reader(image: np.ndarray, probs: np.ndarray | None) -> None:
     if probs is not None:
         p = probs[step - 1]
         right.plotly_chart(charts.bars([str(c) for c in range(10)], p.tolist(),
-                                       t("The lesson model's guess after {k} rows", k=step), yrange=[0, 1.1]),
-                           key="lesson_probs", width="stretch")
-        right.metric(t("Best guess so far"), f"{int(p.argmax())}", t("{p:.0%} sure", p=float(p.max())),
-                     delta_color="off")
+                                       t("The lesson model's guess after row {k}", k=step), yrange=[0, 1.15],
+                                       digits=0), key="lesson_probs", width="stretch")
+        right.metric(t("Best guess so far"), f"{int(p.argmax())}", help=t("{p:.0%} sure", p=float(p.max())))
+        right.caption(t("{p:.0%} sure", p=float(p.max())))
 
 
 def diagram() -> str:
@@ -95,7 +96,7 @@ def idea(data) -> None:
 def model_code() -> None:
     st.subheader(t("3 · The model in code"))
     cfg = preset("lesson")
-    st.code(inspect.getsource(RowClassifier), language="python")
+    st.code(inspect.getsource(RowClassifier), language="python", wrap_lines=True)
     st.markdown(t("The lesson trains it with **{opt}**, learning rate **{lr}**, batch **{bs}**, for **{ep}** "
                   "epochs: `RowClassifier(\"lstm\", hidden=100, layers=2)`.", opt=cfg.optimizer.upper(),
                   lr=cfg.lr, bs=cfg.batch_size, ep=cfg.epochs))

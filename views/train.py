@@ -145,7 +145,7 @@ def live() -> None:
         training.status(job)
     if not job.finished:
         stop.button(t("Stop"), key=f"stop_{job.id}", on_click=job.stop, icon=":material/stop:", width="stretch")
-    training.curves([job], key="live")
+        training.curves([job], key="live")  # once finished, its curves are in "Your runs" below
     training.rerun_when_finished()
 
 
@@ -157,7 +157,9 @@ def history() -> None:
         st.caption(t("Finished runs appear here, to compare, inspect, download or delete."))
         return
     rows = [j.summary() for j in done]
+    columns = [c for c in rows[0] if c != "name" or any(r["name"] for r in rows)]
     picked = st.dataframe(rows, key="runs_table", on_select="rerun", selection_mode="multi-row", hide_index=True,
+                          column_order=columns,
                           column_config={"test_acc": st.column_config.NumberColumn(t("test acc"), format="percent"),
                                          "seconds": st.column_config.NumberColumn(t("seconds"), format="%.1f")})
     chosen = [done[i] for i in picked.selection.rows] or done[-1:]
@@ -165,27 +167,27 @@ def history() -> None:
     training.curves(chosen, key="compare")
     actions(chosen[0])
     table, full = export_runs(done)
-    a, b, _ = st.columns([1, 1, 3])
-    a.download_button(t("All runs (.csv)"), table, "row-by-row-runs.csv", "text/csv", key="export_csv",
-                      icon=":material/table:")
-    b.download_button(t("All runs with curves (.json)"), full, "row-by-row-runs.json", "application/json",
-                      key="export_json", icon=":material/data_object:")
+    row = st.container(horizontal=True)
+    row.download_button(t("All runs (.csv)"), table, "row-by-row-runs.csv", "text/csv", key="export_csv",
+                        icon=":material/table:", width="content")
+    row.download_button(t("All runs with curves (.json)"), full, "row-by-row-runs.json", "application/json",
+                        key="export_json", icon=":material/data_object:", width="content")
 
 
 def actions(job) -> None:
     """Inspect, download (weights + card) or delete one run."""
     st.markdown(t("**Run {run}**", run=state.run_label(job)))
-    a, b, c, d = st.columns(4)
-    if a.button(t("Inspect"), key=f"inspect_{job.id}", icon=":material/search:", disabled=job.state == "diverged"):
+    row = st.container(horizontal=True)
+    if row.button(t("Inspect"), key=f"inspect_{job.id}", icon=":material/search:", disabled=job.state == "diverged"):
         st.session_state["inspect_run"] = job.id
         st.switch_page("views/inspect.py")
     if job.result is not None:
         weights, card = to_bytes(job.model, job.card(resources.mnist().describe()))
-        b.download_button(t("Weights (.safetensors)"), weights, f"run-{job.id}.safetensors",
-                          "application/octet-stream", key=f"dl_w_{job.id}", icon=":material/download:")
-        c.download_button(t("Card (.json)"), card, f"run-{job.id}.json", "application/json",
-                          key=f"dl_c_{job.id}", icon=":material/description:")
-    if d.button(t("Delete"), key=f"delete_{job.id}", icon=":material/delete:"):
+        row.download_button(t("Weights (.safetensors)"), weights, f"run-{job.id}.safetensors",
+                            "application/octet-stream", key=f"dl_w_{job.id}", icon=":material/download:")
+        row.download_button(t("Card (.json)"), card, f"run-{job.id}.json", "application/json",
+                            key=f"dl_c_{job.id}", icon=":material/description:")
+    if row.button(t("Delete"), key=f"delete_{job.id}", icon=":material/delete:"):
         state.delete_run(job)
         st.rerun()
 
@@ -200,7 +202,11 @@ def main() -> None:
         st.warning(t("The link had a setting this page could not use, so the default was kept: {n}", n=tr(notice)))
     st.selectbox(t("Start from a preset"), list(PRESETS), key="preset", on_change=on_preset,
                  index=list(PRESETS).index(DEFAULT_PRESET), format_func=lambda p: t(PRESETS[p][0]))
-    st.caption(t(PRESETS[st.session_state["preset"]][1]))
+    chosen = st.session_state["preset"]
+    if TrainConfig.from_dict(form_values()) == preset(chosen):
+        st.caption(t(PRESETS[chosen][1]))
+    else:
+        st.caption(t("Settings changed from the preset (or opened from a link)."))
     cfg = settings_form()
     share_link()
     if cfg is not None:
