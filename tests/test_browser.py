@@ -39,7 +39,7 @@ PROGRESS = '[data-testid="stProgress"]'
 PAGES = {"lesson": "Row by Row: an RNN that reads digits", "train": "Train an RNN on MNIST rows",
          "row-order": "Does row order matter?", "inspect": "Inspect a model"}
 # A run that lasts ~10-20 s on two busy cores and logs often enough to redraw the curves several times.
-TINY_RUN = "subset=3000&epochs=2&hidden=64&test_subset=1000"
+TINY_RUN = "subset=20000&epochs=3&hidden=64&test_subset=1000"
 TINY_LOG_EVERY = 5  # not a shareable URL setting (lib/share.py), so set in the form's "More settings"
 LONG_RUN = "subset=60000&epochs=30&test_subset=1000"
 # Chromium reports these when a page is opened by a deep link (/train): Streamlit probes /train/_stcore/...
@@ -214,7 +214,7 @@ def test_a_tiny_run_draws_live_curves_then_finishes(page, server):
     assert not running, "the tiny run did not finish within 120 s"
     assert len(seen_points) >= 3, (f"the live loss curve was not redrawn as the run trained: point counts seen "
                                    f"{sorted(seen_points)}, progress texts {sorted(seen_progress)}")
-    assert any(re.match(r"Epoch \d+/2 · step \d+", p) for p in seen_progress), sorted(seen_progress)
+    assert any(re.match(r"Epoch \d+/3 · step \d+", p) for p in seen_progress), sorted(seen_progress)
 
     success = page.locator('[data-testid="stAlertContentSuccess"]', has_text="Test accuracy")
     success.first.wait_for(state="visible", timeout=30_000)
@@ -239,6 +239,35 @@ def test_stop_ends_a_long_run(page, server):
     warning.first.wait_for(state="visible", timeout=10_000)
     settle(page)
     no_exception(page, "train page after Stop")
+
+
+def test_upload_a_model_and_a_corrupt_one(page, server, tmp_path, tiny):
+    """Inspect takes an exported weights + card pair; a truncated weights file gets a message, not a crash."""
+    from lib.checkpoints import make_card, save_checkpoint
+    from lib.train import TrainConfig, build_model, evaluate
+
+    cfg = TrainConfig(hidden=12, layers=1)
+    model = build_model(cfg)
+    card = make_card("tiny-upload", cfg, evaluate(model, tiny), tiny.describe(), {"seconds": 0, "device": "cpu"})
+    weights, card_path = save_checkpoint(tmp_path / "tiny-upload", model, card)
+    page.goto(f"{server.url}/inspect")
+    title_is(page, "inspect")
+    settle(page)
+    page.get_by_text("Upload a model exported by Row by Row").click()
+    inputs = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    inputs.nth(0).set_input_files(str(weights))
+    page.get_by_text(re.compile(r"^tin.*\.safetensors$")).wait_for(timeout=30_000)  # the name is shortened
+    settle(page)
+    inputs.nth(1).set_input_files(str(card_path))
+    page.get_by_text("Loaded. It is selected in the model list above.").wait_for(timeout=30_000)
+    settle(page)
+    page.get_by_text("LSTM with 1 layer(s) of 12 units").wait_for(timeout=30_000)  # the uploaded model is chosen
+    no_exception(page, "inspect after an upload")
+    bad = tmp_path / "broken.safetensors"
+    bad.write_bytes(weights.read_bytes()[:50])
+    inputs.nth(0).set_input_files(str(bad))
+    page.get_by_text("This model could not be loaded: the weights file is truncated").wait_for(timeout=30_000)
+    no_exception(page, "inspect after a corrupt upload")
 
 
 def test_no_console_errors_and_no_server_traceback(page, server, console):

@@ -243,6 +243,14 @@ ZH: dict[str, str] = {
     "max_steps must not be negative": "max_steps 不能为负",
     "Stopped because its browser session closed.": "因浏览器会话已关闭而停止。",
     # inspect page
+    "Upload a model exported by Row by Row (.safetensors + .json)": "上传由 Row by Row 导出的模型（.safetensors + .json）",
+    "Both files come from the Train page's download buttons (or `python -m lib.cli train --out`). Nothing in them "
+    "is executed: weights are plain tensors, the card is JSON.":
+        "这两个文件来自训练页面的下载按钮（或 `python -m lib.cli train --out`）。其中的内容不会被执行："
+        "权重只是张量，说明卡是 JSON。",
+    "This model could not be loaded: {why}": "无法加载这个模型：{why}",
+    "Loaded. It is selected in the model list above.": "已加载，并已在上方的模型列表中选中。",
+    "{name} (uploaded)": "{name}（已上传）",
     "class": "类别",
     "row %{y}, column %{x}: %{z:.0f}": "第 %{y} 行，第 %{x} 列：%{z:.0f}",
     "step (lines read)": "步数（已读行数）",
@@ -365,5 +373,19 @@ ZH_PATTERNS: list[tuple[str, str]] = [
     (r"(?P<key>\w+) must be a whole number, not (?P<value>.+)", "{key} 必须是整数，而不是 {value}"),
     (r"device '(?P<d>\w+)' is not available on this machine; choose auto or cpu",
      "本机没有设备“{d}”；请选择 auto 或 cpu"),
+]
+ZH_PATTERNS += [
+    (r"the weights file is truncated or not a safetensors file \((?P<detail>.*)\)",
+     "权重文件被截断或不是 safetensors 文件（{detail}）"),
+    (r"the card is not valid JSON \((?P<detail>.*)\)", "说明卡不是有效的 JSON（{detail}）"),
+    (r"the card is not a Row by Row model card \(its format tag is missing or different\)",
+     "说明卡不是 Row by Row 的模型说明卡（缺少格式标记或标记不同）"),
+    (r"the card's settings are invalid: (?P<why>.*)", "说明卡中的设置无效：{why}"),
+    (r"the weights do not fit the model the card describes: (?P<detail>.*)", "权重与说明卡描述的模型不符：{detail}"),
+    (r"the weights file holds non-float32 or non-finite \(NaN/inf\) values",
+     "权重文件含有非 float32 或非有限（NaN/inf）的数值"),
+    (r"the weights file is (?P<size>[\d.]+) MB; the limit is (?P<limit>\d+) MB",
+     "权重文件大小为 {size} MB；上限为 {limit} MB"),
+    (r"unknown settings: (?P<keys>.*)", "未知设置：{keys}"),
 ]
 ZH_WORDS = {"hidden size": "隐藏层大小", "layers": "层数", "epochs": "轮数", "training digits": "训练数字数"}

@@ -14,6 +14,7 @@ from ui import charts_inspect as charts
 from ui import resources, state
 from ui.common import data_status, sidebar
 from ui.i18n import t, tr
+from ui.upload import upload_box, uploads
 
 GALLERY, GALLERY_COLUMNS = 24, 6  # misclassified digits shown at most, in rows of 6
 
@@ -26,6 +27,9 @@ def model_options() -> dict[str, dict]:
         model, card = shipped[name]
         options[f"shipped:{name}"] = {"label": t("{name} (shipped)", name=name), "model": model,
                                       "config": TrainConfig.from_dict(card["config"])}
+    for name, (model, card) in uploads().items():
+        options[f"upload:{name}"] = {"label": t("{name} (uploaded)", name=name), "model": model,
+                                     "config": TrainConfig.from_dict(card["config"])}
     for job in reversed(state.finished_runs()):  # newest first
         if job.model is not None and job.state in ("done", "stopped"):
             options[f"run:{job.id}"] = {"label": t("{run} (your run)", run=state.run_label(job)),
@@ -55,7 +59,7 @@ def evaluation_of(key: str, choice: dict, data) -> dict:
     order = choice["config"].order
     if kind == "shipped":
         return resources.shipped_evaluation(name, order)
-    store = state.analyses().setdefault(int(name), {})
+    store = state.analyses().setdefault(int(name) if kind == "run" else key, {})
     if "eval" not in store:
         with st.spinner(t("Scoring this run on the test set…")):
             store["eval"] = evaluate(choice["model"], data, order)
@@ -284,6 +288,7 @@ DATA = resources.mnist()
 if DATA is None:
     data_status()
     st.stop()
+upload_box()
 picked = pick_model()
 if picked is None:
     st.stop()

@@ -1,0 +1,52 @@
+"""Upload a model exported by the app (weights + card): size-capped, validated, never unpickled."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lib.checkpoints import MAX_BYTES, CheckpointError, from_bytes
+from ui.i18n import t, tr
+
+KEEP = 3  # uploaded models kept per session (oldest dropped first)
+
+
+def uploads() -> dict[str, tuple]:
+    """This session's uploaded models: name -> (model, card)."""
+    return st.session_state.setdefault("uploads", {})
+
+
+def upload_box() -> None:
+    """Two file pickers; a valid pair becomes a model to inspect, a bad one a clear message."""
+    with st.expander(t("Upload a model exported by Row by Row (.safetensors + .json)"), icon=":material/upload:"):
+        left, right = st.columns(2)
+        weights = left.file_uploader(t("Weights (.safetensors)"), type=["safetensors"], key="upload_weights",
+                                     max_upload_size=MAX_BYTES // 2**20)
+        card = right.file_uploader(t("Card (.json)"), type=["json"], key="upload_card", max_upload_size=1)
+        if weights is None or card is None:
+            st.caption(t("Both files come from the Train page's download buttons (or `python -m lib.cli train "
+                         "--out`). Nothing in them is executed: weights are plain tensors, the card is JSON."))
+            return
+        signature = (weights.file_id, card.file_id)
+        if st.session_state.get("upload_signature") != signature:
+            st.session_state["upload_signature"] = signature
+            st.session_state["upload_error"] = _load(weights.getvalue(), card.getvalue(), weights.name)
+        if st.session_state["upload_error"]:
+            st.error(t("This model could not be loaded: {why}", why=tr(st.session_state["upload_error"])))
+        else:
+            st.success(t("Loaded. It is selected in the model list above."))
+
+
+def _load(weights: bytes, card: bytes, filename: str) -> str:
+    """Validate and keep an uploaded model; returns an error message, or '' when it worked."""
+    try:
+        model, parsed = from_bytes(weights, card)
+    except CheckpointError as exc:
+        return str(exc)
+    name = f"{parsed.get('name') or filename} · {filename}"
+    kept = uploads()
+    kept.pop(name, None)
+    kept[name] = (model, parsed)
+    while len(kept) > KEEP:
+        kept.pop(next(iter(kept)))
+    st.session_state["inspect_model"] = f"upload:{name}"
+    return ""
