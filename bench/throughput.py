@@ -130,5 +130,6 @@ def table(r: dict) -> str:
                  f"a 60,000-digit epoch of ours takes {r['epoch_s_ours']:.1f} s.")
     if "time_to_98" in r:
         t = r["time_to_98"]
-        lines.append(f"Time to 98 % (fast preset): {t['seconds']} s (epoch {t['epoch']}, test acc {t['test_acc']:.4f}).")
+        lines.append(f"Time to 98 % (fast preset): {t['seconds']} s (epoch {t['epoch']}, "
+                     f"test acc {t['test_acc']:.4f}).")
     return "\n".join(lines)

@@ -9,7 +9,7 @@ from .train import evaluate
 
 
 def shipped_order_results(cards: dict[str, dict], cell: str = "lstm") -> dict:
-    """From the shipped `<cell>-<order>` cards: {"orders", "acc", "acc_by_rows", "matrix"} (orders in registry order)."""
+    """From the shipped `<cell>-<order>` cards: orders (registry order), acc, acc_by_rows and matrix."""
     by_order = {c["config"]["order"]: c for name, c in cards.items() if name.startswith(f"{cell}-")
                 and c["config"]["cell"] == cell}
     orders = [o for o in ORDERS if o in by_order]
@@ -21,8 +21,7 @@ def shipped_order_results(cards: dict[str, dict], cell: str = "lstm") -> dict:
 
 def cross_order(models: dict[str, RowClassifier], data: MnistData, limit: int = 0, seed: int = 0) -> dict:
     """Test every model (keyed by the order it was trained on) on every order: {train: {test: acc}}."""
-    tests = [o for o in ORDERS]
-    return {train: {test: evaluate(model, data, test, limit=limit, seed=seed)["acc"] for test in tests}
+    return {train: {test: evaluate(model, data, test, limit=limit, seed=seed)["acc"] for test in ORDERS}
             for train, model in models.items()}
 
 

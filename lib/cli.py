@@ -159,7 +159,7 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_make_pretrained)
     p = sub.add_parser("shipped-table", help="print the shipped models' markdown table (as in the README)")
     p.set_defaults(func=cmd_shipped_table)
-    p = sub.add_parser("bench", help="data pipeline throughput vs the lesson's, and time to 98 %")
+    p = sub.add_parser("bench", help="data pipeline throughput vs the lesson's, and time to 98 %%")
     p.add_argument("--quick", action="store_true", help="fewer batches (a smoke run, not for the record)")
     p.add_argument("--device", default="auto")
     p.add_argument("--batch-size", type=int, default=64)

@@ -82,8 +82,9 @@ def test_nan_weights_and_missing_files_raise(saved, tmp_path):
 
 def test_cli_train_json_and_evaluate(tmp_path, mnist, capsys):
     out = tmp_path / "m"
-    rc = cli.main(["train", "--preset", "fast", "--subset", "500", "--test-subset", "200", "--epochs", "1",
-                   "--max-steps", "20", "--log-every", "10", "--device", "cpu", "--out", str(out), "--json"])
+    rc = cli.main(["train", "--preset", "fast", "--subset", "500", "--test-subset", "200", "--batch-size", "25",
+                   "--epochs", "1", "--max-steps", "20", "--log-every", "10", "--device", "cpu", "--out", str(out),
+                   "--json"])
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert rc == 0 and lines[0]["event"] == "start" and lines[-1]["event"] == "result"
     assert [e["event"] for e in lines].count("step") == 2 and lines[-1]["n"] == 10000

@@ -64,9 +64,8 @@ def diagram() -> str:
     """Graphviz DOT of the unrolled two-layer LSTM that keeps only the last output."""
     steps = [1, 2, 3, 28]
     nodes = [f'x{s} [label="{t("row")} {s}", shape=box, style=filled, fillcolor="#F3F5F9"];' for s in steps]
-    for layer in (1, 2):
-        nodes += [f'l{layer}_{s} [label="LSTM {layer}", style=filled, fillcolor="{"#D6E9F5" if layer == 1 else "#F9D9CF"}"];'
-                  for s in steps]
+    for layer, fill in ((1, "#D6E9F5"), (2, "#F9D9CF")):
+        nodes += [f'l{layer}_{s} [label="LSTM {layer}", style=filled, fillcolor="{fill}"];' for s in steps]
     edges = [f"x{s} -> l1_{s}; l1_{s} -> l2_{s};" for s in steps]
     edges += [f"l{layer}_{a} -> l{layer}_{b} [style={'dashed' if a == 3 else 'solid'}];"
               for layer in (1, 2) for a, b in zip(steps, steps[1:])]
