@@ -175,6 +175,9 @@ def main(argv=None) -> int:
     except (ValueError, CheckpointError, DataUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a full disk or a folder we may not write to
+        print(f"error: cannot write or read a file: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -67,14 +67,15 @@ class TrainConfig:
         typed = {}
         for key, value in values.items():
             kind = {"int": int, "float": float, "str": str}[names[key]]
-            if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-                raise ValueError(f"{key} must be a {kind.__name__}, not {value!r}")
+            noun = {"int": "whole number", "float": "number", "str": "text"}[names[key]]
             try:
+                if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+                    raise TypeError
                 typed[key] = kind(value)
-            except (TypeError, ValueError):
-                raise ValueError(f"{key} must be a {kind.__name__}, not {value!r}") from None
-            if kind is int and isinstance(value, float) and value != int(value):
-                raise ValueError(f"{key} must be a whole number, not {value!r}")
+                if kind is int and float(value) != typed[key]:
+                    raise ValueError
+            except (TypeError, ValueError, OverflowError):
+                raise ValueError(f"{key} must be a {noun}, not {value!r}") from None
         return cls(**typed)
 
 

@@ -369,8 +369,8 @@ ZH_PATTERNS: list[tuple[str, str]] = [
     (r"ignored unknown setting '(?P<key>.*)'", "忽略了未知设置“{key}”"),
     (r"ignored (?P<key>\w+)=(?P<value>.*?): (?P<why>.+)", "忽略了 {key}={value}：{why}"),
     (r"ignored (?P<key>\w+): not a short text value", "忽略了 {key}：不是简短的文本值"),
-    (r"(?P<key>\w+) must be a (?P<kind>int|float|str), not (?P<value>.+)", "{key} 必须是 {kind}，而不是 {value}"),
-    (r"(?P<key>\w+) must be a whole number, not (?P<value>.+)", "{key} 必须是整数，而不是 {value}"),
+    (r"(?P<key>\w+) must be a (?P<kind>whole number|number|text), not (?P<value>.+)",
+     "{key} 必须是{kind}，而不是 {value}"),
     (r"device '(?P<d>\w+)' is not available on this machine; choose auto or cpu",
      "本机没有设备“{d}”；请选择 auto 或 cpu"),
 ]
@@ -388,4 +388,5 @@ ZH_PATTERNS += [
      "权重文件大小为 {size} MB；上限为 {limit} MB"),
     (r"unknown settings: (?P<keys>.*)", "未知设置：{keys}"),
 ]
-ZH_WORDS = {"hidden size": "隐藏层大小", "layers": "层数", "epochs": "轮数", "training digits": "训练数字数"}
+ZH_WORDS = {"whole number": "整数", "number": "数字", "text": "文本", "hidden size": "隐藏层大小",
+            "layers": "层数", "epochs": "轮数", "training digits": "训练数字数"}
