@@ -107,10 +107,12 @@ ZH: dict[str, str] = {
     "bottom → top sees it first.":
         "达到最终准确率 90 % 所需的行数：{list}。从上到下需要读到数字的下半部分；从下到上则最先看到它。",
     "The diagonal is each model on its own order. Off the diagonal a model meets rows in an order it never saw: "
-    "accuracy collapses, because an RNN's weights are tied to the order it was trained on. Only the model trained "
-    "on random orders shrugs it off, since it learned not to rely on one.":
+    "accuracy collapses, because an RNN's weights are tied to the order it was trained on. The model trained on "
+    "random orders shrugs off any row order, since it learned not to rely on one; columns defeat every row model, "
+    "because a column is a different kind of line altogether.":
         "对角线是每个模型在自己训练时的顺序上的表现。对角线之外，模型遇到从未见过的行顺序：准确率崩溃，"
-        "因为 RNN 的权重与训练时的顺序绑定。只有用随机顺序训练的模型不受影响，因为它学会了不依赖任何一种顺序。",
+        "因为 RNN 的权重与训练时的顺序绑定。用随机顺序训练的模型不受任何行顺序影响，因为它学会了不依赖任何一种顺序；"
+        "而按列读取会难倒所有按行训练的模型，因为列是完全不同的一种线。",
     "The experiment, from the shipped models": "实验：来自自带模型",
     "Five 2×128 LSTMs with the same settings, each trained on the full MNIST in one row order and scored on the "
     "10,000 test digits.":
