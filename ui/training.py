@@ -93,12 +93,21 @@ def curves(jobs: list[Job], key: str, color_by_order: bool = False) -> None:
 
 
 def remember_active() -> None:
-    """On a full page run: note which runs are unfinished, so a fragment can tell when one ends."""
+    """On a full page run: note which runs wait and which are unfinished, so a fragment can tell what changed."""
     st.session_state["active_ids"] = {j.id for j in state.active_runs()}
+    st.session_state["queued_ids"] = {j.id for j in state.active_runs() if j.state == "queued"}
+
+
+def poll_seconds() -> float | None:
+    """How often a live panel polls: every second while a run trains, slowly while runs only wait, else never."""
+    active = state.active_runs()
+    if any(j.state == "running" for j in active):
+        return 1.0
+    return 3.0 if active else None
 
 
 def rerun_when_finished() -> None:
-    """From a polling fragment: rerun the whole page when a run that was unfinished has ended."""
-    ids = st.session_state.get("active_ids", set())
-    if any(j.finished for j in state.runs() if j.id in ids):
+    """From a polling fragment: rerun the whole page when a run has ended or left the queue (new poll rate)."""
+    active, queued = st.session_state.get("active_ids", set()), st.session_state.get("queued_ids", set())
+    if any(j.finished and j.id in active or j.state != "queued" and j.id in queued for j in state.runs()):
         st.rerun(scope="app")

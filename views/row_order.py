@@ -96,7 +96,7 @@ def experiment_section() -> None:
     experiment_results()
 
 
-@st.fragment(run_every=1.0 if state.active_runs() else None)
+@st.fragment(run_every=training.poll_seconds())
 def experiment_live() -> None:
     """Overlaid live curves of the experiment's runs (they wait in the queue and run in turn)."""
     jobs = [j for j in map(state.run_by_id, st.session_state.get("experiment", [])) if j is not None]

@@ -131,7 +131,7 @@ def device_name(d: str) -> str:
     return {"auto": t("auto"), "cpu": t("CPU")}.get(d, d)
 
 
-@st.fragment(run_every=1.0 if state.active_runs() else None)
+@st.fragment(run_every=training.poll_seconds())
 def live() -> None:
     """Poll the watched run: progress, curves, Stop; rerun the page when a run ends."""
     job = state.run_by_id(st.session_state.get("watch", -1))
@@ -145,7 +145,8 @@ def live() -> None:
         training.status(job)
     if not job.finished:
         stop.button(t("Stop"), key=f"stop_{job.id}", on_click=job.stop, icon=":material/stop:", width="stretch")
-        training.curves([job], key="live")  # once finished, its curves are in "Your runs" below
+    if job.state == "running":  # queued: nothing to draw yet; finished: its curves are in "Your runs" below
+        training.curves([job], key="live")
     training.rerun_when_finished()
 
 
