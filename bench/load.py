@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -19,6 +20,7 @@ from playwright.sync_api import sync_playwright
 
 from bench.server import CHROMIUM, CHROMIUM_ARGS, SETTLED, start
 
+TRAIN = '[data-testid="stFormSubmitButton"] button'  # the Train page's form button
 JOB = "subset=1000&epochs=1&hidden=32&layers=1&test_subset=500&log_every=5&optimizer=adam&lr=0.005"
 
 
@@ -46,15 +48,27 @@ def settle(page, timeout=120_000) -> float:
     return time.perf_counter() - t0
 
 
+KNOWN_NOISE = ("/_stcore/health", "/_stcore/host-config")  # Streamlit probes these under a deep link's path
+
+
+def watch(page, name: str, errors: list) -> None:
+    """Record console errors and failed requests (except Streamlit's own deep-link probes) as errors."""
+    page.on("console", lambda m: errors.append(f"{name}: {m.text}") if m.type == "error"
+            and not m.text.startswith("Failed to load resource") else None)
+    page.on("response", lambda r: errors.append(f"{name}: HTTP {r.status} {r.url}") if r.status >= 400
+            and not r.url.endswith(KNOWN_NOISE) else None)
+    page.on("pageerror", lambda exc: errors.append(f"{name}: {exc}"))
+
+
 def open_sessions(browser, url: str, n: int, errors: list) -> tuple[list, list[float]]:
     """Open n tabs (n sessions) on the Train page with the small job's settings; return pages, render times."""
     pages, renders = [], []
     for i in range(n):
         page = browser.new_page(viewport={"width": 1200, "height": 900})
-        page.on("console", lambda m, i=i: errors.append(f"tab {i}: {m.text}") if m.type == "error" else None)
+        watch(page, f"tab {i}", errors)
         t0 = time.perf_counter()
         page.goto(f"{url}/train?{JOB}&seed={i}")
-        page.get_by_role("button", name="Train").first.wait_for(timeout=120_000)
+        page.locator(TRAIN).wait_for(timeout=120_000)
         settle(page)
         renders.append(time.perf_counter() - t0)
         pages.append(page)
@@ -62,12 +76,12 @@ def open_sessions(browser, url: str, n: int, errors: list) -> tuple[list, list[f
 
 
 def state_of(page) -> str:
-    text = page.inner_text("section.stMain")
-    if "Test accuracy" in text and "Your runs" in text and "Stop" not in text:
+    """Where this tab's run is, read from what the Train page shows."""
+    if page.get_by_text("Test accuracy", exact=False).locator("xpath=ancestor::*[@data-testid='stAlert']").count():
         return "done"
-    if "Waiting for a free slot" in text:
+    if page.get_by_text("Waiting for a free slot").count():
         return "queued"
-    return "running" if "Epoch" in text or "Starting" in text else "submitted"
+    return "running" if page.locator('[data-testid="stProgress"]').count() else "submitted"
 
 
 def run(sessions: int) -> dict:
@@ -88,9 +102,9 @@ def _drive(server, sessions: int, errors: list) -> dict:
         pages, renders = open_sessions(browser, server.url, sessions, errors)
         clicked = {}
         for i, page in enumerate(pages):
-            page.get_by_role("button", name="Train").first.click()
+            page.locator(TRAIN).click()
             clicked[i] = time.perf_counter()
-        started, finished, busy_renders = {}, {}, []
+        started, finished, busy_renders, polls = {}, {}, [], 0
         deadline = time.perf_counter() + 60 * 20
         while len(finished) < sessions and time.perf_counter() < deadline:
             for i, page in enumerate(pages):
@@ -101,8 +115,12 @@ def _drive(server, sessions: int, errors: list) -> dict:
                     started[i] = time.perf_counter()
                 if s == "done":
                     finished[i] = time.perf_counter()
-            if len(busy_renders) < 10:  # while jobs queue: a fresh visit to the Lesson page
-                busy_renders.append(lesson_render(browser, server.url))
+            states = [state_of(pg) for pg in pages]
+            print(f"{time.perf_counter() - min(clicked.values()):6.1f} s: " +
+                  ", ".join(f"{k} {states.count(k)}" for k in sorted(set(states))), file=sys.stderr, flush=True)
+            if polls % 8 == 2 and len(finished) < sessions:  # now and then, while jobs queue: a fresh visit
+                busy_renders.append(lesson_render(browser, server.url, errors))
+            polls += 1
             time.sleep(0.5)
         memory.running = False
         exceptions = sum(len(pg.query_selector_all('[data-testid="stException"]')) for pg in pages)
@@ -117,9 +135,10 @@ def _drive(server, sessions: int, errors: list) -> dict:
             "server_peak_mb": memory.peak / 2**20}
 
 
-def lesson_render(browser, url: str) -> float:
+def lesson_render(browser, url: str, errors: list) -> float:
     """Seconds to render the Lesson page in a new tab while the class's jobs run."""
     page = browser.new_page(viewport={"width": 1200, "height": 900})
+    watch(page, "lesson visit", errors)
     t0 = time.perf_counter()
     page.goto(url)
     page.wait_for_selector("h1", timeout=60_000)
