@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib.model import CELLS
 from lib.orders import ORDERS
-from lib.train import PRESETS, SCHEDULERS, TrainConfig, _checks
+from lib.train import PRECISIONS, PRESETS, SCHEDULERS, TrainConfig, _checks
 from ui import i18n
 from ui.zh import ZH
 
@@ -42,6 +42,7 @@ def test_every_lib_name_and_message_is_translated():
     names = [o.title for o in ORDERS.values()] + [o.explanation for o in ORDERS.values()]
     names += [p[0] for p in PRESETS.values()] + [p[1] for p in PRESETS.values()] + list(SCHEDULERS.values())
     names += [label for _, label in CELLS.values()] + [msg for _, msg in _checks(TrainConfig())]
+    names += list(PRECISIONS.values())
     assert [n for n in names if n not in ZH] == []
 
 

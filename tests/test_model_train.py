@@ -169,3 +169,14 @@ def test_evaluate_reports_plain_data(tiny):
     assert sum(map(sum, r["confusion"])) == 100
     assert r["acc_by_rows"][-1] == pytest.approx(r["acc"])
     assert sum(r["confusion"][i][i] for i in range(10)) / 100 == pytest.approx(r["acc"])
+
+
+def test_bf16_autocast_trains_and_auto_follows_the_hardware(tiny):
+    from lib.train import use_bf16
+
+    model, events = run(replace(TINY, precision="bf16", epochs=15, lr=0.02), tiny)
+    assert events[0]["precision"] == "bf16" and events[-2]["test_acc"] > 0.9
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # autocast keeps float32 weights
+    assert use_bf16("fp32", torch.device("cpu")) is False and use_bf16("bf16", torch.device("cpu")) is True
+    native = torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
+    assert use_bf16("auto", torch.device("cpu")) == native

@@ -182,6 +182,14 @@ ZH: dict[str, str] = {
     "Log scale. Too high and the loss explodes.": "对数刻度。太高的话损失会爆炸。",
     "Balanced across the 10 classes. Fewer digits train faster.": "10 个类别数量均衡。数字越少训练越快。",
     "More settings": "更多设置",
+    "Precision": "数值精度",
+    "float32 (exact, the lesson's)": "float32（精确，与原课程相同）",
+    "bfloat16 mixed precision": "bfloat16 混合精度",
+    "auto (bfloat16 where the CPU computes it natively, else float32)": "自动（CPU 原生支持时用 bfloat16，否则用 float32）",
+    "bfloat16 halves the work of the LSTM on CPUs that compute it natively (AMX), at the same accuracy here; "
+    "float32 is exact and the same on every machine.":
+        "在原生支持 bfloat16 的 CPU（AMX）上，bfloat16 让 LSTM 的计算量减半，这里的准确率不变；float32 精确，且在每台机器上结果相同。",
+    "precision must be one of fp32, bf16, auto": "数值精度必须是 fp32、bf16、auto 之一",
     "Settings changed from the preset (or opened from a link).": "设置已在预设基础上修改（或来自链接）。",
     "auto": "自动",
     "CPU": "CPU",
