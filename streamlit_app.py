@@ -1,5 +1,9 @@
 """Row by Row: the router. Each page lives in views/; the core it draws from lives in lib/."""
 
+import os
+import sys
+import time
+
 import streamlit as st
 
 from ui.i18n import t
@@ -11,4 +15,9 @@ pages = [
     st.Page("views/row_order.py", title=t("Row order"), icon=":material/swap_vert:", url_path="row-order"),
     st.Page("views/inspect.py", title=t("Inspect"), icon=":material/troubleshoot:", url_path="inspect"),
 ]
-st.navigation(pages).run()
+page, started = st.navigation(pages), time.perf_counter()
+try:
+    page.run()
+finally:  # ROW_BY_ROW_TIMING=1: one line per full page run, read by bench/load.py
+    if os.environ.get("ROW_BY_ROW_TIMING"):
+        print(f"page-run {page.url_path or 'lesson'} {time.perf_counter() - started:.3f}", file=sys.stderr, flush=True)

@@ -16,7 +16,7 @@ class Settings:
 
     max_jobs: int = max(1, (os.cpu_count() or 2) // 2)  # training jobs running at once (1 on a 2-core server)
     max_runs: int = 12  # finished runs kept per browser session (oldest dropped first)
-    heartbeat_s: float = 30.0  # a job whose tab sent no heartbeat for this long is stopped
+    heartbeat_s: float = 60.0  # a job whose tab sent no heartbeat for this long is stopped
     max_hidden: int = 512  # largest hidden size a student may pick
     max_layers: int = 4  # most stacked layers
     max_epochs: int = 30  # most epochs

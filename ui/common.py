@@ -7,7 +7,7 @@ import streamlit as st
 from ui import resources, state
 from ui.i18n import LANGUAGES, language, t
 
-PULSE_S = 2.0  # seconds between heartbeats; the job manager stops jobs of tabs silent for settings.heartbeat_s
+PULSE_S = 10.0  # seconds between heartbeats; the job manager stops jobs of tabs silent for settings.heartbeat_s
 
 
 def _set_language() -> None:

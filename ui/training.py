@@ -103,7 +103,7 @@ def poll_seconds() -> float | None:
     active = state.active_runs()
     if any(j.state == "running" for j in active):
         return 1.0
-    return 3.0 if active else None
+    return 10.0 if active else None
 
 
 def rerun_when_finished() -> None:

@@ -194,6 +194,9 @@ ZH: dict[str, str] = {
     "auto": "自动",
     "CPU": "CPU",
     "test acc": "测试准确率",
+    "run": "编号",
+    "name": "名称",
+    "state": "状态",
     "seconds": "秒",
     "all 60,000": "全部 60,000 个",
     # names and explanations that come from lib's registries

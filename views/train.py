@@ -153,6 +153,18 @@ def live() -> None:
     training.rerun_when_finished()
 
 
+def table_columns() -> dict:
+    """Translated headers for the runs table (accuracy as a percentage)."""
+    labels = {"run": t("run"), "name": t("name"), "cell": t("Cell"), "hidden": t("Hidden size"),
+              "layers": t("Layers"), "optimizer": t("Optimizer"), "lr": t("Learning rate"), "batch": t("Batch size"),
+              "epochs": t("Epochs"), "order": t("Row order"), "digits": t("Training digits"), "state": t("state"),
+              "device": t("Device")}
+    columns = {k: st.column_config.Column(v) for k, v in labels.items()}
+    columns["test_acc"] = st.column_config.NumberColumn(t("test acc"), format="percent")
+    columns["seconds"] = st.column_config.NumberColumn(t("seconds"), format="%.1f")
+    return columns
+
+
 def history() -> None:
     """This session's finished runs: table, overlaid curves and per-run actions."""
     done = state.finished_runs()
@@ -164,8 +176,7 @@ def history() -> None:
     columns = [c for c in rows[0] if c != "name" or any(r["name"] for r in rows)]
     picked = st.dataframe(rows, key="runs_table", on_select="rerun", selection_mode="multi-row", hide_index=True,
                           column_order=columns,
-                          column_config={"test_acc": st.column_config.NumberColumn(t("test acc"), format="percent"),
-                                         "seconds": st.column_config.NumberColumn(t("seconds"), format="%.1f")})
+                          column_config=table_columns())
     chosen = [done[i] for i in picked.selection.rows] or done[-1:]
     st.caption(t("Select rows to overlay their curves; actions apply to the first selected run."))
     training.curves(chosen, key="compare")
