@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 import tempfile
@@ -93,7 +94,7 @@ def run(sessions: int) -> dict:
     finally:
         server.stop()
     result["errors"] += sum(text.count("Traceback") for text in server.logs())
-    runs = [float(line.split()[2]) for line in server.logs()[1].splitlines() if line.startswith("page-run ")]
+    runs = [float(x) for x in re.findall(r"page-run \S+ (\d+\.\d{3})", server.logs()[1])]  # lines may interleave
     result.update({"server_page_runs": len(runs), "server_render_s_median": statistics.median(runs),
                    "server_render_s_p95": sorted(runs)[int(0.95 * (len(runs) - 1))], "server_render_s_worst": max(runs)})
     return result
