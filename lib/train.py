@@ -149,6 +149,16 @@ def use_bf16(precision: str, device: torch.device) -> bool:
     return precision == "bf16"
 
 
+def available_devices() -> dict[str, str]:
+    """The devices this machine can train on, for a picker: name -> human label (a GPU with its name)."""
+    devices = {"auto": "auto", "cpu": "CPU"}
+    if torch.cuda.is_available():
+        devices["cuda"] = f"GPU ({torch.cuda.get_device_name(0)})"
+    if torch.backends.mps.is_available():
+        devices["mps"] = "GPU (Apple MPS)"
+    return devices
+
+
 def device_label(device: torch.device) -> str:
     """A human name for a device, e.g. 'GPU: NVIDIA H100 80GB HBM3' or 'CPU (2 threads)'."""
     if device.type == "cuda":

@@ -6,10 +6,9 @@ import inspect
 
 import numpy as np
 import streamlit as st
-import torch
 
-from lib.data import normalize
-from lib.model import RowClassifier, trace
+from lib.drawing import read_digit
+from lib.model import RowClassifier
 from lib.train import preset
 from ui import charts, resources
 from ui.common import require_data, sidebar
@@ -83,7 +82,7 @@ def idea(data) -> None:
     model, _ = lesson_model()
     probs = None
     if model is not None:
-        probs = trace(model, normalize(torch.from_numpy(image)[None]))["probs"][0]  # (28, 10)
+        probs = read_digit(model, image, "forward")["probs"]  # (28, 10): the guess after each row
     reader(image, probs)
     st.subheader(t("2 · The LSTM reads one row per step and keeps only its last output"))
     st.graphviz_chart(diagram(), width="stretch")

@@ -5,14 +5,13 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import streamlit as st
-import torch
 
 from lib.checkpoints import to_bytes
 from lib.jobs import export_runs
 from lib.model import CELLS
 from lib.orders import ORDERS
 from lib.share import config_from_query, config_to_query
-from lib.train import OPTIMIZERS, PRECISIONS, PRESETS, SCHEDULERS, TrainConfig, preset
+from lib.train import OPTIMIZERS, PRECISIONS, PRESETS, SCHEDULERS, TrainConfig, available_devices, preset
 from ui import resources, state, training
 from ui.common import require_data, sidebar
 from ui.i18n import language, t, tr
@@ -125,13 +124,11 @@ def share_link() -> None:
 
 
 def devices() -> list[str]:
-    return ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    return list(available_devices())
 
 
 def device_name(d: str) -> str:
-    if d == "cuda":
-        return t("GPU ({name})", name=torch.cuda.get_device_name(0))
-    return {"auto": t("auto"), "cpu": t("CPU")}.get(d, d)
+    return t(available_devices().get(d, d))
 
 
 @st.fragment(run_every=training.poll_seconds())
