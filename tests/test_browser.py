@@ -270,6 +270,17 @@ def test_upload_a_model_and_a_corrupt_one(page, server, tmp_path, tiny):
     no_exception(page, "inspect after a corrupt upload")
 
 
+def test_language_choice_survives_navigation(page, server):
+    """?lang=zh is kept when the student follows the sidebar's page links (which drop the query string)."""
+    page.goto(f"{server.url}/?lang=zh")
+    page.locator("h1", has_text="逐行读数字").first.wait_for(timeout=60_000)
+    settle(page)
+    page.get_by_role("link", name="训练").click()
+    page.locator("h1", has_text="用 MNIST 的行训练一个 RNN").first.wait_for(timeout=60_000)
+    assert "lang=zh" in page.url
+    no_exception(page, "train in Chinese")
+
+
 def test_no_console_errors_and_no_server_traceback(page, server, console):
     assert not console, "browser console errors:\n" + "\n".join(f"{w}: {t}" for w, t in console)
     out, err = server.logs()

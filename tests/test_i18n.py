@@ -76,3 +76,10 @@ def test_language_switch_keeps_choice_in_url(mnist):
     at.sidebar.selectbox(key="lang_choice").set_value("zh").run()
     assert at.query_params["lang"] == ["zh"]
     assert at.title[0].value.startswith("Row by Row：")
+
+
+def test_language_survives_page_changes(mnist):
+    at = AppTest.from_file(str(ROOT / "views" / "lesson.py"), default_timeout=120)
+    at.session_state["lang"] = "zh"  # chosen earlier in this session; the new page's URL has no ?lang=
+    at.run()
+    assert at.title[0].value.startswith("Row by Row：") and at.query_params["lang"] == ["zh"]

@@ -12,9 +12,18 @@ LANGUAGES = {"en": "English", "zh": "简体中文"}
 
 
 def language() -> str:
-    """The current language code, from the URL (so a shared link keeps it) or English."""
-    lang = st.query_params.get("lang", "en")
-    return lang if lang in LANGUAGES else "en"
+    """The current language: from the URL (so a shared link keeps it), else this session's last choice, else English.
+
+    Page links drop the query string, so the choice is remembered in the session and written back into the URL.
+    """
+    lang = st.query_params.get("lang")
+    if lang in LANGUAGES:
+        st.session_state["lang"] = lang
+        return lang
+    lang = st.session_state.get("lang", "en")
+    if lang != "en":
+        st.query_params["lang"] = lang
+    return lang
 
 
 def t(text: str, **values) -> str:
