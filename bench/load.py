@@ -96,7 +96,8 @@ def run(sessions: int) -> dict:
     result["errors"] += sum(text.count("Traceback") for text in server.logs())
     runs = [float(x) for x in re.findall(r"page-run \S+ (\d+\.\d{3})", server.logs()[1])]  # lines may interleave
     result.update({"server_page_runs": len(runs), "server_render_s_median": statistics.median(runs),
-                   "server_render_s_p95": sorted(runs)[int(0.95 * (len(runs) - 1))], "server_render_s_worst": max(runs)})
+                   "server_render_s_p95": sorted(runs)[int(0.95 * (len(runs) - 1))],
+                   "server_render_s_worst": max(runs)})
     return result
 
 

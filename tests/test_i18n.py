@@ -56,7 +56,8 @@ def test_lib_messages_with_values_are_translated(monkeypatch):
                     "Training diverged at step 10: the loss became 410. The learning rate 50 is too high for SGD; "
                     "lower it (try 5 or less) or turn on gradient clipping.",
                     "hidden size is limited to 64 on this server (you asked for 512)",
-                    "ignored hidden='lots': hidden must be a whole number, not 'lots'", "ignored unknown setting 'colour'"]:
+                    "ignored hidden='lots': hidden must be a whole number, not 'lots'",
+                    "ignored unknown setting 'colour'"]:
         out = i18n.tr(message)
         assert not re.search(r"[a-z]{4,} [a-z]{4,}", out), out  # no English sentence left
 

@@ -54,8 +54,8 @@ def matrix_chart(matrix: dict, key: str) -> None:
                     key=f"{key}_matrix", width="stretch")
     st.caption(t("The diagonal is each model on its own order. Off the diagonal a model meets rows in an order it "
                  "never saw: accuracy collapses, because an RNN's weights are tied to the order it was trained "
-                 "on. The model trained on random orders shrugs off any row order, since it learned not to rely on one; "
-                 "columns defeat every row model, because a column is a different kind of line altogether."))
+                 "on. The model trained on random orders shrugs off any row order, since it learned not to rely on "
+                 "one; columns defeat every row model, because a column is a different kind of line altogether."))
 
 
 def shipped_section() -> None:
