@@ -134,7 +134,7 @@ class JobManager:
             while self._active.index(job) >= self.max_running:
                 if job.stop_event.is_set():
                     return False
-                self._cond.wait(0.2)
+                self._cond.wait(0.5)  # woken at once when a job ends; the timeout only notices a Stop
             job.state = "running"
             return True
 

@@ -194,7 +194,10 @@ def actions(job) -> None:
         st.session_state["inspect_run"] = job.id
         st.switch_page("views/inspect.py")
     if job.result is not None:
-        weights, card = to_bytes(job.model, job.card(resources.mnist().describe()))
+        files = state.analyses().setdefault(job.id, {})
+        if "files" not in files:  # serialise once per run, not on every rerun of the page
+            files["files"] = to_bytes(job.model, job.card(resources.mnist().describe()))
+        weights, card = files["files"]
         row.download_button(t("Weights (.safetensors)"), weights, f"run-{job.id}.safetensors",
                             "application/octet-stream", key=f"dl_w_{job.id}", icon=":material/download:")
         row.download_button(t("Card (.json)"), card, f"run-{job.id}.json", "application/json",
