@@ -34,6 +34,14 @@ def make_card(name: str, cfg: TrainConfig, test: dict, data: dict, training: dic
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), **extra}
 
 
+def card_from_run(name: str, cfg: TrainConfig, test: dict, data: dict, events: list[dict], seconds: float) -> dict:
+    """The card of a finished training run, from train()'s dicts: timing and device from them, history = epochs."""
+    start, end = (events[0], events[-1]) if events else ({}, {})
+    training = {"seconds": round(seconds, 2), "device": start.get("device", ""), "steps": end.get("step", 0),
+                "epochs_done": end.get("epoch", 0), "end": end.get("event", "")}
+    return make_card(name, cfg, test, data, training, history=[e for e in events if e["event"] == "epoch"])
+
+
 def to_bytes(model: RowClassifier, card: dict) -> tuple[bytes, bytes]:
     """(safetensors bytes, card JSON bytes) for download or saving."""
     state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}

@@ -9,7 +9,7 @@ import time
 from dataclasses import fields, replace
 from pathlib import Path
 
-from .checkpoints import CheckpointError, load_checkpoint, make_card, save_checkpoint
+from .checkpoints import CheckpointError, card_from_run, load_checkpoint, save_checkpoint
 from .data import DataUnavailable, MnistData, load_mnist
 from .orders import ORDERS
 from .pretrained import CROSS_ORDER, FOLDER, SPECS
@@ -22,16 +22,13 @@ def fit(cfg: TrainConfig, data: MnistData, name: str, on_event=lambda e: None):
     for event in train(cfg, data, model):
         events.append(event)
         on_event(event)
-    seconds = time.perf_counter() - t0
-    end = events[-1]
+    seconds = time.perf_counter() - t0  # training only, not the final scoring
     test = evaluate(model, data.to(next(model.parameters()).device), cfg.order)
-    start = events[0]
-    training = {"seconds": round(seconds, 2), "device": start["device"], "steps": end["step"],
-                "epochs_done": end["epoch"], "end": end["event"]}
-    card = make_card(name, cfg, test, data.describe(), training,
-                     history=[e for e in events if e["event"] == "epoch"])
+    card = card_from_run(name, cfg, test, data.describe(), events, seconds)
+    end = events[-1]
     result = {"event": "result", "name": name, "test_acc": test["acc"], "test_loss": test["loss"], "n": test["n"],
-              "order": cfg.order, "seconds": training["seconds"], "end": end["event"], "message": end.get("message")}
+              "order": cfg.order, "seconds": card["training"]["seconds"], "end": end["event"],
+              "message": end.get("message")}
     return model, card, result
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .checkpoints import make_card
+from .checkpoints import card_from_run
 from .data import MnistData
 from .model import RowClassifier
 from .train import TrainConfig, build_model, evaluate, train
@@ -68,11 +68,8 @@ class Job:
         """The checkpoint card of a finished run (config, metrics, data, timing), for saving or download."""
         if self.result is None:
             raise ValueError("this run has no test result to put in a card")
-        start, end = self.last("start") or {}, self.events[-1] if self.events else {}
-        training = {"seconds": round(self.seconds, 2), "device": start.get("device", ""),
-                    "steps": end.get("step", 0), "epochs_done": end.get("epoch", 0), "end": self.state}
-        return make_card(self.name or f"run-{self.id}", self.config, self.result, data, training,
-                         history=self.of_kind("epoch"))
+        return card_from_run(self.name or f"run-{self.id}", self.config, self.result, data, self.events[:],
+                             self.seconds)
 
 
 class JobManager:
@@ -118,6 +115,8 @@ class JobManager:
         now = now or time.time()
         with self._cond:
             gone = [j for j in self._active if now - self._seen.get(j.owner, 0) > self.heartbeat_timeout]
+            owners = {j.owner for j in self._active}  # forget sessions with nothing running: memory stays bounded
+            self._seen = {o: t for o, t in self._seen.items() if o in owners or now - t <= self.heartbeat_timeout}
         for job in gone:
             job.message = "Stopped because its browser session closed."
             job.stop()

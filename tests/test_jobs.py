@@ -100,3 +100,12 @@ def test_export_runs_csv_and_json(manager, tiny):
     assert data[0]["config"]["hidden"] == 16 and data[0]["events"][-1]["event"] == "done"
     assert "predictions" not in data[0]["result"]
     assert export_runs([])[1] == "[]"
+
+
+def test_heartbeats_of_sessions_without_jobs_are_forgotten(tiny):
+    manager = JobManager(max_running=1, heartbeat_timeout=0.2, threads=torch.get_num_threads())
+    for i in range(50):
+        manager.touch(f"tab-{i}")
+    time.sleep(0.3)
+    manager.reap()
+    assert manager._seen == {}
