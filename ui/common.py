@@ -68,3 +68,14 @@ def require_data() -> bool:
     if data is None or data.source != "mnist":
         return data_status()
     return True
+
+
+def page(title: str, intro: str = ""):
+    """What every page starts with: sidebar, title, intro; stops the page when there is no data, else returns it."""
+    sidebar()
+    st.title(title)
+    if intro:
+        st.markdown(intro)
+    if not require_data():
+        st.stop()
+    return resources.mnist()

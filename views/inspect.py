@@ -12,7 +12,7 @@ from lib.orders import get_order
 from lib.train import TrainConfig, evaluate
 from ui import charts_inspect as charts
 from ui import resources, state
-from ui.common import data_status, sidebar
+from ui.common import page
 from ui.i18n import t, tr
 from ui.upload import upload_box, uploads
 
@@ -280,14 +280,9 @@ def show_model(data, ev: dict) -> None:
     show_gallery(data, ev)
 
 
-sidebar()
-st.title(t("Inspect a model"))
-st.write(t("Pick a model and a digit, then watch the network read it one line per step: what it guesses after "
-           "each line, what it remembers, and, for LSTMs, how its gates open and close."))
-DATA = resources.mnist()
-if DATA is None:
-    data_status()
-    st.stop()
+DATA = page(t("Inspect a model"),
+            t("Pick a model and a digit, then watch the network read it one line per step: what it guesses after "
+              "each line, what it remembers, and, for LSTMs, how its gates open and close."))
 upload_box()
 picked = pick_model()
 if picked is None:

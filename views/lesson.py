@@ -11,7 +11,7 @@ from lib.drawing import read_digit
 from lib.model import RowClassifier
 from lib.train import preset
 from ui import charts, resources
-from ui.common import require_data, sidebar
+from ui.common import page
 from ui.i18n import t
 
 LESSON = "lesson-forward"
@@ -131,14 +131,10 @@ def conclusions() -> None:
 
 
 def main() -> None:
-    sidebar()
-    st.title(t("Row by Row: an RNN that reads digits"))
-    st.markdown(t("An LSTM is made for sequences: words, sounds, prices. Here it classifies **images** by reading "
+    data = page(t("Row by Row: an RNN that reads digits"),
+                t("An LSTM is made for sequences: words, sounds, prices. Here it classifies **images** by reading "
                   "each 28×28 MNIST digit as a sequence of 28 rows, top to bottom, and answering after the last "
                   "row."))
-    if not require_data():
-        st.stop()
-    data = resources.mnist()
     idea(data)
     model_code()
     why_last_step()

@@ -10,7 +10,7 @@ from lib.analysis import cross_order, rows_to_reach, shipped_order_results
 from lib.orders import ORDERS
 from lib.train import preset
 from ui import charts, resources, state, training
-from ui.common import require_data, sidebar
+from ui.common import page
 from ui.i18n import t
 
 EXPERIMENT_ORDERS = ["forward", "reversed", "shuffled"]
@@ -130,13 +130,10 @@ def experiment_results() -> None:
 
 
 def main() -> None:
-    sidebar()
-    st.title(t("Does row order matter?"))
-    st.markdown(t("An RNN reads a digit one row at a time. What if the rows came bottom → top, in a scrambled "
-                  "order, or in a different random order for every image? The network has the same pixels in "
-                  "every case, only their order changes."))
-    if not require_data():
-        st.stop()
+    page(t("Does row order matter?"),
+         t("An RNN reads a digit one row at a time. What if the rows came bottom → top, in a scrambled "
+           "order, or in a different random order for every image? The network has the same pixels in "
+           "every case, only their order changes."))
     shipped_section()
     experiment_section()
 

@@ -13,7 +13,7 @@ from lib.orders import ORDERS
 from lib.share import config_from_query, config_to_query
 from lib.train import OPTIMIZERS, PRECISIONS, PRESETS, SCHEDULERS, TrainConfig, available_devices, preset
 from ui import resources, state, training
-from ui.common import require_data, sidebar
+from ui.common import page
 from ui.i18n import language, t, tr
 
 HIDDEN = [8, 16, 32, 64, 100, 128, 192, 256, 384, 512, 768, 1024]
@@ -208,10 +208,7 @@ def actions(job) -> None:
 
 
 def main() -> None:
-    sidebar()
-    st.title(t("Train an RNN on MNIST rows"))
-    if not require_data():
-        st.stop()
+    page(t("Train an RNN on MNIST rows"))
     first_visit()
     for notice in st.session_state.pop("url_notices", []):
         st.warning(t("The link had a setting this page could not use, so the default was kept: {n}", n=tr(notice)))
