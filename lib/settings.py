@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, fields, replace
+
+from .fields import typed_fields
 from pathlib import Path
 
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "classroom.toml"  # optional, git-ignored by no one
@@ -42,31 +44,12 @@ def load_settings(path: Path | None = None, env: dict | None = None) -> Settings
 
 
 def _coerce(values: dict) -> Settings:
-    kinds = {f.name: f.type for f in fields(Settings)}
-    unknown = set(values) - set(kinds)
-    if unknown:
-        raise ValueError(f"unknown classroom settings: {', '.join(sorted(unknown))}")
-    typed = {}
-    for key, value in values.items():
-        kind = {"int": int, "float": float, "bool": _bool}[kinds[key]]
-        try:
-            typed[key] = kind(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"classroom setting {key} must be a {kinds[key]}, not {value!r}") from None
-        if kind is not _bool and typed[key] <= 0:
+    typed = typed_fields(Settings, values, label="classroom ")
+    for key, value in typed.items():
+        if not isinstance(value, bool) and value <= 0:
             raise ValueError(f"classroom setting {key} must be positive")
     limits = {"max_hidden", "max_layers", "max_epochs", "max_subset", "max_jobs"}
     return replace(Settings(), **typed, classroom=typed.get("classroom", bool(limits & set(typed))))
-
-
-def _bool(value) -> bool:
-    if isinstance(value, bool):
-        return value
-    if str(value).lower() in ("1", "true", "yes", "on"):
-        return True
-    if str(value).lower() in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(value)
 
 
 def check_limits(cfg, settings: Settings) -> list[str]:

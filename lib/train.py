@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Iterator
 
 import torch
@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from .data import MnistData, batch_indices, normalize, stratified_indices
 from .devices import available_devices, device_label, resolve_device, use_bf16  # noqa: F401 (re-exported)
 from .evaluate import evaluate
+from .fields import typed_fields
 from .model import CELLS, RowClassifier
 from .orders import ORDERS, get_order
 
@@ -64,23 +65,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
         """Build from a dict, rejecting unknown keys and wrong types with ValueError."""
-        names = {f.name: f.type for f in fields(cls)}
-        unknown = set(values) - set(names)
-        if unknown:
-            raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
-        typed = {}
-        for key, value in values.items():
-            kind = {"int": int, "float": float, "str": str}[names[key]]
-            noun = {"int": "whole number", "float": "number", "str": "text"}[names[key]]
-            try:
-                if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-                    raise TypeError
-                typed[key] = kind(value)
-                if kind is int and float(value) != typed[key]:
-                    raise ValueError
-            except (TypeError, ValueError, OverflowError):
-                raise ValueError(f"{key} must be a {noun}, not {value!r}") from None
-        return cls(**typed)
+        return cls(**typed_fields(cls, values))
 
 
 def _checks(c: TrainConfig):
