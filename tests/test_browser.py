@@ -26,7 +26,7 @@ from playwright.sync_api import Page, sync_playwright  # noqa: E402
 from bench import server as browser_server  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-# The README's screenshots are refreshed with UPDATE_SCREENSHOTS=1; other runs keep theirs in the ignored tests/artifacts.
+# UPDATE_SCREENSHOTS=1 refreshes the README's screenshots; other runs keep theirs in the ignored tests/artifacts.
 SHOTS = ROOT / ("docs/screenshots" if os.environ.get("UPDATE_SCREENSHOTS") else "tests/artifacts")
 VIEWPORT = {"width": 1400, "height": 900}
 MAX_SHOT_BYTES = 600_000
