@@ -13,7 +13,7 @@ from .checkpoints import CheckpointError, card_from_run, load_checkpoint, save_c
 from .data import DataUnavailable, MnistData, load_mnist
 from .orders import ORDERS
 from .pretrained import CROSS_ORDER, FOLDER, SPECS
-from .train import PRESETS, TrainConfig, build_model, evaluate, preset, resolve_device, train
+from .train import PRESETS, TrainConfig, build_model, evaluate, fit_to_data, preset, resolve_device, train
 
 
 def fit(cfg: TrainConfig, data: MnistData, name: str, on_event=lambda e: None):
@@ -61,6 +61,9 @@ class _Progress:
 def cmd_train(args) -> int:
     cfg = _config_from_args(args).validate()
     data = load_mnist()
+    cfg, notes = fit_to_data(cfg, len(data.train_y), len(data.test_y))  # the card records what was used
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     on_event = (lambda e: print(json.dumps(e), flush=True)) if args.json else _Progress()
     model, card, result = fit(cfg, data, args.name or Path(args.out or "run").stem, on_event)
     if args.out:

@@ -52,9 +52,9 @@ def _coerce(values: dict) -> Settings:
     return replace(Settings(), **typed, classroom=typed.get("classroom", bool(limits & set(typed))))
 
 
-def check_limits(cfg, settings: Settings) -> list[str]:
-    """Why `cfg` (a TrainConfig) breaks the classroom limits; empty if it keeps them."""
-    subset = cfg.subset or 60000
+def check_limits(cfg, settings: Settings, n_train: int = 60000) -> list[str]:
+    """Why `cfg` (a TrainConfig) breaks the classroom limits; empty if it keeps them (subset 0 = all n_train)."""
+    subset = cfg.subset or n_train
     pairs = [(cfg.hidden, settings.max_hidden, "hidden size"), (cfg.layers, settings.max_layers, "layers"),
              (cfg.epochs, settings.max_epochs, "epochs"), (subset, settings.max_subset, "training digits")]
     return [f"{name} is limited to {limit:,} on this server (you asked for {value:,})"

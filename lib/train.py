@@ -118,6 +118,20 @@ def preset(name: str, **overrides) -> TrainConfig:
     return replace(PRESETS[name][2], **overrides)
 
 
+def fit_to_data(cfg: TrainConfig, n_train: int, n_test: int) -> tuple[TrainConfig, list[str]]:
+    """`cfg` asking for no more digits than are loaded (more becomes 0 = all of them), and a note per change."""
+    changes, notes = {}, []
+    if cfg.subset >= n_train:  # e.g. the quick preset's 5,000 on the offline sample's 4,000
+        changes["subset"] = 0
+        if cfg.subset > n_train:
+            notes.append(f"the loaded data has {n_train:,} training digits, so this run uses all of them")
+    if cfg.test_subset >= n_test:
+        changes["test_subset"] = 0
+        if cfg.test_subset > n_test:
+            notes.append(f"the loaded data has {n_test:,} test digits, so this run scores all of them")
+    return replace(cfg, **changes), notes
+
+
 def build_model(cfg: TrainConfig) -> RowClassifier:
     """A freshly initialised model for `cfg`, its weights fixed by cfg.seed."""
     model = RowClassifier(cfg.cell, cfg.hidden, cfg.layers, cfg.dropout)

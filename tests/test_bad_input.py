@@ -1,6 +1,7 @@
 """Bad input of every kind gets a clear message and never loses earlier work (see docs/bad-inputs.md)."""
 
 import errno
+import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from lib.checkpoints import MAX_BYTES, CheckpointError, from_bytes
 from lib.data import load_mnist, load_offline_sample
 from lib.jobs import Job
 from lib.share import config_from_query
-from lib.train import TrainConfig, preset
+from lib.train import PRESETS, TrainConfig, preset
 from ui import resources
 
 VIEWS = Path(__file__).resolve().parent.parent / "views"
@@ -73,14 +74,61 @@ def test_missing_data_is_explained_on_every_page(no_data, page):
     assert any("set MNIST_ROOT" in e.value for e in at.error)
 
 
-def test_offline_sample_trains_and_says_so(monkeypatch):
-    offline = load_offline_sample()
-    monkeypatch.setattr(resources, "_mnist", lambda: (offline, ""))
+@pytest.fixture()
+def offline(monkeypatch):
+    """The app as on a server that cannot download MNIST: the offline sample (4,000 train + 1,000 test digits)."""
+    sample = load_offline_sample()
+    monkeypatch.setattr(resources, "_mnist", lambda: (sample, ""))
+    return sample
+
+
+def stop_all(jobs, timeout=30.0) -> None:
+    """Stop jobs and wait until their threads are done (a thread left running aborts the interpreter's exit)."""
+    for job in jobs:
+        job.stop()
+    end = time.time() + timeout
+    while not all(j.finished for j in jobs) and time.time() < end:
+        time.sleep(0.1)
+    assert all(j.finished for j in jobs)
+
+
+def test_offline_sample_trains_with_the_default_preset_and_says_so(offline):
     at = AppTest.from_file(str(VIEWS / "train.py"), default_timeout=60).run()
     assert any("offline sample (5,000" in w.value for w in at.warning)
-    at.select_slider(key="form_subset").set_value(10000)
+    subset = at.select_slider(key="form_subset")
+    assert subset.value == 4000 and subset.options[-1] == "all 4,000"  # the quick preset asks for 5,000
+    assert at.select_slider(key="form_test_subset").options[-1] == "all 1,000"
+    assert any(c.value == PRESETS["quick"][1] for c in at.caption)  # still "the preset", not "changed"
     at.button(key="FormSubmitter:train_form-Train").click().run()
-    assert any("only 4,000 training digits" in e.value for e in at.error)
+    assert not at.error and not at.exception
+    job = at.session_state["runs"][-1]
+    assert (job.config.subset, job.config.test_subset) == (0, 0)  # all 4,000 and all 1,000
+    end = time.time() + 90
+    while not job.finished and time.time() < end:
+        time.sleep(0.2)
+    assert job.state == "done" and job.last("start")["n_train"] == 4000
+
+
+def test_offline_link_asking_for_more_digits_trains_on_all_of_them(offline):
+    at = AppTest.from_file(str(VIEWS / "train.py"), default_timeout=60)
+    at.query_params.update({"subset": "30000", "epochs": "1", "hidden": "16"})
+    at.run()
+    assert at.select_slider(key="form_subset").value == 4000 and not at.warning[1:]
+    at.button(key="FormSubmitter:train_form-Train").click().run()
+    job = at.session_state["runs"][-1]
+    assert job.config.subset == 0 and not at.error
+    stop_all([job])
+
+
+def test_offline_row_order_experiment_starts_every_order(offline):
+    at = AppTest.from_file(str(VIEWS / "row_order.py"), default_timeout=60).run()
+    at.button[-1].click().run()
+    assert not at.error and not at.exception
+    jobs = at.session_state["runs"]
+    assert len(jobs) == 3 and all(j.config.subset == 0 for j in jobs)
+    assert [t.value for t in at.toast] == ["the loaded data has 4,000 training digits, so this run uses all of them",
+                                           "the loaded data has 1,000 test digits, so this run scores all of them"]
+    stop_all(jobs)
 
 
 def test_run_cap_drops_the_oldest_finished_run(monkeypatch, mnist):

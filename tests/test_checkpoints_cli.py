@@ -93,6 +93,16 @@ def test_cli_train_json_and_evaluate(tmp_path, mnist, capsys):
     assert rc == 0 and result["n"] == 10000 and result["order"] == "reversed" and 0 <= result["test_acc"] <= 1
 
 
+def test_cli_trains_on_all_of_a_smaller_dataset_and_its_card_says_so(tmp_path, tiny, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "load_mnist", lambda: tiny)  # 200 training digits, 100 test digits
+    out = tmp_path / "small"
+    rc = cli.main(["train", "--hidden", "8", "--epochs", "1", "--subset", "5000", "--device", "cpu",
+                   "--out", str(out), "--json"])
+    assert rc == 0 and "uses all of them" in capsys.readouterr().err
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["config"]["subset"] == 0 and card["data"]["n_train"] == 200
+
+
 def test_cli_reports_bad_settings_and_bad_files(tmp_path, capsys):
     assert cli.main(["train", "--hidden", "0"]) == 2
     assert "hidden size" in capsys.readouterr().err

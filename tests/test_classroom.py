@@ -48,6 +48,12 @@ def test_check_limits_names_each_broken_limit():
     assert len(problems) == 4 and "hidden size is limited to 64" in problems[0]
 
 
+def test_all_digits_of_a_small_dataset_keep_a_subset_limit():
+    s = Settings(max_subset=5000, classroom=True)
+    assert check_limits(TrainConfig(subset=0), s, n_train=4000) == []  # "all" of the offline sample's 4,000
+    assert "training digits is limited to 5,000" in check_limits(TrainConfig(subset=0), s, n_train=60000)[0]
+
+
 @pytest.fixture()
 def classroom(monkeypatch):
     monkeypatch.setenv("ROW_BY_ROW_MAX_HIDDEN", "64")

@@ -8,7 +8,7 @@ import torch
 
 from lib.data import normalize
 from lib.model import RowClassifier, lstm_internals, trace
-from lib.train import PRESETS, TrainConfig, build_model, evaluate, lr_factor, preset, train
+from lib.train import PRESETS, TrainConfig, build_model, evaluate, fit_to_data, lr_factor, preset, train
 
 TINY = TrainConfig(hidden=16, layers=1, lr=0.01, optimizer="adam", batch_size=20, epochs=2, log_every=5,
                    device="cpu")
@@ -180,3 +180,14 @@ def test_bf16_autocast_trains_and_auto_follows_the_hardware(tiny):
     assert use_bf16("fp32", torch.device("cpu")) is False and use_bf16("bf16", torch.device("cpu")) is True
     native = torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
     assert use_bf16("auto", torch.device("cpu")) == native
+
+
+def test_fit_to_data_asks_for_no_more_digits_than_are_loaded():
+    quick = preset("quick")  # 5,000 training and 2,000 test digits
+    assert fit_to_data(quick, 60000, 10000) == (quick, [])
+    fitted, notes = fit_to_data(quick, 4000, 1000)
+    assert (fitted.subset, fitted.test_subset) == (0, 0) and replace(fitted, subset=5000, test_subset=2000) == quick
+    assert notes == ["the loaded data has 4,000 training digits, so this run uses all of them",
+                     "the loaded data has 1,000 test digits, so this run scores all of them"]
+    assert fit_to_data(replace(quick, subset=4000), 4000, 1000)[0].subset == 0  # exactly all: no note needed
+    assert len(fit_to_data(replace(quick, subset=4000), 4000, 1000)[1]) == 1

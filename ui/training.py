@@ -6,7 +6,7 @@ import streamlit as st
 
 from lib.jobs import Job
 from lib.settings import check_limits
-from lib.train import TrainConfig
+from lib.train import TrainConfig, fit_to_data
 from ui import charts, resources, state
 from ui.i18n import t, tr
 
@@ -17,9 +17,8 @@ def start_run(cfg: TrainConfig, name: str = "") -> Job | None:
     if data is None:
         st.error(t("Cannot train: no data.") + " " + resources.data_error())
         return None
-    problems = check_limits(cfg, resources.settings())
-    if cfg.subset > len(data.train_y):
-        problems.append(t("the loaded dataset has only {n:,} training digits", n=len(data.train_y)))
+    cfg = fit(cfg)
+    problems = check_limits(cfg, resources.settings(), n_train=len(data.train_y))
     try:
         cfg.validate()
     except ValueError as exc:
@@ -32,6 +31,15 @@ def start_run(cfg: TrainConfig, name: str = "") -> Job | None:
         st.toast(t("Removed the oldest run {run} (a session keeps {n} runs).", run=state.run_label(dropped),
                    n=resources.settings().max_runs))
     return job
+
+
+def fit(cfg: TrainConfig) -> TrainConfig:
+    """`cfg` sized to the loaded digits; a toast (it outlives the rerun that follows Train) says what changed."""
+    data = resources.mnist()
+    cfg, notes = fit_to_data(cfg, len(data.train_y), len(data.test_y))
+    for note in notes:
+        st.toast(tr(note), icon=":material/info:")
+    return cfg
 
 
 def status(job: Job) -> None:

@@ -19,7 +19,6 @@ ZH: dict[str, str] = {
     "🏃 {run}: {p:.0%} trained": "🏃 {run}：已训练 {p:.0%}",
     "No MNIST data could be loaded.": "无法加载 MNIST 数据。",
     # shared training widgets
-    "the loaded dataset has only {n:,} training digits": "已加载的数据集只有 {n:,} 个训练数字",
     "This run cannot start: {why}": "无法开始这次训练：{why}",
     "Removed the oldest run {run} (a session keeps {n} runs).": "已删除最早的训练 {run}（每个会话最多保留 {n} 次训练）。",
     "Waiting for a free slot: place {n} in the queue ({running} running, cap {cap}).":
@@ -198,7 +197,7 @@ ZH: dict[str, str] = {
     "name": "名称",
     "state": "状态",
     "seconds": "秒",
-    "all 60,000": "全部 60,000 个",
+    "all {n:,}": "全部 {n:,} 个",
     # names and explanations that come from lib's registries
     "top → bottom": "从上到下",
     "Rows are read from the top of the digit to the bottom, as in the original lesson.":
@@ -400,6 +399,10 @@ ZH_PATTERNS += [
     (r"the weights file is (?P<size>[\d.]+) MB; the limit is (?P<limit>\d+) MB",
      "权重文件大小为 {size} MB；上限为 {limit} MB"),
     (r"unknown settings: (?P<keys>.*)", "未知设置：{keys}"),
+    (r"the loaded data has (?P<n>[\d,]+) training digits, so this run uses all of them",
+     "已加载的数据只有 {n} 个训练数字，所以这次训练使用全部数字"),
+    (r"the loaded data has (?P<n>[\d,]+) test digits, so this run scores all of them",
+     "已加载的数据只有 {n} 个测试数字，所以这次训练在全部测试数字上评分"),
 ]
 ZH_WORDS = {"whole number": "整数", "number": "数字", "text": "文本", "hidden size": "隐藏层大小",
             "layers": "层数", "epochs": "轮数", "training digits": "训练数字数"}

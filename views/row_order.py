@@ -87,6 +87,7 @@ def experiment_section() -> None:
     picked = st.multiselect(t("Orders"), list(ORDERS), default=EXPERIMENT_ORDERS, format_func=order_name,
                             key="exp_orders")
     if st.button(t("Train every order"), type="primary", icon=":material/play_arrow:", disabled=not picked):
+        cfg = training.fit(cfg)  # one note for the whole experiment, not one per order
         jobs = [training.start_run(replace(cfg, order=o), name=f"order-{o}") for o in picked]
         st.session_state["experiment"] = [j.id for j in jobs if j is not None]
         training.remember_active()

@@ -11,7 +11,8 @@ from lib.jobs import export_runs
 from lib.model import CELLS
 from lib.orders import ORDERS
 from lib.share import config_from_query, config_to_query
-from lib.train import OPTIMIZERS, PRECISIONS, PRESETS, SCHEDULERS, TrainConfig, available_devices, preset
+from lib.train import (OPTIMIZERS, PRECISIONS, PRESETS, SCHEDULERS, TrainConfig, available_devices, fit_to_data,
+                       preset)
 from ui import resources, state, training
 from ui.common import page
 from ui.i18n import language, t, tr
@@ -19,8 +20,8 @@ from ui.i18n import language, t, tr
 HIDDEN = [8, 16, 32, 64, 100, 128, 192, 256, 384, 512, 768, 1024]
 LRS = [0.0001, 0.0003, 0.001, 0.003, 0.005, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 50.0]
 BATCHES = [16, 32, 64, 128, 256, 512, 1024]
-SUBSETS = [500, 1000, 2000, 5000, 10000, 20000, 30000, 60000]
-TEST_SUBSETS = [500, 1000, 2000, 5000, 10000]
+SUBSETS = [500, 1000, 2000, 5000, 10000, 20000, 30000]  # plus "all" (however many digits are loaded)
+TEST_SUBSETS = [500, 1000, 2000, 5000]
 DECAYS = [0.0, 1e-5, 1e-4, 1e-3, 1e-2]
 DEFAULT_PRESET = "quick"
 
@@ -29,12 +30,24 @@ def key(field: str) -> str:
     return f"form_{field}"
 
 
+def loaded() -> tuple[int, int]:
+    """How many training and test digits are loaded (60,000 and 10,000 for the full MNIST)."""
+    data = resources.mnist()
+    return len(data.train_y), len(data.test_y)
+
+
+def sized(cfg: TrainConfig) -> TrainConfig:
+    """`cfg` with digit counts the loaded data can give (the offline sample has fewer than a preset asks)."""
+    return fit_to_data(cfg, *loaded())[0]
+
+
 def fill_form(cfg: TrainConfig) -> None:
-    """Put a config's values into the form's widgets (before they are drawn)."""
+    """Put a config's values into the form's widgets (before they are drawn); 'all' is the loaded count."""
+    cfg, (n_train, n_test) = sized(cfg), loaded()
     for field, value in cfg.to_dict().items():
         st.session_state[key(field)] = value
-    st.session_state[key("subset")] = cfg.subset or 60000
-    st.session_state[key("test_subset")] = cfg.test_subset or 10000
+    st.session_state[key("subset")] = cfg.subset or n_train
+    st.session_state[key("test_subset")] = cfg.test_subset or n_test
     s = resources.settings()  # sliders cannot show values past their ends; the submit check explains limits
     st.session_state[key("layers")] = min(cfg.layers, s.max_layers)
     st.session_state[key("epochs")] = min(cfg.epochs, s.max_epochs)
@@ -63,9 +76,19 @@ def options(values: list, current) -> list:
 def form_values() -> dict:
     """The config fields as chosen in the form."""
     values = {f: st.session_state[key(f)] for f in TrainConfig.__dataclass_fields__ if key(f) in st.session_state}
-    values["subset"] = 0 if values["subset"] >= 60000 else values["subset"]
-    values["test_subset"] = 0 if values["test_subset"] >= 10000 else values["test_subset"]
+    n_train, n_test = loaded()
+    values["subset"] = 0 if values["subset"] >= n_train else values["subset"]
+    values["test_subset"] = 0 if values["test_subset"] >= n_test else values["test_subset"]
     return values
+
+
+def count_options(values: list[int], n_all: int, most: int, current: int) -> list[int]:
+    """Digit counts to offer: those below what is loaded, then 'all' (n_all), none above the classroom cap."""
+    return options([n for n in values + [n_all] if n <= min(n_all, most)], current)
+
+
+def count_label(n_all: int):
+    return lambda n: t("all {n:,}", n=n_all) if n >= n_all else f"{n:,}"
 
 
 def settings_form() -> TrainConfig | None:
@@ -87,9 +110,10 @@ def settings_form() -> TrainConfig | None:
         b.select_slider(t("Batch size"), options(BATCHES, st.session_state[key("batch_size")]),
                         key=key("batch_size"))
         c.slider(t("Epochs"), 1, s.max_epochs, key=key("epochs"))
-        c.select_slider(t("Training digits"), options([n for n in SUBSETS if n <= s.max_subset],
-                                                      st.session_state[key("subset")]),
-                        key=key("subset"), format_func=lambda n: t("all 60,000") if n >= 60000 else f"{n:,}",
+        n_train, _ = loaded()
+        c.select_slider(t("Training digits"), count_options(SUBSETS, n_train, s.max_subset,
+                                                            st.session_state[key("subset")]),
+                        key=key("subset"), format_func=count_label(n_train),
                         help=t("Balanced across the 10 classes. Fewer digits train faster."))
         c.radio(t("Device"), devices(), format_func=device_name, key=key("device"), horizontal=True)
         with st.expander(t("More settings")):
@@ -106,8 +130,10 @@ def advanced() -> None:
     b.slider(t("Dropout between layers"), 0.0, 0.5, step=0.05, key=key("dropout"))
     b.number_input(t("Gradient clipping (0 = off)"), 0.0, 100.0, step=0.5, key=key("clip"))
     c.number_input(t("Seed"), 0, 2**31 - 1, step=1, key=key("seed"))
-    c.select_slider(t("Test digits scored each epoch"), options(TEST_SUBSETS, st.session_state[key("test_subset")]),
-                    key=key("test_subset"), format_func=lambda n: f"{n:,}")
+    _, n_test = loaded()
+    c.select_slider(t("Test digits scored each epoch"),
+                    count_options(TEST_SUBSETS, n_test, n_test, st.session_state[key("test_subset")]),
+                    key=key("test_subset"), format_func=count_label(n_test))
     c.number_input(t("Log every N steps"), 1, 1000, step=1, key=key("log_every"))
     a.selectbox(t("Precision"), list(PRECISIONS), format_func=lambda p: t(PRECISIONS[p]), key=key("precision"),
                 help=t("bfloat16 halves the work of the LSTM on CPUs that compute it natively (AMX), "
@@ -215,7 +241,7 @@ def main() -> None:
     st.selectbox(t("Start from a preset"), list(PRESETS), key="preset", on_change=on_preset,
                  index=list(PRESETS).index(DEFAULT_PRESET), format_func=lambda p: t(PRESETS[p][0]))
     chosen = st.session_state["preset"]
-    if TrainConfig.from_dict(form_values()) == preset(chosen):
+    if TrainConfig.from_dict(form_values()) == sized(preset(chosen)):
         st.caption(t(PRESETS[chosen][1]))
     else:
         st.caption(t("Settings changed from the preset (or opened from a link)."))
