@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas  # noqa: F401 - see below
 import plotly.graph_objects as go
+
+# Imported here, fully, before any chart is drawn: plotly checks `sys.modules.get("pandas")` when it validates data,
+# so while one session's thread was still importing pandas (Streamlit imports it lazily, e.g. for st.dataframe),
+# another session's chart saw a half-initialised module and raised "partially initialized module 'pandas' has no
+# attribute 'Series'" (seen once in `python -m bench.load --sessions 30`).
 
 from ui.i18n import t
 
