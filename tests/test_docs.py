@@ -1,6 +1,9 @@
-"""The docs stay true: every test the bad-input table cites exists."""
+"""The docs stay true (every test the bad-input table cites exists) and the deployment needs only requirements.txt."""
 
+import ast
 import re
+import sys
+from importlib.metadata import packages_distributions
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -13,3 +16,28 @@ def test_bad_input_table_cites_real_tests():
     source = "\n".join(files.values())
     assert len(cited) > 20
     assert sorted(name for name in cited if f"def {name}(" not in source) == []
+
+
+def imported_modules(paths) -> set[str]:
+    """Top-level names of the absolute imports in these files."""
+    names = set()
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names.add(node.module.split(".")[0])
+    return names
+
+
+def test_requirements_txt_installs_everything_the_app_imports():
+    """Community Cloud installs requirements.txt alone (not requirements-dev.txt): the app must need nothing else."""
+    app = [ROOT / "streamlit_app.py", *[p for d in ("lib", "ui", "views") for p in (ROOT / d).glob("*.py")]]
+    local = {"lib", "ui", "views", "bench"}
+    third_party = imported_modules(app) - set(sys.stdlib_module_names) - local - {"__future__"}
+    pinned = {re.split(r"[=<>~!\[ ]", line)[0].strip().lower().replace("_", "-")
+              for line in (ROOT / "requirements.txt").read_text().splitlines() if line and not line.startswith("#")}
+    providers = packages_distributions()
+    missing = {m: providers.get(m) for m in third_party
+               if not {d.lower().replace("_", "-") for d in providers.get(m, [])} & pinned}
+    assert len(third_party) >= 8 and missing == {}
