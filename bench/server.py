@@ -63,15 +63,17 @@ class Server:
                 self.proc.wait(timeout)
 
 
-def start(log_dir: Path | None = None, wait_s: float = 60.0, extra_env: dict | None = None) -> Server:
-    """Launch the app (cwd = repo root, inheriting the environment, e.g. MNIST_ROOT) and wait until healthy."""
+def start(log_dir: Path | None = None, wait_s: float = 60.0, extra_env: dict | None = None, app_dir: Path = ROOT,
+          python: str = sys.executable, drop_env: tuple = (), preexec_fn=None) -> Server:
+    """Launch the app in `app_dir` (inheriting the environment, e.g. MNIST_ROOT) and wait until it is healthy."""
     log_dir = Path(log_dir or tempfile.mkdtemp(prefix="rowbyrow-browser-"))
     port = free_port()
     out, err = log_dir / "server.stdout.log", log_dir / "server.stderr.log"
-    cmd = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
+    cmd = [python, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
            "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+    env = {k: v for k, v in os.environ.items() if k not in drop_env} | (extra_env or {})
     with open(out, "wb") as o, open(err, "wb") as e:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(extra_env or {})}, stdout=o, stderr=e)
+        proc = subprocess.Popen(cmd, cwd=app_dir, env=env, stdout=o, stderr=e, preexec_fn=preexec_fn)
     server = Server(proc, port, out, err)
     deadline = time.time() + wait_s
     while time.time() < deadline:
