@@ -247,18 +247,18 @@ def table(results: list[dict]) -> str:
         row("data the app found", lambda r: r["data_line"].split("(")[0].removeprefix("Data: ").strip()),
         row("first page after launch (cold start)", lambda r: f"{r['first_page_after_launch_s']:.1f} s"),
         row("Lesson shows the shipped model's guess", lambda r: "yes" if r["lesson_model_guess_shown"] else "**no**"),
-        row("Row order · Inspect · Train page", lambda r: " · ".join(f"{r[f'{p}_render_s']:.1f} s" for p in PAGES)),
+        row("in the browser: Row order · Inspect · Train page", lambda r: " · ".join(f"{r[f'{p}_render_s']:.1f} s" for p in PAGES)),
         row("default Train run", lambda r: r["default_run_result"].removesuffix(".")),
         row("class: jobs finished · errors", lambda r: f"**{cls(r)['jobs_finished']} / {cls(r)['sessions']}** · "
             f"**{cls(r)['errors'] + len(r['tour_errors']) + r['exceptions_on_page']}**"),
         row("class: server page run median / p95", lambda r: f"{cls(r)['server_render_s_median']:.2f} s / "
             f"{cls(r)['server_render_s_p95']:.2f} s"),
         row("memory after the tour: working set · with page cache",
-            lambda r: f"{r['after_tour']['working_set_now_mb']:.0f} MB · {r['after_tour']['cgroup_now_mb']:.0f} MB"),
+            lambda r: f"{r['after_tour']['working_set_now_mb']:.0f} MiB · {r['after_tour']['cgroup_now_mb']:.0f} MiB"),
         row("memory peak with the class: working set · with page cache",
-            lambda r: f"**{mem(r)['working_set_peak_mb']:.0f} MB** · {mem(r)['cgroup_peak_mb']:.0f} MB"),
+            lambda r: f"**{mem(r)['working_set_peak_mb']:.0f} MiB** · {mem(r)['cgroup_peak_mb']:.0f} MiB"),
         row("cap · times it was hit · OOM kills · server alive at the end",
-            lambda r: f"{mem(r)['cgroup_limit_mb']:.0f} MB · {mem(r)['limit_hits']} · {mem(r)['oom_kills']} · "
+            lambda r: f"{mem(r)['cgroup_limit_mb']:.0f} MiB · {mem(r)['limit_hits']} · {mem(r)['oom_kills']} · "
             + ("yes" if r["server_alive_at_end"] else "**no**")),
     ]
     return "\n".join(["| | " + " | ".join(f"torch `{r['torch']}`" for r in results) + " |",

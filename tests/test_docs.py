@@ -1,6 +1,7 @@
 """The docs stay true (every test the bad-input table cites exists) and the deployment needs only requirements.txt."""
 
 import ast
+import json
 import re
 import sys
 from importlib.metadata import packages_distributions
@@ -41,3 +42,17 @@ def test_requirements_txt_installs_everything_the_app_imports():
     missing = {m: providers.get(m) for m in third_party
                if not {d.lower().replace("_", "-") for d in providers.get(m, [])} & pinned}
     assert len(third_party) >= 8 and missing == {}
+
+
+def test_cloud_rehearsal_table_and_readme_figures_come_from_the_recorded_runs():
+    """docs/benchmarks.md's table is what `python -m bench.cloud --table` prints for the recorded JSON files."""
+    from bench.cloud import table
+
+    runs = [json.loads((ROOT / "docs" / f"cloud-rehearsal-{build}.json").read_text()) for build in ("cuda", "cpu")]
+    doc = (ROOT / "docs" / "benchmarks.md").read_text()
+    assert doc.split("<!-- cloud-table -->\n")[1].split("\n<!-- /cloud-table -->")[0] == table(runs)
+    assert all(r["class"]["jobs_finished"] == r["sessions"] == 30 and r["class"]["errors"] == 0 for r in runs)
+    readme = (ROOT / "README.md").read_text()
+    sizes = re.search(r"a ([\d.]+) GB environment instead of ([\d.]+) GB, and about (\d) GB more", readme)
+    extra_gib = (runs[0]["memory"]["cgroup_peak_mb"] - runs[1]["memory"]["cgroup_peak_mb"]) / 1024
+    assert sizes.groups() == (*(f"{r['environment_gb']:.1f}" for r in runs), f"{extra_gib:.0f}")
