@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -20,6 +21,20 @@ CHROMIUM = "/usr/bin/chromium"  # Debian's chromium; never `playwright install`
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 SETTLED = '[data-testid="stApp"][data-test-script-state="notRunning"]'  # Streamlit finished its script run
+
+
+def unboosted_chromium(folder: Path) -> str:
+    """A Chromium launcher that cannot raise its own CPU priority (no CAP_SYS_NICE), or plain Chromium.
+
+    Run as root, Chromium puts some of its processes at nice -8, ahead of the server; in a classroom each student's
+    browser runs on their own machine, so the load benchmarks can keep the 30 tabs at the server's own priority.
+    """
+    if not shutil.which("setpriv"):
+        return CHROMIUM
+    launcher = Path(folder) / "chromium-unboosted"
+    launcher.write_text(f'#!/bin/sh\nexec setpriv --bounding-set -sys_nice --inh-caps -sys_nice {CHROMIUM} "$@"\n')
+    launcher.chmod(0o755)
+    return str(launcher)
 
 
 def free_port(ports=PORTS) -> int:
