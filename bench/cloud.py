@@ -23,7 +23,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -82,22 +81,6 @@ class MemoryCap:
             self.path.rmdir()
         except OSError as exc:
             print(f"could not remove {self.path}: {exc}", file=sys.stderr)
-
-
-class Sampler(threading.Thread):
-    """The peak of `measure()` (bytes), sampled every 0.2 s until `running` is cleared."""
-
-    def __init__(self, measure):
-        super().__init__(daemon=True)
-        self.measure, self.peak, self.running = measure, 0, True
-
-    def run(self):
-        while self.running:
-            try:
-                self.peak = max(self.peak, self.measure())
-            except (OSError, ValueError, KeyError):
-                pass
-            time.sleep(0.2)
 
 
 def clone_head(into: Path) -> Path:
@@ -216,7 +199,7 @@ def rehearse(args) -> dict:
     result["healthy_after_s"] = time.perf_counter() - launched
     samplers = {"rss_peak_mb": load.PeakMemory(server.proc.pid)}
     if cap:
-        samplers["working_set_peak_mb"] = Sampler(cap.working_set)
+        samplers["working_set_peak_mb"] = load.Sampler(cap.working_set)
     for sampler in samplers.values():
         sampler.start()
     try:
@@ -247,7 +230,8 @@ def table(results: list[dict]) -> str:
         row("data the app found", lambda r: r["data_line"].split("(")[0].removeprefix("Data: ").strip()),
         row("first page after launch (cold start)", lambda r: f"{r['first_page_after_launch_s']:.1f} s"),
         row("Lesson shows the shipped model's guess", lambda r: "yes" if r["lesson_model_guess_shown"] else "**no**"),
-        row("in the browser: Row order · Inspect · Train page", lambda r: " · ".join(f"{r[f'{p}_render_s']:.1f} s" for p in PAGES)),
+        row("in the browser: Row order · Inspect · Train page",
+            lambda r: " · ".join(f"{r[f'{p}_render_s']:.1f} s" for p in PAGES)),
         row("default Train run", lambda r: r["default_run_result"].removesuffix(".")),
         row("class: jobs finished · errors", lambda r: f"**{cls(r)['jobs_finished']} / {cls(r)['sessions']}** · "
             f"**{cls(r)['errors'] + len(r['tour_errors']) + r['exceptions_on_page']}**"),

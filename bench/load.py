@@ -26,21 +26,26 @@ TRAIN = '[data-testid="stFormSubmitButton"] button'  # the Train page's form but
 JOB = "subset=1000&epochs=1&hidden=32&layers=1&test_subset=500&log_every=5&optimizer=adam&lr=0.005"
 
 
-class PeakMemory(threading.Thread):
-    """Samples the resident memory of a process and its children every 0.2 s."""
+class Sampler(threading.Thread):
+    """The peak of `measure()` (bytes), sampled every 0.2 s until `running` is cleared."""
 
-    def __init__(self, pid: int):
+    def __init__(self, measure):
         super().__init__(daemon=True)
-        self.proc, self.peak, self.running = psutil.Process(pid), 0, True
+        self.measure, self.peak, self.running = measure, 0, True
 
     def run(self):
         while self.running:
             try:
-                rss = self.proc.memory_info().rss + sum(c.memory_info().rss for c in self.proc.children(True))
-                self.peak = max(self.peak, rss)
-            except psutil.Error:
+                self.peak = max(self.peak, self.measure())
+            except (psutil.Error, OSError, ValueError, KeyError):
                 pass
             time.sleep(0.2)
+
+
+def PeakMemory(pid: int) -> Sampler:  # noqa: N802 - reads like the class it builds
+    """A sampler of the resident memory of a process and its children."""
+    proc = psutil.Process(pid)
+    return Sampler(lambda: proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(True)))
 
 
 def settle(page, timeout=120_000) -> float:
