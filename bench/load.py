@@ -155,8 +155,9 @@ def _drive(server, sessions: int, errors: list, chromium: str = CHROMIUM) -> dic
             b.close()
     waits = [started[i] - clicked[i] for i in started]
     return {"sessions": sessions, "job": JOB, "render_s_median": statistics.median(renders),
-            "render_s_worst": max(renders), "busy_render_s_median": statistics.median(busy_renders),
-            "busy_render_s_worst": max(busy_renders), "queue_wait_s_median": statistics.median(waits),
+            "render_s_worst": max(renders),
+            "busy_render_s_median": statistics.median(busy_renders) if busy_renders else None,
+            "busy_render_s_worst": max(busy_renders, default=None), "queue_wait_s_median": statistics.median(waits),
             "queue_wait_s_worst": max(waits), "jobs_finished": len(finished),
             "all_done_s": max(finished.values()) - min(clicked.values()) if finished else None,
             "errors": len(errors) + exceptions, "error_samples": errors[:5],
