@@ -1,11 +1,15 @@
 """Background jobs: queue order and positions, stop, reaping closed sessions, results."""
 
+import os
+import sys
+import threading
 import time
 from dataclasses import replace
 
 import pytest
 import torch
 
+from lib import jobs as jobs_module
 from lib.jobs import JobManager
 from lib.train import TrainConfig
 
@@ -109,3 +113,18 @@ def test_heartbeats_of_sessions_without_jobs_are_forgotten(tiny):
     time.sleep(0.3)
     manager.reap()
     assert manager._seen == {}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's")
+def test_training_threads_run_below_the_page_scripts_priority(manager, tiny, monkeypatch):
+    seen, caller = {}, os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    def fake_execute(job, data):  # what the job thread's own priority is while it trains
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        job.state = "done"
+
+    monkeypatch.setattr(jobs_module, "_execute", fake_execute)
+    job = manager.submit(TrainConfig(hidden=8, epochs=1, device="cpu"), tiny, "o")
+    wait_for(lambda: job.finished)
+    assert seen["nice"] >= jobs_module.BACKGROUND_NICE
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == caller  # only the job's threads
