@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas  # noqa: F401 - see below
 import plotly.graph_objects as go
+import plotly.io as pio
 
 # Imported here, fully, before any chart is drawn: plotly checks `sys.modules.get("pandas")` when it validates data,
 # so while one session's thread was still importing pandas (Streamlit imports it lazily, e.g. for st.dataframe),
@@ -18,12 +19,17 @@ PALETTE = ["#E4572E", "#2E86AB", "#4CAF50", "#9C27B0", "#F2A541", "#17BECF", "#8
            "#7F7F7F", "#BCBD22"]
 ORDER_COLORS = {"forward": "#2E86AB", "reversed": "#E4572E", "shuffled": "#4CAF50", "random": "#9C27B0",
                 "columns": "#F2A541"}
+# plotly_white's look, only for the trace types drawn here: plotly deep-copies the template into every figure, and
+# the full one (defaults for every trace type) made a chart about 40 % slower to build and its JSON 45 % larger.
+_WHITE = pio.templates["plotly_white"]
+LOOK = go.layout.Template(layout=_WHITE.layout,
+                          data={kind: _WHITE.data[kind] for kind in ("bar", "heatmap", "scatter")})
 
 
 def style(fig: go.Figure, title: str = "", height: int = 360, legend: bool = True) -> go.Figure:
     """Apply the app's look: white background, big fonts, light grid, legend on top."""
     fig.update_layout(title=dict(text=title, x=0.0, font=dict(size=18)) if title else None, height=height,
-                      font=FONT, template="plotly_white", colorway=PALETTE, showlegend=legend,
+                      font=FONT, template=LOOK, colorway=PALETTE, showlegend=legend,
                       margin=dict(l=10, r=10, t=50 if title else 20, b=10),
                       legend=dict(orientation="h", yanchor="top", y=-0.28, x=0, title=None))
     return fig
