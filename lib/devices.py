@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import torch
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -40,3 +45,28 @@ def device_label(device: torch.device) -> str:
         return "GPU: Apple MPS"
     n = torch.get_num_threads()
     return f"CPU ({n} thread{'s' if n > 1 else ''})"
+
+
+def usable_cpus(cgroup_root: Path = CGROUP_ROOT) -> int:
+    """CPUs this process can really use: its affinity mask, capped by a container's CPU quota.
+
+    os.cpu_count() counts the host's cores; a container may get a quota of far fewer (Community Cloud: at most 2),
+    and sizing torch's threads or the job cap by the host's count would oversubscribe it.
+    """
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    quota = cpu_quota(cgroup_root)
+    return max(1, min(cpus, int(quota))) if quota else cpus
+
+
+def cpu_quota(root: Path = CGROUP_ROOT) -> float | None:
+    """The cgroup CPU quota in cores (cgroup v2 `cpu.max`, or v1 `cpu.cfs_quota_us` / period); None if unlimited."""
+    try:
+        v2 = root / "cpu.max"  # inside a container, its own cgroup is the root of this view
+        if v2.is_file():
+            quota, period = v2.read_text().split()[:2]
+            return None if quota == "max" else int(quota) / int(period)
+        v1 = root / "cpu"
+        quota = int((v1 / "cpu.cfs_quota_us").read_text())
+        return None if quota < 0 else quota / int((v1 / "cpu.cfs_period_us").read_text())
+    except (OSError, ValueError):
+        return None

@@ -17,6 +17,7 @@ import torch
 
 from .checkpoints import card_from_run
 from .data import MnistData
+from .devices import usable_cpus
 from .model import RowClassifier
 from .train import TrainConfig, build_model, evaluate, train
 
@@ -100,7 +101,7 @@ class JobManager:
         self._seen: dict[str, float] = {}
         self._cond = threading.Condition()
         # Concurrent jobs share the cores: give each its share instead of letting them oversubscribe.
-        torch.set_num_threads(threads or max(1, (os.cpu_count() or 1) // self.max_running))
+        torch.set_num_threads(threads or max(1, usable_cpus() // self.max_running))
         threading.Thread(target=self._reap_forever, daemon=True, name="job-reaper").start()
 
     def submit(self, cfg: TrainConfig, data: MnistData, owner: str, name: str = "") -> Job:

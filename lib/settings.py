@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, fields, replace
-
-from .fields import typed_fields
 from pathlib import Path
+
+from .devices import usable_cpus
+from .fields import typed_fields
 
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "classroom.toml"  # optional, git-ignored by no one
 
@@ -16,7 +17,7 @@ DEFAULT_FILE = Path(__file__).resolve().parent.parent / "classroom.toml"  # opti
 class Settings:
     """What the server allows; a teacher tightens these for a class (see README, Classroom mode)."""
 
-    max_jobs: int = max(1, (os.cpu_count() or 2) // 2)  # training jobs running at once (1 on a 2-core server)
+    max_jobs: int = max(1, usable_cpus() // 2)  # training jobs running at once (1 on a 2-core server or container)
     max_runs: int = 12  # finished runs kept per browser session (oldest dropped first)
     heartbeat_s: float = 60.0  # a job whose tab sent no heartbeat for this long is stopped
     max_hidden: int = 512  # largest hidden size a student may pick

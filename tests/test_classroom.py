@@ -1,10 +1,12 @@
 """Classroom mode: limits from a TOML file or environment variables, enforced and stated by the app."""
 
+import os
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lib.devices import cpu_quota, usable_cpus
 from lib.settings import Settings, check_limits, load_settings
 from lib.train import TrainConfig
 from ui import resources
@@ -87,3 +89,25 @@ def test_bad_settings_show_an_error_and_defaults(monkeypatch, mnist):
     finally:
         monkeypatch.undo()
         resources.reload_settings()
+
+
+@pytest.mark.parametrize("files, quota", [
+    ({"cpu.max": "200000 100000\n"}, 2.0),  # cgroup v2: a 2-core container (Community Cloud's most)
+    ({"cpu.max": "max 100000\n"}, None),  # v2, unlimited
+    ({"cpu/cpu.cfs_quota_us": "150000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 1.5),  # cgroup v1
+    ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),  # v1, unlimited
+    ({}, None),  # no cgroup files: not in a container
+])
+def test_cpu_quota_of_a_container(tmp_path, files, quota):
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert cpu_quota(tmp_path) == quota
+    usable = usable_cpus(tmp_path)
+    assert 1 <= usable <= len(os.sched_getaffinity(0)) and (quota is None or usable <= max(1, int(quota)))
+
+
+def test_a_one_core_quota_means_one_job_on_a_many_core_host(tmp_path, monkeypatch):
+    (tmp_path / "cpu.max").write_text("100000 100000\n")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)))
+    assert usable_cpus(tmp_path) == 1 and usable_cpus(tmp_path / "none") == 16
