@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas  # noqa: F401 - see below
+
+# pandas is imported here, fully, before any chart is drawn: plotly checks `sys.modules.get("pandas")` when it
+# validates data, so while one session's thread was still importing pandas (Streamlit imports it lazily, e.g. for
+# st.dataframe), another session's chart saw a half-initialised module and raised "partially initialized module
+# 'pandas' has no attribute 'Series'" (seen once in `python -m bench.load --sessions 30`).
+import pandas  # noqa: F401
 import plotly.graph_objects as go
 import plotly.io as pio
-
-# Imported here, fully, before any chart is drawn: plotly checks `sys.modules.get("pandas")` when it validates data,
-# so while one session's thread was still importing pandas (Streamlit imports it lazily, e.g. for st.dataframe),
-# another session's chart saw a half-initialised module and raised "partially initialized module 'pandas' has no
-# attribute 'Series'" (seen once in `python -m bench.load --sessions 30`).
 
 from ui.i18n import t
 
