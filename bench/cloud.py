@@ -94,7 +94,7 @@ def clone_head(into: Path) -> Path:
     return app
 
 
-def environment(python: str, data: str, home: Path) -> tuple[dict, tuple]:
+def environment(data: str, home: Path) -> tuple[dict, tuple]:
     """(variables to set, variables to drop) for a server that knows nothing of this machine's setup."""
     drop = tuple(k for k in os.environ if k.startswith(("ROW_BY_ROW_", "STREAMLIT_")))
     extra = {"HOME": str(home), "ROW_BY_ROW_TIMING": "1"}
@@ -189,7 +189,7 @@ def rehearse(args) -> dict:
     work = Path(tempfile.mkdtemp(prefix="rowbyrow-cloud-"))
     app, home = clone_head(work), work / "home"
     home.mkdir()
-    extra, drop = environment(args.python, args.data, home)
+    extra, drop = environment(args.data, home)
     cap = MemoryCap.make(int(args.limit_gb * GB))
     result = {"data": args.data, "sessions": args.sessions, **versions(args.python)}
     result["files_evicted_from_cache"] = evict_from_page_cache([*set(result.pop("prefixes")), app])
@@ -259,6 +259,8 @@ def main() -> None:
     ap.add_argument("--out", help="also write the result as JSON here")
     ap.add_argument("--table", nargs="+", metavar="JSON", help="print the docs' table of recorded results and exit")
     args = ap.parse_args()
+    if args.data == "mnist" and not os.environ.get("MNIST_ROOT"):
+        ap.error("--data mnist needs MNIST_ROOT set to the MNIST folder")
     if args.table:
         print(table([json.loads(Path(f).read_text()) for f in args.table]))
         return
