@@ -50,7 +50,8 @@ def _coerce(values: dict) -> Settings:
         if not isinstance(value, bool) and value <= 0:
             raise ValueError(f"classroom setting {key} must be positive")
     limits = {"max_hidden", "max_layers", "max_epochs", "max_subset", "max_jobs"}
-    return replace(Settings(), **typed, classroom=typed.get("classroom", bool(limits & set(typed))))
+    typed.setdefault("classroom", bool(limits & set(typed)))  # any limit set means a class, unless said otherwise
+    return replace(Settings(), **typed)
 
 
 def check_limits(cfg, settings: Settings, n_train: int = 60000) -> list[str]:

@@ -19,6 +19,12 @@ def test_defaults_without_file_or_env(tmp_path):
     assert s == Settings() and not s.classroom
 
 
+def test_classroom_flag_can_be_set_on_its_own(tmp_path):
+    assert load_settings(tmp_path / "none.toml", env={"ROW_BY_ROW_CLASSROOM": "true"}).classroom is True
+    off = load_settings(tmp_path / "none.toml", env={"ROW_BY_ROW_CLASSROOM": "false", "ROW_BY_ROW_MAX_HIDDEN": "64"})
+    assert off.classroom is False and off.max_hidden == 64
+
+
 def test_file_then_env_override(tmp_path):
     f = tmp_path / "c.toml"
     f.write_text((ROOT / "classroom.example.toml").read_text())
