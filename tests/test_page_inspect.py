@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
+from lib.checkpoints import to_bytes
 from lib.jobs import Job
 from lib.train import TrainConfig, build_model, evaluate, train
 from ui import resources
@@ -131,3 +132,22 @@ def test_diverged_runs_are_not_offered_and_no_model_says_how_to_get_one(no_shipp
     at = ok(app(runs=[job]))
     assert any("make-pretrained" in w.value for w in at.warning)
     assert not at.get("plotly_chart")
+
+
+def test_a_new_upload_under_a_known_name_drops_the_old_ones_scores(tiny):
+    job = tiny_run(tiny, "forward")
+    weights, card = to_bytes(job.model, job.card(tiny.describe()))
+
+    def script():
+        import streamlit as st
+
+        from ui import upload
+        st.session_state["error"] = upload._load(st.session_state["w"], st.session_state["c"], "m.safetensors")
+
+    at = AppTest.from_function(script, default_timeout=60)
+    key = "upload:tiny · m.safetensors"  # the card's name · the file's name
+    at.session_state["w"], at.session_state["c"] = weights, card
+    at.session_state["analyses"] = {key: {"eval": "scores of the model uploaded earlier under this name"}}
+    at.run()
+    assert not at.exception and at.session_state["error"] == ""
+    assert key not in at.session_state["analyses"] and at.session_state["inspect_model"] == key

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.checkpoints import MAX_BYTES, CheckpointError, from_bytes
+from ui import state
 from ui.i18n import t, tr
 
 KEEP = 3  # uploaded models kept per session (oldest dropped first)
@@ -36,6 +37,12 @@ def upload_box() -> None:
             st.success(t("Loaded. It is selected in the model list above."))
 
 
+def forget(name: str) -> None:
+    """Drop an uploaded model and the analyses the Inspect page cached for it."""
+    uploads().pop(name, None)
+    state.analyses().pop(f"upload:{name}", None)
+
+
 def _load(weights: bytes, card: bytes, filename: str) -> str:
     """Validate and keep an uploaded model; returns an error message, or '' when it worked."""
     try:
@@ -44,9 +51,9 @@ def _load(weights: bytes, card: bytes, filename: str) -> str:
         return str(exc)
     name = f"{parsed.get('name') or filename} · {filename}"
     kept = uploads()
-    kept.pop(name, None)
+    forget(name)  # a new file under a known name: its old scores must not show for it
     kept[name] = (model, parsed)
     while len(kept) > KEEP:
-        kept.pop(next(iter(kept)))
+        forget(next(iter(kept)))
     st.session_state["inspect_model"] = f"upload:{name}"
     return ""
