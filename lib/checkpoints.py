@@ -17,7 +17,8 @@ from .model import RowClassifier
 from .train import TrainConfig, build_model
 
 FORMAT = "row-by-row/1"  # the card's format tag; a file without it is not ours
-MAX_BYTES = 32 * 1024 * 1024  # largest weights file accepted (a 2x1024 LSTM is ~30 MB)
+MB = 2**20  # what messages call a megabyte, as Streamlit's uploader does
+MAX_BYTES = 32 * MB  # largest weights file accepted (a 2x1024 LSTM is ~30 MB)
 CARD_METRICS = ("acc", "loss", "n", "confusion", "per_class_acc", "acc_by_rows")
 
 
@@ -79,7 +80,7 @@ def parse_card(raw: bytes | str | dict) -> dict:
 def from_bytes(weights: bytes, card: bytes | str | dict) -> tuple[RowClassifier, dict]:
     """Rebuild a model from safetensors bytes and its card, or raise CheckpointError."""
     if len(weights) > MAX_BYTES:
-        raise CheckpointError(f"the weights file is {len(weights) / 1e6:.1f} MB; the limit is {MAX_BYTES / 1e6:.0f} MB")
+        raise CheckpointError(f"the weights file is {len(weights) / MB:.1f} MB; the limit is {MAX_BYTES // MB} MB")
     card = parse_card(card)
     try:
         state = load_safetensors_bytes(weights)
@@ -104,7 +105,7 @@ def load_checkpoint(path: str | Path) -> tuple[RowClassifier, dict]:
         if not p.is_file():
             raise CheckpointError(f"{p} does not exist")
     if weights_path.stat().st_size > MAX_BYTES:
-        raise CheckpointError(f"{weights_path} is larger than {MAX_BYTES / 1e6:.0f} MB")
+        raise CheckpointError(f"{weights_path} is larger than {MAX_BYTES // MB} MB")
     return from_bytes(weights_path.read_bytes(), card_path.read_bytes())
 
 

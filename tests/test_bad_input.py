@@ -40,7 +40,7 @@ def test_good_query_values_apply():
 
 def test_oversized_weights_are_refused_before_parsing():
     card = {"format": "row-by-row/1", "config": TrainConfig().to_dict()}
-    with pytest.raises(CheckpointError, match="limit"):
+    with pytest.raises(CheckpointError, match="the limit is 32 MB"):  # the same number the uploader states
         from_bytes(b"\0" * (MAX_BYTES + 1), card)
 
 

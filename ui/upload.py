@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib.checkpoints import MAX_BYTES, CheckpointError, from_bytes
+from lib.checkpoints import MAX_BYTES, MB, CheckpointError, from_bytes
 from ui import state
 from ui.i18n import t, tr
 
@@ -21,7 +21,7 @@ def upload_box() -> None:
     with st.expander(t("Upload a model exported by Row by Row (.safetensors + .json)"), icon=":material/upload:"):
         left, right = st.columns(2)
         weights = left.file_uploader(t("Weights (.safetensors)"), type=["safetensors"], key="upload_weights",
-                                     max_upload_size=MAX_BYTES // 2**20)
+                                     max_upload_size=MAX_BYTES // MB)
         card = right.file_uploader(t("Card (.json)"), type=["json"], key="upload_card", max_upload_size=1)
         if weights is None or card is None:
             st.caption(t("Both files come from the Train page's download buttons (or `python -m lib.cli train "
