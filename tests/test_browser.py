@@ -190,6 +190,23 @@ def test_every_page_renders_from_the_sidebar(page, server):
         screenshot(page, path)
 
 
+def lesson_step(page: Page) -> int:
+    """The row the Lesson page is showing, read from its explanation ("At step k the LSTM receives row k …")."""
+    text = page.get_by_text(re.compile(r"At step \d+ the LSTM")).first.inner_text()
+    return int(re.search(r"At step (\d+)", text).group(1))
+
+
+def test_play_reads_the_digit_row_after_row_to_the_end(page, server):
+    page.goto(server.url)
+    title_is(page, "lesson")
+    settle(page)
+    start = lesson_step(page)
+    page.get_by_role("button", name=re.compile(r"\bPlay\b")).click()
+    page.wait_for_function("() => /At step 28 the LSTM/.test(document.body.innerText)", timeout=60_000)
+    assert start < 28
+    page.get_by_role("button", name=re.compile(r"\bPlay\b")).wait_for(timeout=10_000)  # back to Play at the end
+
+
 def test_a_tiny_run_draws_live_curves_then_finishes(page, server):
     open_train(page, server, TINY_RUN)
     page.get_by_text("More settings").click()

@@ -25,6 +25,7 @@ def lesson_model():
 def toggle_play() -> None:
     playing = not st.session_state.get("playing", False)
     st.session_state["playing"] = playing
+    st.session_state["play_changed"] = True
     if playing and st.session_state.get("lesson_step", 1) >= 28:
         st.session_state["lesson_step"] = 1
 
@@ -32,10 +33,15 @@ def toggle_play() -> None:
 @st.fragment(run_every=0.6 if st.session_state.get("playing") else None)
 def reader(image: np.ndarray, probs: np.ndarray | None) -> None:
     """The digit fed row by row: a step slider (or Play), the highlighted row, and the model's guess so far."""
+    # run_every is read when the whole page runs, and a click in here reruns only this fragment: so Play, Pause
+    # and the end of the digit rerun the page, which starts or stops the 0.6 s timer.
+    if st.session_state.pop("play_changed", False):
+        st.rerun()
     if st.session_state.get("playing"):
         st.session_state["lesson_step"] = min(st.session_state.get("lesson_step", 1) + 1, 28)
         if st.session_state["lesson_step"] >= 28:
             st.session_state["playing"] = False
+            st.session_state["play_changed"] = True
     a, b = st.columns([1, 6], vertical_alignment="bottom")
     a.button(t("Pause") if st.session_state.get("playing") else t("Play"), on_click=toggle_play,
              icon=":material/pause:" if st.session_state.get("playing") else ":material/play_arrow:")
