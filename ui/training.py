@@ -33,10 +33,20 @@ def start_run(cfg: TrainConfig, name: str = "") -> Job | None:
     return job
 
 
+def loaded() -> tuple[int, int]:
+    """How many training and test digits are loaded (60,000 and 10,000 for the full MNIST)."""
+    data = resources.mnist()
+    return len(data.train_y), len(data.test_y)
+
+
+def sized(cfg: TrainConfig) -> tuple[TrainConfig, list[str]]:
+    """`cfg` asking for no more digits than are loaded (the offline sample has fewer than a preset asks), and why."""
+    return fit_to_data(cfg, *loaded())
+
+
 def fit(cfg: TrainConfig) -> TrainConfig:
     """`cfg` sized to the loaded digits; a toast (it outlives the rerun that follows Train) says what changed."""
-    data = resources.mnist()
-    cfg, notes = fit_to_data(cfg, len(data.train_y), len(data.test_y))
+    cfg, notes = sized(cfg)
     for note in notes:
         st.toast(tr(note), icon=":material/info:")
     return cfg

@@ -11,8 +11,7 @@ from lib.jobs import export_runs
 from lib.model import CELLS
 from lib.orders import ORDERS
 from lib.share import config_from_query, config_to_query
-from lib.train import (OPTIMIZERS, PRECISIONS, PRESETS, SCHEDULERS, TrainConfig, available_devices, fit_to_data,
-                       preset)
+from lib.train import OPTIMIZERS, PRECISIONS, PRESETS, SCHEDULERS, TrainConfig, available_devices, preset
 from ui import resources, state, training
 from ui.common import page
 from ui.i18n import language, t, tr
@@ -30,20 +29,9 @@ def key(field: str) -> str:
     return f"form_{field}"
 
 
-def loaded() -> tuple[int, int]:
-    """How many training and test digits are loaded (60,000 and 10,000 for the full MNIST)."""
-    data = resources.mnist()
-    return len(data.train_y), len(data.test_y)
-
-
-def sized(cfg: TrainConfig) -> TrainConfig:
-    """`cfg` with digit counts the loaded data can give (the offline sample has fewer than a preset asks)."""
-    return fit_to_data(cfg, *loaded())[0]
-
-
 def fill_form(cfg: TrainConfig) -> None:
     """Put a config's values into the form's widgets (before they are drawn); 'all' is the loaded count."""
-    cfg, (n_train, n_test) = sized(cfg), loaded()
+    cfg, (n_train, n_test) = training.sized(cfg)[0], training.loaded()
     for field, value in cfg.to_dict().items():
         st.session_state[key(field)] = value
     st.session_state[key("subset")] = cfg.subset or n_train
@@ -73,13 +61,10 @@ def options(values: list, current) -> list:
     return sorted(set(values) | {current})
 
 
-def form_values() -> dict:
-    """The config fields as chosen in the form."""
+def form_config() -> TrainConfig:
+    """The config as chosen in the form ('all N' digits becomes 0 = all, as in a preset)."""
     values = {f: st.session_state[key(f)] for f in TrainConfig.__dataclass_fields__ if key(f) in st.session_state}
-    n_train, n_test = loaded()
-    values["subset"] = 0 if values["subset"] >= n_train else values["subset"]
-    values["test_subset"] = 0 if values["test_subset"] >= n_test else values["test_subset"]
-    return values
+    return training.sized(TrainConfig.from_dict(values))[0]
 
 
 def count_options(values: list[int], n_all: int, most: int, current: int) -> list[int]:
@@ -110,7 +95,7 @@ def settings_form() -> TrainConfig | None:
         b.select_slider(t("Batch size"), options(BATCHES, st.session_state[key("batch_size")]),
                         key=key("batch_size"))
         c.slider(t("Epochs"), 1, s.max_epochs, key=key("epochs"))
-        n_train, _ = loaded()
+        n_train, _ = training.loaded()
         c.select_slider(t("Training digits"), count_options(SUBSETS, n_train, s.max_subset,
                                                             st.session_state[key("subset")]),
                         key=key("subset"), format_func=count_label(n_train),
@@ -119,7 +104,7 @@ def settings_form() -> TrainConfig | None:
         with st.expander(t("More settings")):
             advanced()
         pressed = st.form_submit_button(t("Train"), type="primary", icon=":material/play_arrow:")
-    return TrainConfig.from_dict(form_values()) if pressed else None
+    return form_config() if pressed else None
 
 
 def advanced() -> None:
@@ -130,7 +115,7 @@ def advanced() -> None:
     b.slider(t("Dropout between layers"), 0.0, 0.5, step=0.05, key=key("dropout"))
     b.number_input(t("Gradient clipping (0 = off)"), 0.0, 100.0, step=0.5, key=key("clip"))
     c.number_input(t("Seed"), 0, 2**31 - 1, step=1, key=key("seed"))
-    _, n_test = loaded()
+    _, n_test = training.loaded()
     c.select_slider(t("Test digits scored each epoch"),
                     count_options(TEST_SUBSETS, n_test, n_test, st.session_state[key("test_subset")]),
                     key=key("test_subset"), format_func=count_label(n_test))
@@ -142,7 +127,7 @@ def advanced() -> None:
 
 def share_link() -> None:
     """The current form settings as a link: a student who opens it gets exactly this setup."""
-    cfg = TrainConfig.from_dict(form_values())
+    cfg = form_config()
     base = (st.context.url or "").split("?")[0]
     with st.expander(t("Share these settings"), icon=":material/link:"):
         st.caption(t("Anyone who opens this link gets the same settings in the form (and the same language)."))
@@ -241,7 +226,7 @@ def main() -> None:
     st.selectbox(t("Start from a preset"), list(PRESETS), key="preset", on_change=on_preset,
                  index=list(PRESETS).index(DEFAULT_PRESET), format_func=lambda p: t(PRESETS[p][0]))
     chosen = st.session_state["preset"]
-    if TrainConfig.from_dict(form_values()) == sized(preset(chosen)):
+    if form_config() == training.sized(preset(chosen))[0]:
         st.caption(t(PRESETS[chosen][1]))
     else:
         st.caption(t("Settings changed from the preset (or opened from a link)."))
