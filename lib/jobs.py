@@ -19,7 +19,7 @@ from .checkpoints import card_from_run
 from .data import MnistData
 from .devices import usable_cpus
 from .model import RowClassifier
-from .train import TrainConfig, build_model, evaluate, train
+from .train import TrainConfig, build_model, evaluate, run_to_end, train
 
 FINISHED = ("done", "stopped", "diverged", "error")
 BACKGROUND_NICE = 5  # training threads yield the CPU to the page scripts (nice 0) of the same server process
@@ -173,21 +173,19 @@ class JobManager:
 
 
 def _execute(job: Job, data: MnistData) -> None:
-    """Train, mirror every dict into job.events, then score the model unless it diverged."""
+    """Train, mirror every dict into job.events, then keep the model's test scores unless it diverged."""
     t0 = time.perf_counter()
     job.model = build_model(job.config)
-    end = "done"
-    for event in train(job.config, data, job.model, stop=job.stop_event):
-        job.events.append(event)
-        if event["event"] in ("stopped", "diverged"):
-            end = event["event"]
-            job.message = event.get("message", job.message)
+    scores = run_to_end(train(job.config, data, job.model, stop=job.stop_event), job.events.append)
     job.seconds = time.perf_counter() - t0
-    if end != "diverged" and job.last("step") is not None:
-        job.result = evaluate(job.model, data.to(next(job.model.parameters()).device), job.config.order,
-                              limit=job.config.test_subset, seed=job.config.seed)
+    end = job.events[-1]
+    if end["event"] in ("stopped", "diverged"):
+        job.message = end.get("message", job.message)
+    if end["event"] != "diverged" and job.last("step") is not None:  # stopped mid-epoch: score the model as it is
+        job.result = scores or evaluate(job.model, data, job.config.order, limit=job.config.test_subset,
+                                        seed=job.config.seed)
     job.model.to("cpu").eval()
-    job.state = end
+    job.state = end["event"]
 
 
 def export_runs(jobs: list[Job]) -> tuple[str, str]:

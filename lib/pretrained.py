@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from .orders import ORDERS
 from .train import TrainConfig, preset
 
 FOLDER = Path(__file__).resolve().parent.parent / "pretrained"
@@ -16,8 +17,7 @@ SPECS: dict[str, tuple[str, TrainConfig]] = {  # name -> (description, config)
     "lesson-forward": ("The original lesson: 2×100 LSTM, SGD lr 0.1, batch 64, 10 epochs, top → bottom.",
                        preset("lesson", log_every=100)),
     **{f"lstm-{order}": (f"2×128 LSTM with Adam, read in the '{order}' order.", replace(STRONG, order=order))
-       for order in ("forward", "reversed", "shuffled", "random", "columns")},
+       for order in ORDERS},
     "gru-forward": ("2×128 GRU with Adam, top → bottom.", replace(STRONG, cell="gru")),
     "rnn-forward": ("2×128 plain tanh RNN with Adam, top → bottom.", replace(STRONG, cell="rnn", lr=0.001)),
 }
-CROSS_ORDER = ("forward", "reversed", "shuffled", "random", "columns")  # test orders scored for every lstm-* model

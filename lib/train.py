@@ -203,10 +203,21 @@ def train(cfg: TrainConfig, data: MnistData, model: RowClassifier,
                        "progress": step / total, **info, "elapsed": clock.elapsed()}
             if step == total:
                 break
-        yield _epoch_end(cfg, model, data, epoch, step, window, clock)
+        event, scores = _epoch_end(cfg, model, data, epoch, step, window, clock)
+        yield event
         if step == total:
             break
     yield {"event": "done", "epoch": epoch, "step": step, "elapsed": clock.elapsed()}
+    return scores  # the finished model's full test scores, so callers need not score it again
+
+
+def run_to_end(run: Iterator[dict], on_event=lambda event: None) -> dict | None:
+    """Drive a train() generator, handing each dict to `on_event`; the final test scores, or None if it ended early."""
+    while True:
+        try:
+            on_event(next(run))
+        except StopIteration as end:
+            return end.value
 
 
 def _step(model, opt, x, y, clip, bf16):
@@ -222,10 +233,11 @@ def _step(model, opt, x, y, clip, bf16):
     return loss.detach() * len(y), (logits.argmax(1) == y).sum()
 
 
-def _epoch_end(cfg, model, data, epoch, step, window, clock) -> dict:
+def _epoch_end(cfg, model, data, epoch, step, window, clock) -> tuple[dict, dict]:
+    """The epoch's flat dict, and the full test scores it was read from."""
     test = evaluate(model, data, cfg.order, limit=cfg.test_subset, seed=cfg.seed)
-    return {"event": "epoch", "epoch": epoch, "step": step, "test_acc": test["acc"], "test_loss": test["loss"],
-            "train_acc": window.epoch_acc(), "train_loss": window.epoch_loss(), "elapsed": clock.elapsed()}
+    return ({"event": "epoch", "epoch": epoch, "step": step, "test_acc": test["acc"], "test_loss": test["loss"],
+             "train_acc": window.epoch_acc(), "train_loss": window.epoch_loss(), "elapsed": clock.elapsed()}, test)
 
 
 def _diverged(cfg, epoch, step, loss, clock) -> dict:

@@ -128,3 +128,14 @@ def test_training_threads_run_below_the_page_scripts_priority(manager, tiny, mon
     wait_for(lambda: job.finished)
     assert seen["nice"] >= jobs_module.BACKGROUND_NICE
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == caller  # only the job's threads
+
+
+def test_a_finished_job_keeps_its_last_epochs_scores_instead_of_scoring_again(manager, tiny, monkeypatch):
+    def no_second_pass(*args, **kwargs):
+        raise AssertionError("the test set was scored again after the last epoch")
+
+    monkeypatch.setattr(jobs_module, "evaluate", no_second_pass)
+    job = manager.submit(CFG, tiny, owner="a")
+    wait_for(lambda: job.finished)
+    assert job.state == "done" and job.result["n"] == 100 and len(job.result["confusion"]) == 10
+    assert job.result["acc"] == job.last("epoch")["test_acc"]

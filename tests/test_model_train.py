@@ -8,7 +8,8 @@ import torch
 
 from lib.data import normalize
 from lib.model import RowClassifier, lstm_internals, trace
-from lib.train import PRESETS, TrainConfig, build_model, evaluate, fit_to_data, lr_factor, preset, train
+from lib.train import (PRESETS, TrainConfig, build_model, evaluate, fit_to_data, lr_factor, preset, run_to_end,
+                       train)
 
 TINY = TrainConfig(hidden=16, layers=1, lr=0.01, optimizer="adam", batch_size=20, epochs=2, log_every=5,
                    device="cpu")
@@ -191,3 +192,13 @@ def test_fit_to_data_asks_for_no_more_digits_than_are_loaded():
                      "the loaded data has 1,000 test digits, so this run scores all of them"]
     assert fit_to_data(replace(quick, subset=4000), 4000, 1000)[0].subset == 0  # exactly all: no note needed
     assert len(fit_to_data(replace(quick, subset=4000), 4000, 1000)[1]) == 1
+
+
+def test_run_to_end_returns_the_final_scores_only_for_a_finished_run(tiny):
+    cfg = TrainConfig(hidden=8, layers=1, epochs=1, batch_size=50, device="cpu", log_every=2)
+    events = []
+    scores = run_to_end(train(cfg, tiny, build_model(cfg)), events.append)
+    assert events[-1]["event"] == "done" and scores["acc"] == events[-2]["test_acc"] and scores["n"] == 100
+    stop = threading.Event()
+    stop.set()
+    assert run_to_end(train(cfg, tiny, build_model(cfg), stop=stop)) is None  # stopped: nothing final to hand back
