@@ -235,6 +235,7 @@ def show_gates(seen: dict, step: int) -> None:
                  "much of the memory is passed on to the next layer and the classifier."))
 
 
+@st.fragment  # moving the step slider or the gate layer redraws this part only, not the test-set charts below
 def show_digit(choice: dict, digit: dict) -> None:
     """Everything about one digit, at the step chosen on the slider."""
     cfg = choice["config"]
