@@ -245,6 +245,10 @@ def test_a_tiny_run_draws_live_curves_then_finishes(page, server):
         "aria-rowcount")
     assert rows is not None and int(rows) >= 2, f"the runs table has no data row (aria-rowcount={rows})"
     screenshot(page, "train")
+    with page.expect_download(timeout=30_000) as download:  # the CSV is built when the button is clicked
+        page.get_by_role("button", name=re.compile(r"All runs \(\.csv\)")).click()
+    lines = Path(download.value.path()).read_text().splitlines()
+    assert lines[0].startswith("run,") and len(lines) >= 2, lines[:2]
 
 
 def test_stop_ends_a_long_run(page, server):

@@ -189,12 +189,11 @@ def history() -> None:
     st.caption(t("Select rows to overlay their curves; actions apply to the first selected run."))
     training.curves(chosen, key="compare")
     actions(chosen[0])
-    table, full = export_runs(done)
-    row = st.container(horizontal=True)
-    row.download_button(t("All runs (.csv)"), table, "row-by-row-runs.csv", "text/csv", key="export_csv",
-                        icon=":material/table:", width="content")
-    row.download_button(t("All runs with curves (.json)"), full, "row-by-row-runs.json", "application/json",
-                        key="export_json", icon=":material/data_object:", width="content")
+    row = st.container(horizontal=True)  # the files are built when clicked, not on every rerun of the page
+    row.download_button(t("All runs (.csv)"), lambda: export_runs(done)[0], "row-by-row-runs.csv", "text/csv",
+                        key="export_csv", icon=":material/table:", width="content")
+    row.download_button(t("All runs with curves (.json)"), lambda: export_runs(done)[1], "row-by-row-runs.json",
+                        "application/json", key="export_json", icon=":material/data_object:", width="content")
 
 
 def actions(job) -> None:
