@@ -114,7 +114,10 @@ def page_runs(server) -> dict:
     """Server-side seconds per full page run, from the `page-run <page> <s>` lines the app logs."""
     runs = [float(x) for x in re.findall(r"page-run \S+ (\d+\.\d{3})", server.logs()[1])]  # lines may interleave
     return {"server_page_runs": len(runs), "server_render_s_median": statistics.median(runs),
-            "server_render_s_p95": sorted(runs)[int(0.95 * (len(runs) - 1))], "server_render_s_worst": max(runs)}
+            "server_render_s_p95": sorted(runs)[int(0.95 * (len(runs) - 1))], "server_render_s_worst": max(runs),
+            "server_render_s_first": runs[0],  # cold: the server imports torch, loads the data and the models
+            "server_render_s_worst_after_first": max(runs[1:], default=None),
+            "server_runs_over_2s": sum(r > 2.0 for r in runs)}
 
 
 def _drive(server, sessions: int, errors: list, chromium: str = CHROMIUM) -> dict:
