@@ -20,7 +20,7 @@ PALETTE = ["#E4572E", "#2E86AB", "#4CAF50", "#9C27B0", "#F2A541", "#17BECF", "#8
 ORDER_COLORS = {"forward": "#2E86AB", "reversed": "#E4572E", "shuffled": "#4CAF50", "random": "#9C27B0",
                 "columns": "#F2A541"}
 # plotly_white's look, only for the trace types drawn here: plotly deep-copies the template into every figure, and
-# the full one (defaults for every trace type) made a chart about 40 % slower to build and its JSON 45 % larger.
+# the full one (defaults for every trace type) made a chart ~1.45x slower to build and its JSON larger (bench.charts).
 _WHITE = pio.templates["plotly_white"]
 LOOK = go.layout.Template(layout=_WHITE.layout,
                           data={kind: _WHITE.data[kind] for kind in ("bar", "heatmap", "scatter")})
