@@ -31,7 +31,7 @@ def toggle_play() -> None:
 
 
 @st.fragment(run_every=0.6 if st.session_state.get("playing") else None)
-def reader(image: np.ndarray, probs: np.ndarray | None) -> None:
+def reader(image: np.ndarray, seen: dict | None) -> None:
     """The digit fed row by row: a step slider (or Play), the highlighted row, and the model's guess so far."""
     # run_every is read when the whole page runs, and a click in here reruns only this fragment: so Play, Pause
     # and the end of the digit rerun the page, which starts or stops the 0.6 s timer.
@@ -56,13 +56,12 @@ def reader(image: np.ndarray, probs: np.ndarray | None) -> None:
                      key="lesson_strip", width="stretch")
     mid.markdown(t("At step {k} the LSTM receives row {k} as a vector of 28 pixel values and updates its "
                    "memory. It sees nothing else of the image at that moment.", k=step))
-    if probs is not None:
-        p = probs[step - 1]
-        right.plotly_chart(charts.bars([str(c) for c in range(10)], p.tolist(),
+    if seen is not None:  # lib.drawing.read_digit's trace of the lesson model on this digit
+        right.plotly_chart(charts.bars([str(c) for c in range(10)], seen["probs"][step - 1].tolist(),
                                        t("The lesson model's guess after row {k}", k=step), yrange=[0, 1.15],
                                        digits=0), key="lesson_probs", width="stretch")
-        right.metric(t("Best guess so far"), f"{int(p.argmax())}", help=t("{p:.0%} sure", p=float(p.max())))
-        right.caption(t("{p:.0%} sure", p=float(p.max())))
+        right.metric(t("Best guess so far"), str(seen["predicted"][step - 1]))
+        right.caption(t("{p:.0%} sure", p=seen["confidence"][step - 1]))
 
 
 def diagram() -> str:
@@ -86,10 +85,7 @@ def idea(data) -> None:
     idx = st.number_input(t("Test digit #"), 0, len(data.test_y) - 1, value=0, key="lesson_digit_idx")
     image = data.test_x[idx].numpy()
     model, _ = lesson_model()
-    probs = None
-    if model is not None:
-        probs = read_digit(model, image, "forward")["probs"]  # (28, 10): the guess after each row
-    reader(image, probs)
+    reader(image, read_digit(model, image, "forward") if model is not None else None)
     st.subheader(t("2 · The LSTM reads one row per step and keeps only its last output"))
     st.graphviz_chart(diagram(), width="stretch")
     st.markdown(t("Each step passes a memory (hidden and cell state) to the next. After row 28 the top layer's "
