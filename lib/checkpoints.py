@@ -26,13 +26,13 @@ class CheckpointError(ValueError):
     """A weights file or card that cannot be used; the message says why in plain words."""
 
 
-def make_card(name: str, cfg: TrainConfig, test: dict, data: dict, training: dict, history=(), **extra) -> dict:
+def make_card(name: str, cfg: TrainConfig, test: dict, data: dict, training: dict, history=()) -> dict:
     """The JSON card for a trained model: config, test metrics, data, timing, versions and date."""
     return {"format": FORMAT, "name": name, "config": cfg.to_dict(),
             "metrics": {k: test[k] for k in CARD_METRICS} | {"order": test["order"]},
             "history": list(history), "data": data, "training": training,
             "versions": {"row_by_row": __version__, "torch": torch.__version__, "python": platform.python_version()},
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), **extra}
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
 def card_from_run(name: str, cfg: TrainConfig, test: dict, data: dict, events: list[dict], seconds: float) -> dict:

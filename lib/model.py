@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 N_CLASSES = 10
+LINE = 28  # pixels per line: every step reads one row (or column) of a 28 x 28 digit
 CELLS = {  # registry: name -> (torch module, label for widgets)
     "lstm": (nn.LSTM, "LSTM"),
     "gru": (nn.GRU, "GRU"),
@@ -19,13 +20,12 @@ CELLS = {  # registry: name -> (torch module, label for widgets)
 class RowClassifier(nn.Module):
     """Recurrent cell over the 28 steps, then Linear(hidden -> 10) on the last step's output (the lesson's design)."""
 
-    def __init__(self, cell: str = "lstm", hidden: int = 100, layers: int = 2, dropout: float = 0.0,
-                 input_size: int = 28):
+    def __init__(self, cell: str = "lstm", hidden: int = 100, layers: int = 2, dropout: float = 0.0):
         super().__init__()
         if cell not in CELLS:
             raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(CELLS)}")
         self.cell = cell
-        self.rnn = CELLS[cell][0](input_size, hidden, num_layers=layers, batch_first=True,
+        self.rnn = CELLS[cell][0](LINE, hidden, num_layers=layers, batch_first=True,
                                   dropout=dropout if layers > 1 else 0.0)
         self.fc = nn.Linear(hidden, N_CLASSES)
 
