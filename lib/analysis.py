@@ -5,7 +5,7 @@ from __future__ import annotations
 from .data import MnistData
 from .model import RowClassifier
 from .orders import ORDERS
-from .train import evaluate
+from .evaluate import evaluate
 
 
 def shipped_order_results(cards: dict[str, dict], cell: str = "lstm") -> dict:

@@ -13,17 +13,20 @@ from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as save_safetensors_bytes
 
 from . import __version__
+from .messages import Problem, msg
 from .model import RowClassifier
 from .train import TrainConfig, build_model
 
 FORMAT = "row-by-row/1"  # the card's format tag; a file without it is not ours
 MB = 2**20  # what messages call a megabyte, as Streamlit's uploader does
 MAX_BYTES = 32 * MB  # largest weights file accepted (a 2x1024 LSTM is ~30 MB)
+MAX_CARD_BYTES = 1 * MB  # a real card is ~10 KB; anything far larger is not one
+MAX_CARD_DEPTH = 20  # a real card nests 4 deep; checked before parsing (json.loads recurses per level)
 CARD_METRICS = ("acc", "loss", "n", "confusion", "per_class_acc", "acc_by_rows")
 
 
-class CheckpointError(ValueError):
-    """A weights file or card that cannot be used; the message says why in plain words."""
+class CheckpointError(Problem):
+    """A weights file or card that cannot be used; its Message says why in plain words."""
 
 
 def make_card(name: str, cfg: TrainConfig, test: dict, data: dict, training: dict, history=()) -> dict:
@@ -38,7 +41,9 @@ def make_card(name: str, cfg: TrainConfig, test: dict, data: dict, training: dic
 def card_from_run(name: str, cfg: TrainConfig, test: dict, data: dict, events: list[dict], seconds: float) -> dict:
     """The card of a finished training run, from train()'s dicts: timing and device from them, history = epochs."""
     start, end = (events[0], events[-1]) if events else ({}, {})
-    training = {"seconds": round(seconds, 2), "device": start.get("device", ""), "steps": end.get("step", 0),
+    training = {"seconds": round(seconds, 2), "device": start.get("device", ""),
+                "device_type": start.get("device_type", ""), "threads": start.get("threads", 0),
+                "steps": end.get("step", 0),
                 "epochs_done": end.get("epoch", 0), "end": end.get("event", "")}
     return make_card(name, cfg, test, data, training, history=[e for e in events if e["event"] == "epoch"])
 
@@ -61,39 +66,62 @@ def save_checkpoint(stem: str | Path, model: RowClassifier, card: dict) -> tuple
     return paths
 
 
+def _depth(text: bytes) -> int:
+    """How deeply JSON brackets nest in `text` (strings skipped), counted before parsing so no parser recurses far."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in text:
+        if in_string:
+            escaped, in_string = (not escaped and byte == 0x5C), in_string and (escaped or byte != 0x22)
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
+
+
 def parse_card(raw: bytes | str | dict) -> dict:
-    """A card dict from JSON text, checked for our format tag and a valid config."""
+    """A card dict from JSON text, checked for size, nesting, our format tag and a valid config."""
     if not isinstance(raw, dict):
+        text = raw.encode() if isinstance(raw, str) else bytes(raw)
+        if len(text) > MAX_CARD_BYTES or _depth(text) > MAX_CARD_DEPTH:
+            raise CheckpointError(msg("card.too_big", limit=MAX_CARD_BYTES // MB, depth=MAX_CARD_DEPTH))
         try:
-            raw = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise CheckpointError(f"the card is not valid JSON ({exc})") from None
+            raw = json.loads(text)
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise CheckpointError(msg("card.not_json", detail=str(exc)[:120])) from None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
-        raise CheckpointError("the card is not a Row by Row model card (its format tag is missing or different)")
+        raise CheckpointError(msg("card.not_ours"))
+    config = raw.get("config")
+    if not isinstance(config, dict):
+        raise CheckpointError(msg("card.bad_settings", why=msg("card.no_config")))
     try:
-        TrainConfig.from_dict(raw.get("config", {})).validate()
-    except (ValueError, TypeError) as exc:
-        raise CheckpointError(f"the card's settings are invalid: {exc}") from None
+        TrainConfig.from_dict(config).validate()
+    except Problem as exc:
+        raise CheckpointError(msg("card.bad_settings", why=exc.messages[0])) from None
     return raw
 
 
 def from_bytes(weights: bytes, card: bytes | str | dict) -> tuple[RowClassifier, dict]:
     """Rebuild a model from safetensors bytes and its card, or raise CheckpointError."""
     if len(weights) > MAX_BYTES:
-        raise CheckpointError(f"the weights file is {len(weights) / MB:.1f} MB; the limit is {MAX_BYTES // MB} MB")
+        raise CheckpointError(msg("weights.too_big", size=len(weights) / MB, limit=MAX_BYTES // MB))
     card = parse_card(card)
     try:
         state = load_safetensors_bytes(weights)
     except (SafetensorError, ValueError, RuntimeError, OverflowError) as exc:
-        raise CheckpointError(f"the weights file is truncated or not a safetensors file ({exc})") from None
+        raise CheckpointError(msg("weights.unreadable", detail=str(exc)[:120])) from None
     model = build_model(TrainConfig.from_dict(card["config"]))
     if any(v.dtype != torch.float32 or not torch.isfinite(v).all() for v in state.values()):
-        raise CheckpointError("the weights file holds non-float32 or non-finite (NaN/inf) values")
+        raise CheckpointError(msg("weights.not_finite"))
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         first = str(exc).splitlines()[0:2]
-        raise CheckpointError(f"the weights do not fit the model the card describes: {' '.join(first)}") from None
+        raise CheckpointError(msg("weights.mismatch", detail=" ".join(first)[:200])) from None
     return model.eval(), card
 
 
@@ -103,9 +131,9 @@ def load_checkpoint(path: str | Path) -> tuple[RowClassifier, dict]:
     card_path = weights_path.with_suffix(".json")
     for p in (weights_path, card_path):
         if not p.is_file():
-            raise CheckpointError(f"{p} does not exist")
+            raise CheckpointError(msg("file.missing", path=str(p)))
     if weights_path.stat().st_size > MAX_BYTES:
-        raise CheckpointError(f"{weights_path} is larger than {MAX_BYTES // MB} MB")
+        raise CheckpointError(msg("weights.too_big", size=weights_path.stat().st_size / MB, limit=MAX_BYTES // MB))
     return from_bytes(weights_path.read_bytes(), card_path.read_bytes())
 
 

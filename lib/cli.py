@@ -1,11 +1,11 @@
-"""Command line: `python -m lib.cli train|evaluate|make-pretrained|bench`."""
+"""Command line: `python -m lib.cli train|evaluate|make-pretrained|make-sample|shipped-table`."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-import time
 from datetime import datetime
 from dataclasses import fields, replace
 from pathlib import Path
@@ -13,24 +13,29 @@ from pathlib import Path
 from .analysis import cross_order
 from .checkpoints import CheckpointError, card_from_run, load_checkpoint, save_checkpoint
 from .data import DataUnavailable, MnistData, load_mnist
+from .devices import resolve_device
+from .evaluate import evaluate
+from .fit import fit
+from .messages import Message
 from .orders import ORDERS
 from .pretrained import FOLDER, SPECS
-from .train import (PRESETS, TrainConfig, build_model, evaluate, fit_to_data, preset, resolve_device, run_to_end,
-                    train)
+from .sample import FOLDER as SAMPLE_FOLDER
+from .sample import make_sample
+from .train import PRESETS, TrainConfig, fit_to_data, preset
 
 
-def fit(cfg: TrainConfig, data: MnistData, name: str, on_event=lambda e: None):
-    """Train to the end, score on the full test set and return (model, card, final metrics dict)."""
-    model, events, t0 = build_model(cfg), [], time.perf_counter()
-    scores = run_to_end(train(cfg, data, model), lambda e: (events.append(e), on_event(e)))
-    seconds = time.perf_counter() - t0  # training (with its per-epoch scoring), not a final scoring
-    test = scores if scores is not None and cfg.test_subset == 0 else evaluate(model, data, cfg.order)  # all 10,000
-    card = card_from_run(name, cfg, test, data.describe(), events, seconds)
-    end = events[-1]
-    result = {"event": "result", "name": name, "test_acc": test["acc"], "test_loss": test["loss"], "n": test["n"],
-              "order": cfg.order, "seconds": card["training"]["seconds"], "end": end["event"],
-              "message": end.get("message")}
-    return model, card, result
+def fit_and_card(cfg: TrainConfig, data: MnistData, name: str, on_event=lambda e: None):
+    """Train through lib.fit and return (model, card, final result dict); a diverged run has no card."""
+    fitted = fit(cfg, data, on_event=on_event)
+    end = fitted.end
+    message = Message.from_dict(end["message"]).render() if end.get("message") else None
+    result = {"event": "result", "name": name, "end": end["event"], "message": message,
+              "order": cfg.order, "seconds": round(fitted.seconds, 2)}
+    if fitted.scores is None:
+        return fitted.model, None, result | {"test_acc": None, "test_loss": None, "n": 0}
+    test = fitted.scores
+    card = card_from_run(name, cfg, test, data.describe(), fitted.events, fitted.seconds)
+    return fitted.model, card, result | {"test_acc": test["acc"], "test_loss": test["loss"], "n": test["n"]}
 
 
 def _config_from_args(args) -> TrainConfig:
@@ -56,7 +61,7 @@ class _Progress:
         elif e["event"] in ("diverged", "done", "stopped"):
             self.bar.close()
             if e.get("message"):
-                print(e["message"], file=sys.stderr)
+                print(Message.from_dict(e["message"]).render(), file=sys.stderr)
 
 
 def cmd_train(args) -> int:
@@ -64,34 +69,48 @@ def cmd_train(args) -> int:
     data = load_mnist()
     cfg, notes = fit_to_data(cfg, len(data.train_y), len(data.test_y))  # the card records what was used
     for note in notes:
-        print(f"note: {note}", file=sys.stderr)
+        print(f"note: {note.render()}", file=sys.stderr)
     on_event = (lambda e: print(json.dumps(e), flush=True)) if args.json else _Progress()
-    model, card, result = fit(cfg, data, args.name or Path(args.out or "run").stem, on_event)
-    if args.out:
+    model, card, result = fit_and_card(cfg, data, args.name or Path(args.out or "run").stem, on_event)
+    if args.out and card is not None:
         save_checkpoint(Path(args.out).with_suffix(""), model, card)
-    print(json.dumps(result) if args.json else f"test accuracy {result['test_acc']:.4f} on {result['n']:,} digits")
+    if args.json:
+        print(json.dumps(result))
+    elif card is not None:
+        print(f"test accuracy {result['test_acc']:.4f} on the {result['n']:,} {_test_digits(data)}")
     return 1 if result["end"] == "diverged" else 0
+
+
+def _test_digits(data: MnistData) -> str:
+    """Which digits a score was measured on, in words: always the official MNIST test digits (full set or sample)."""
+    return "MNIST test digits" + (" (from the shipped sample)" if data.source == "sample" else "")
 
 
 def cmd_evaluate(args) -> int:
     model, card = load_checkpoint(args.path)
     order = args.order or card["config"]["order"]
-    test = evaluate(model.to(resolve_device(args.device)), load_mnist(), order)
-    out = {"path": str(args.path), "test_acc": test["acc"], "test_loss": test["loss"], "n": test["n"], "order": order}
-    print(json.dumps(out) if args.json else f"{args.path}: {test['acc']:.4f} on {test['n']:,} digits ({order})")
+    data = load_mnist()
+    test = evaluate(model.to(resolve_device(args.device)), data, order)
+    out = {"path": str(args.path), "test_acc": test["acc"], "test_loss": test["loss"], "n": test["n"], "order": order,
+           "split": test["split"], "data": data.source}
+    print(json.dumps(out) if args.json else
+          f"{args.path}: {test['acc']:.4f} on the {test['n']:,} {_test_digits(data)} ({order})")
     return 0
 
 
 def cmd_make_pretrained(args) -> int:
     data = load_mnist()
-    if data.source != "mnist":
+    if not data.full:
         print("make-pretrained needs the full MNIST: set MNIST_ROOT", file=sys.stderr)
         return 2
     for name in args.only or list(SPECS):
         description, cfg = SPECS[name]
         cfg = replace(cfg, device=args.device)
         print(f"== {name}: {description}", flush=True)
-        model, card, result = fit(cfg, data, name, _Progress())
+        model, card, result = fit_and_card(cfg, data, name, _Progress())
+        if card is None:
+            print(f"error: {name} did not train: {result['message']}", file=sys.stderr)
+            return 1
         if name.startswith("lstm-"):  # the row-order experiment: each model read in every order
             card["cross_order"] = cross_order({cfg.order: model}, data)[cfg.order]
         card["description"] = description
@@ -129,9 +148,14 @@ def cmd_shipped_table(args) -> int:
     return 0
 
 
-def cmd_bench(args) -> int:
-    from bench.throughput import main as bench_main  # bench/ lives beside lib/, see docs/benchmarks.md
-    return bench_main(args)
+def cmd_make_sample(args) -> int:
+    root = args.root or os.environ.get("MNIST_ROOT")
+    if not root:
+        print("make-sample needs the official MNIST files: set MNIST_ROOT or pass --root", file=sys.stderr)
+        return 2
+    made = make_sample(Path(root), Path(args.out))
+    print(f"wrote {args.out}: {len(made['train_indices']):,} training digits and all 10,000 test digits")
+    return 0
 
 
 def _add_config_flags(p: argparse.ArgumentParser) -> None:
@@ -164,12 +188,10 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_make_pretrained)
     p = sub.add_parser("shipped-table", help="print the shipped models' markdown table (as in the README)")
     p.set_defaults(func=cmd_shipped_table)
-    p = sub.add_parser("bench", help="data pipeline throughput vs the lesson's, and time to 98 %%")
-    p.add_argument("--quick", action="store_true", help="fewer batches (a smoke run, not for the record)")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--skip-time-to-98", action="store_true")
-    p.set_defaults(func=cmd_bench)
+    p = sub.add_parser("make-sample", help="rebuild mnist-sample/ (the shipped offline digits) from the official files")
+    p.add_argument("--root", help="the official MNIST in torchvision's layout (default: $MNIST_ROOT)")
+    p.add_argument("--out", default=str(SAMPLE_FOLDER))
+    p.set_defaults(func=cmd_make_sample)
     return ap
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import torch
 
+from .messages import N_, Problem, msg
+
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
@@ -16,24 +18,33 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if cuda else "mps" if mps else "cpu")
     if (name == "cuda" and not cuda) or (name == "mps" and not mps):
-        raise ValueError(f"device {name!r} is not available on this machine; choose auto or cpu")
+        raise Problem(msg("device.unavailable", device=name))
     return torch.device(name)
 
 
+def native_bf16_cpu() -> bool:
+    """Whether this CPU computes bfloat16 natively (AMX or AVX512-BF16)."""
+    return torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
+
+
 def use_bf16(precision: str, device: torch.device) -> bool:
-    """Whether to train under bfloat16 autocast: asked for, or 'auto' on a CPU with native bf16 (AMX/AVX512-BF16)."""
-    if precision == "auto":
-        return device.type == "cpu" and (torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
+    """Whether to train under bfloat16 autocast: asked for, or 'auto' on a CPU with native bf16 (AMX/AVX512-BF16).
+
+    On a CPU without native bfloat16 even an explicit 'bf16' trains in float32: oneDNN has no bfloat16 LSTM there
+    ("could not create a primitive descriptor", seen on an AVX2-only AMD EPYC). The start event says which was used.
+    """
+    if device.type == "cpu":
+        return precision in ("auto", "bf16") and native_bf16_cpu()
     return precision == "bf16"
 
 
 def available_devices() -> dict[str, str]:
     """The devices this machine can train on, for a picker: name -> human label (a GPU with its name)."""
-    devices = {"auto": "auto", "cpu": "CPU"}
+    devices = {"auto": N_("auto"), "cpu": N_("CPU")}
     if torch.cuda.is_available():
         devices["cuda"] = f"GPU ({torch.cuda.get_device_name(0)})"
     if torch.backends.mps.is_available():
-        devices["mps"] = "GPU (Apple MPS)"
+        devices["mps"] = N_("GPU (Apple MPS)")
     return devices
 
 

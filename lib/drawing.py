@@ -6,8 +6,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .data import normalize
-from .model import RowClassifier, trace
+from .messages import Problem, msg
+from .model import RowClassifier, model_input, trace
 from .orders import SIDE, get_order
 
 BOX = 20  # MNIST fits each digit's longer side into 20 pixels...
@@ -15,16 +15,16 @@ CENTRE = 14.0  # ...and moves its centre of mass here (the real test set average
 INK_LEVEL = 0.05 * 255  # a pixel brighter than this counts as ink when cropping
 
 
-class BlankDrawing(ValueError):
+class BlankDrawing(Problem):
     """The drawing holds no ink: nothing to classify yet."""
 
 
 def to_gray(canvas: np.ndarray) -> np.ndarray:
     """(H, W) or (H, W, 3|4) uint8 -> (H, W) float32 ink in 0..255 (brightest channel, weighted by alpha)."""
     if not isinstance(canvas, np.ndarray):
-        raise ValueError(f"expected a numpy array, got {type(canvas).__name__}")
+        raise Problem(msg("drawing.not_image", kind=type(canvas).__name__))
     if canvas.dtype != np.uint8:
-        raise ValueError(f"expected uint8 pixels (0..255), got dtype {canvas.dtype}")
+        raise Problem(msg("drawing.not_uint8", dtype=str(canvas.dtype)))
     if canvas.ndim == 2:
         gray = canvas.astype(np.float32)
     elif canvas.ndim == 3 and canvas.shape[2] in (3, 4):
@@ -32,9 +32,9 @@ def to_gray(canvas: np.ndarray) -> np.ndarray:
         if canvas.shape[2] == 4:
             gray *= canvas[..., 3].astype(np.float32) / 255.0  # transparent pixels hold no ink
     else:
-        raise ValueError(f"expected an (H, W) grayscale or (H, W, 4) RGBA image, got shape {canvas.shape}")
+        raise Problem(msg("drawing.bad_shape", shape=tuple(canvas.shape)))
     if min(gray.shape) < 1:
-        raise ValueError(f"the image is empty (shape {canvas.shape})")
+        raise Problem(msg("drawing.empty", shape=tuple(canvas.shape)))
     return gray
 
 
@@ -42,7 +42,7 @@ def _crop(gray: np.ndarray) -> np.ndarray:
     """(H, W) -> (h, w) bounding box of the ink; ValueError if there is none."""
     ink = gray > INK_LEVEL
     if not ink.any():
-        raise BlankDrawing("The canvas is blank: draw a digit first (light strokes on a dark background).")
+        raise BlankDrawing(msg("drawing.blank"))
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     return gray[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
 
@@ -92,7 +92,7 @@ def read_digit(model: RowClassifier, image: np.ndarray, order: str, seed: int = 
     """
     rows = get_order(order)
     x = torch.as_tensor(np.asarray(image, dtype=np.uint8))[None]  # (1, 28, 28) uint8
-    seq = normalize(rows.apply(x, torch.Generator().manual_seed(seed)))  # (1, 28, 28) float, step-major
+    seq = model_input(x, order, torch.Generator().manual_seed(seed))  # (1, 28, 28) float, step-major
     lines = rows.line_index(1, torch.Generator().manual_seed(seed))[0].tolist()  # same draw as apply's
     result = {k: (v[0] if k in ("probs", "hidden") else v[:, 0]) for k, v in trace(model, seq).items()}
     predicted = result["probs"].argmax(-1).tolist()  # (28,) top class after each step

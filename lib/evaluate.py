@@ -5,9 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .data import MnistData, normalize, stratified_indices
-from .model import RowClassifier
-from .orders import get_order
+from .data import MnistData, stratified_indices
+from .model import RowClassifier, model_input
 
 
 @torch.no_grad()
@@ -18,12 +17,12 @@ def evaluate(model: RowClassifier, data: MnistData, order: str = "forward", batc
     was_training = model.training
     model.eval()
     idx = stratified_indices(data.test_y, limit, seed)
-    gen, rows = torch.Generator().manual_seed(seed), get_order(order)
+    gen = torch.Generator().manual_seed(seed)
     step_correct = torch.zeros(28, dtype=torch.long)
     loss_sum, preds = 0.0, []
     for start in range(0, len(idx), batch_size):
         chunk = idx[start:start + batch_size]
-        x = normalize(rows.apply(data.test_x[chunk].to(device), gen))
+        x = model_input(data.test_x[chunk].to(device), order, gen)  # (B, 28, 28) float, step-major
         y = data.test_y[chunk].to(device)
         logits = model.step_logits(x)  # (B, 28, 10)
         loss_sum += F.cross_entropy(logits[:, -1], y, reduction="sum").item()
@@ -34,7 +33,7 @@ def evaluate(model: RowClassifier, data: MnistData, order: str = "forward", batc
     confusion = torch.bincount(true * 10 + pred, minlength=100).view(10, 10)
     per_class = confusion.diag().float() / confusion.sum(1).clamp(min=1).float()
     n = len(idx)
-    return {"order": order, "n": n, "acc": (pred == true).float().mean().item(), "loss": loss_sum / n,
+    return {"order": order, "split": "test", "n": n, "acc": (pred == true).float().mean().item(), "loss": loss_sum / n,
             "confusion": confusion.tolist(), "per_class_acc": per_class.tolist(),
             "acc_by_rows": (step_correct.float() / n).tolist(), "indices": idx.tolist(),
             "predictions": pred.tolist()}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import fields
 
+from .messages import Problem, Term, msg
+
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
-NOUNS = {"int": "whole number", "float": "number", "str": "text", "bool": "true or false"}
 
 
 def _convert(kind: str, value):
@@ -24,17 +25,23 @@ def _convert(kind: str, value):
     return converted
 
 
-def typed_fields(cls, values: dict, label: str = "") -> dict:
-    """`values` converted to the types of dataclass `cls`; unknown keys or bad values raise a readable ValueError."""
+def typed_fields(cls, values: dict, names: dict | None = None, scope: str = "setting") -> dict:
+    """`values` converted to the types of dataclass `cls`; unknown keys or bad values raise a Problem.
+
+    `names` gives each field's name for messages (else the field's own name); `scope` picks the messages' wording:
+    "setting" (a run's settings) or "classroom" (the server's).
+    """
     kinds = {f.name: f.type for f in fields(cls)}
     unknown = set(values) - set(kinds)
     if unknown:
-        raise ValueError(f"unknown {label}settings: {', '.join(sorted(unknown))}")
+        raise Problem(msg(f"{scope}.unknown", names=", ".join(sorted(map(str, unknown)))))
     typed = {}
     for key, value in values.items():
         try:
             typed[key] = _convert(kinds[key], value)
         except (TypeError, ValueError, OverflowError):
-            name = f"{label}setting {key}" if label else key
-            raise ValueError(f"{name} must be a {NOUNS[kinds[key]]}, not {value!r}") from None
+            name = Term(names[key]) if names and key in names else key
+            shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+            raise Problem(msg(f"{scope}.type", **{"setting" if scope == "setting" else "name": name},
+                              kind=msg(f"kind.{kinds[key]}"), value=shown)) from None
     return typed

@@ -19,9 +19,13 @@ from .checkpoints import card_from_run
 from .data import MnistData
 from .devices import usable_cpus
 from .model import RowClassifier
-from .train import TrainConfig, build_model, evaluate, run_to_end, train
+from .fit import fit
+from .messages import N_, Message, msg
+from .train import TrainConfig, build_model
 
 FINISHED = ("done", "stopped", "diverged", "error")
+STATES = {"queued": N_("queued"), "running": N_("running"), "done": N_("done"), "stopped": N_("stopped"),
+          "diverged": N_("diverged"), "error": N_("failed")}  # a job's state -> its label for people
 BACKGROUND_NICE = 5  # training threads yield the CPU to the page scripts (nice 0) of the same server process
 _ids = itertools.count(1)
 
@@ -54,7 +58,7 @@ class Job:
     events: list = field(default_factory=list)  # append-only; readers take a len() snapshot
     model: RowClassifier | None = None
     result: dict | None = None  # evaluate() on the test set when the run ends
-    message: str = ""  # why it diverged or failed, for the UI
+    message: Message | None = None  # why it diverged, stopped by itself or failed, for the UI to translate
     seconds: float = 0.0  # training time, queueing excluded
     stop_event: threading.Event = field(default_factory=threading.Event)
 
@@ -136,7 +140,7 @@ class JobManager:
             owners = {j.owner for j in self._active}  # forget sessions with nothing running: memory stays bounded
             self._seen = {o: t for o, t in self._seen.items() if o in owners or now - t <= self.heartbeat_timeout}
         for job in gone:
-            job.message = "Stopped because its browser session closed."
+            job.message = msg("job.session_closed")
             job.stop()
         return gone
 
@@ -163,7 +167,7 @@ class JobManager:
             else:
                 job.state = "stopped"
         except Exception as exc:  # noqa: BLE001 - a failed job reports, the server lives on
-            job.state, job.message = "error", f"{type(exc).__name__}: {exc}"
+            job.state, job.message = "error", msg("job.failed", error=f"{type(exc).__name__}: {exc}")
             traceback.print_exc()
         finally:
             with self._cond:
@@ -172,19 +176,14 @@ class JobManager:
 
 
 def _execute(job: Job, data: MnistData) -> None:
-    """Train, mirror every dict into job.events, then keep the model's test scores unless it diverged."""
-    t0 = time.perf_counter()
+    """Train through lib.fit (the same end-of-run scoring as the CLI), mirroring every dict into job.events."""
     job.model = build_model(job.config)
-    scores = run_to_end(train(job.config, data, job.model, stop=job.stop_event), job.events.append)
-    job.seconds = time.perf_counter() - t0
-    end = job.events[-1]
-    if end["event"] in ("stopped", "diverged"):
-        job.message = end.get("message", job.message)
-    if end["event"] != "diverged" and job.last("step") is not None:  # stopped mid-epoch: score the model as it is
-        job.result = scores or evaluate(job.model, data, job.config.order, limit=job.config.test_subset,
-                                        seed=job.config.seed)
+    fitted = fit(job.config, data, job.model, stop=job.stop_event, on_event=job.events.append)
+    job.seconds, job.result = fitted.seconds, fitted.scores
+    if fitted.end["event"] in ("stopped", "diverged"):
+        job.message = Message.from_dict(fitted.end["message"]) if "message" in fitted.end else job.message
     job.model.to("cpu").eval()
-    job.state = end["event"]
+    job.state = fitted.end["event"]
 
 
 def export_runs(jobs: list[Job]) -> tuple[str, str]:
@@ -194,7 +193,7 @@ def export_runs(jobs: list[Job]) -> tuple[str, str]:
     writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["run"])
     writer.writeheader()
     writer.writerows(rows)
-    full = [{"summary": j.summary(), "config": j.config.to_dict(), "message": j.message, "events": j.events[:],
+    full = [{"summary": j.summary(), "config": j.config.to_dict(), "message": j.message.render() if j.message else "", "events": j.events[:],
              "result": {k: v for k, v in (j.result or {}).items() if k not in ("indices", "predictions")}}
             for j in jobs]
     return out.getvalue(), json.dumps(full, indent=1)

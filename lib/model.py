@@ -8,13 +8,26 @@ import numpy as np
 import torch
 from torch import nn
 
+from .data import normalize
+from .messages import N_
+from .orders import get_order
+
 N_CLASSES = 10
 LINE = 28  # pixels per line: every step reads one row (or column) of a 28 x 28 digit
-CELLS = {  # registry: name -> (torch module, label for widgets)
-    "lstm": (nn.LSTM, "LSTM"),
-    "gru": (nn.GRU, "GRU"),
-    "rnn": (nn.RNN, "plain RNN (tanh)"),
+CELLS = {  # registry: name -> (torch module, label for widgets: English source text, translated by the UI)
+    "lstm": (nn.LSTM, N_("LSTM")),
+    "gru": (nn.GRU, N_("GRU")),
+    "rnn": (nn.RNN, N_("plain RNN (tanh)")),
 }
+
+
+def model_input(images: torch.Tensor, order: str, gen: torch.Generator | None = None) -> torch.Tensor:
+    """Every model's input contract: (B, 28, 28) uint8 digits -> lines in `order` -> normalised float32 (B, 28, 28).
+
+    Training, evaluation and drawing all go through here, so a model sees its digits the same way everywhere.
+    `gen` draws the per-image orders (the "random" order); the other orders ignore it.
+    """
+    return normalize(get_order(order).apply(images, gen))
 
 
 class RowClassifier(nn.Module):

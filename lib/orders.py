@@ -7,6 +7,8 @@ from typing import Callable
 
 import torch
 
+from .messages import N_
+
 SIDE = 28  # MNIST images are 28 x 28: 28 steps of 28 pixels
 # The one "shuffled" order, written out so it never depends on a random generator's version.
 SHUFFLED = [13, 2, 25, 7, 19, 0, 22, 10, 4, 27, 16, 8, 21, 1, 12, 24, 6, 18, 3, 26, 11, 15, 9, 23, 5, 20, 14, 17]
@@ -23,13 +25,21 @@ def _per_image(n: int, gen: torch.Generator | None) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class RowOrder:
-    """A named way of turning an image into a sequence of 28 lines."""
+    """A named way of turning an image into a sequence of 28 lines: everything about it lives in this one entry."""
 
     name: str
-    title: str  # short label for widgets and legends
-    explanation: str  # one sentence for students
+    title: str  # short label for widgets and legends (English source text, translated by the UI)
+    explanation: str  # one sentence for students (likewise)
     axis: int  # 1: read rows, 2: read columns
     _index: Callable[[int, torch.Generator | None], torch.Tensor]
+    color: str  # the order's colour in every chart (Okabe-Ito, safe for colour-blind readers)
+    dash: str  # plotly line dash: a second cue beside the colour
+    marker: str  # plotly marker symbol: a third cue, for bars and points
+
+    @property
+    def per_image(self) -> bool:
+        """Whether every image gets its own order (the same image then reads differently each time)."""
+        return self._index is _per_image
 
     def line_index(self, n: int = 1, gen: torch.Generator | None = None) -> torch.Tensor:
         """(1 or n, 28) long: the source row (or column) read at each step."""
@@ -46,21 +56,21 @@ class RowOrder:
 
 _IDENTITY = torch.arange(SIDE)
 ORDERS: dict[str, RowOrder] = {o.name: o for o in [
-    RowOrder("forward", "top → bottom",
-             "Rows are read from the top of the digit to the bottom, as in the original lesson.",
-             1, _fixed(_IDENTITY)),
-    RowOrder("reversed", "bottom → top",
-             "Rows are read from the bottom up: the same information, met in the opposite order.",
-             1, _fixed(_IDENTITY.flip(0))),
-    RowOrder("shuffled", "shuffled (fixed)",
-             "Rows are read in one scrambled order, the same for every image, in training and testing.",
-             1, _fixed(torch.tensor(SHUFFLED))),
-    RowOrder("random", "random per image",
-             "Every image gets its own random row order, so the position of a row tells the network nothing.",
-             1, _per_image),
-    RowOrder("columns", "columns left → right",
-             "The digit is read one column per step, from left to right, instead of row by row.",
-             2, _fixed(_IDENTITY)),
+    RowOrder("forward", N_("top → bottom"),
+             N_("Rows are read from the top of the digit to the bottom, as in the original lesson."),
+             1, _fixed(_IDENTITY), "#0072B2", "solid", "circle"),
+    RowOrder("reversed", N_("bottom → top"),
+             N_("Rows are read from the bottom up: the same information, met in the opposite order."),
+             1, _fixed(_IDENTITY.flip(0)), "#D55E00", "dash", "square"),
+    RowOrder("shuffled", N_("shuffled (fixed)"),
+             N_("Rows are read in one scrambled order, the same for every image, in training and testing."),
+             1, _fixed(torch.tensor(SHUFFLED)), "#009E73", "dot", "diamond"),
+    RowOrder("random", N_("random per image"),
+             N_("Every image gets its own random row order, so the position of a row tells the network nothing."),
+             1, _per_image, "#CC79A7", "dashdot", "triangle-up"),
+    RowOrder("columns", N_("columns left → right"),
+             N_("The digit is read one column per step, from left to right, instead of row by row."),
+             2, _fixed(_IDENTITY), "#E69F00", "longdash", "x"),
 ]}
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from .devices import usable_cpus
 from .fields import typed_fields
+from .messages import Message, Problem, Term, msg
+from .train import FIELD_NAMES
 
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "classroom.toml"  # optional, git-ignored by no one
 
@@ -36,7 +38,7 @@ def load_settings(path: Path | None = None, env: dict | None = None) -> Settings
         try:
             values.update(tomllib.loads(file.read_text()).get("classroom", {}))
         except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
-            raise ValueError(f"{file} is not valid TOML: {exc}") from None
+            raise Problem(msg("classroom.not_toml", file=str(file), detail=str(exc))) from None
     for f in fields(Settings):
         key = f"ROW_BY_ROW_{f.name.upper()}"
         if key in env:
@@ -45,19 +47,19 @@ def load_settings(path: Path | None = None, env: dict | None = None) -> Settings
 
 
 def _coerce(values: dict) -> Settings:
-    typed = typed_fields(Settings, values, label="classroom ")
+    typed = typed_fields(Settings, values, scope="classroom")
     for key, value in typed.items():
         if not isinstance(value, bool) and value <= 0:
-            raise ValueError(f"classroom setting {key} must be positive")
+            raise Problem(msg("classroom.not_positive", name=key))
     limits = {"max_hidden", "max_layers", "max_epochs", "max_subset", "max_jobs"}
     typed.setdefault("classroom", bool(limits & set(typed)))  # any limit set means a class, unless said otherwise
     return replace(Settings(), **typed)
 
 
-def check_limits(cfg, settings: Settings, n_train: int = 60000) -> list[str]:
+def check_limits(cfg, settings: Settings, n_train: int = 60000) -> list[Message]:
     """Why `cfg` (a TrainConfig) breaks the classroom limits; empty if it keeps them (subset 0 = all n_train)."""
     subset = cfg.subset or n_train
-    pairs = [(cfg.hidden, settings.max_hidden, "hidden size"), (cfg.layers, settings.max_layers, "layers"),
-             (cfg.epochs, settings.max_epochs, "epochs"), (subset, settings.max_subset, "training digits")]
-    return [f"{name} is limited to {limit:,} on this server (you asked for {value:,})"
+    pairs = [(cfg.hidden, settings.max_hidden, "hidden"), (cfg.layers, settings.max_layers, "layers"),
+             (cfg.epochs, settings.max_epochs, "epochs"), (subset, settings.max_subset, "subset")]
+    return [msg("classroom.limit", setting=Term(FIELD_NAMES[name]), limit=limit, value=value)
             for value, limit, name in pairs if value > limit]

@@ -6,7 +6,9 @@ import re
 from dataclasses import fields, replace
 from typing import Mapping
 
-from .train import TrainConfig, resolve_device
+from .devices import resolve_device
+from .messages import Message, Problem, Term, msg
+from .train import FIELD_NAMES, TrainConfig
 
 SHARED_FIELDS = [f.name for f in fields(TrainConfig) if f.name != "max_steps"]  # max_steps is not in the form
 APP_KEYS = {"lang"}  # query keys that belong to the app, not the config
@@ -24,26 +26,34 @@ def _shown(text: str) -> str:
     return re.sub(r"[^\w.+-]", "?", text[:MAX_VALUE_LEN])
 
 
-def config_from_query(params: Mapping[str, object], base: TrainConfig) -> tuple[TrainConfig, list[str]]:
-    """Apply each valid query value to `base`; every rejected one is skipped and explained."""
+def config_from_query(params: Mapping[str, object], base: TrainConfig) -> tuple[TrainConfig, list[Message]]:
+    """Apply each valid query value to `base`; every rejected one is skipped and explained (one Message each)."""
     cfg, notices = base, []
     for key, raw in params.items():
         if key in APP_KEYS:
             continue
         value = raw[-1] if isinstance(raw, list) and raw else raw
         if key not in SHARED_FIELDS:
-            notices.append(f"ignored unknown setting '{_shown(key)}'")
+            notices.append(msg("link.unknown", key=_shown(str(key))))
             continue
         if not isinstance(value, str) or len(value) > MAX_VALUE_LEN:
-            notices.append(f"ignored {key}: not a short text value")
+            notices.append(msg("link.too_long", key=key))
             continue
         try:
             candidate = replace(cfg, **{key: getattr(TrainConfig.from_dict({key: value}), key)})
             candidate.validate()
             if key == "device":
                 resolve_device(candidate.device)  # a link made on a GPU machine, opened on a CPU one
-        except (ValueError, TypeError) as exc:
-            notices.append(f"ignored {key}={_shown(value)!r}: {str(exc).replace(value, _shown(value))}")
+        except Problem as exc:
+            notices.append(msg("link.rejected", key=key, value=repr(_shown(value)), why=_first_relevant(exc, key)))
             continue
         cfg = candidate
     return cfg, notices
+
+
+def _first_relevant(problem: Problem, key: str) -> Message:
+    """The reason that concerns `key` (a link changes one setting at a time, so the others were valid before)."""
+    named = [m for m in problem.messages if m.values.get("setting") == FIELD_NAMES.get(key)]
+    reason = (named or problem.messages)[0]
+    safe = {k: _shown(v) if isinstance(v, str) and not isinstance(v, Term) else v for k, v in reason.values.items()}
+    return Message(reason.id, safe)  # the link's own text is echoed only as safe characters

@@ -11,19 +11,30 @@ from typing import Iterator
 import torch
 import torch.nn.functional as F
 
-from .data import MnistData, batch_indices, normalize, stratified_indices
-from .devices import available_devices, device_label, resolve_device, use_bf16  # noqa: F401 (re-exported)
+from .data import MnistData, batch_indices, stratified_indices
+from .devices import available_devices, device_label, resolve_device, use_bf16  # noqa: F401 TODO drop available_devices once bench/throughput.py imports it from lib.devices
 from .evaluate import evaluate
 from .fields import typed_fields
-from .model import CELLS, RowClassifier
-from .orders import ORDERS, get_order
+from .messages import N_, Message, Problem, Term, msg
+from .model import CELLS, RowClassifier, model_input
+from .orders import ORDERS
 
-OPTIMIZERS = {"sgd": "SGD", "sgd-momentum": "SGD + momentum", "adam": "Adam", "adamw": "AdamW"}
-SCHEDULERS = {"none": "constant", "step": "step (×0.1 at 50 % and 75 %)", "cosine": "cosine decay",
-              "one-cycle": "one-cycle (warm up, then anneal)"}
+OPTIMIZERS = {"sgd": N_("SGD"), "sgd-momentum": N_("SGD + momentum"), "adam": N_("Adam"), "adamw": N_("AdamW")}
+SCHEDULERS = {"none": N_("constant"), "step": N_("step (×0.1 at 50 % and 75 %)"), "cosine": N_("cosine decay"),
+              "one-cycle": N_("one-cycle (warm up, then anneal)")}
 DEVICES = ("auto", "cpu", "cuda", "mps")
-PRECISIONS = {"fp32": "float32 (exact, the lesson's)", "bf16": "bfloat16 mixed precision",
-              "auto": "auto (bfloat16 where the CPU computes it natively, else float32)"}
+PRECISIONS = {"fp32": N_("float32 (the lesson's)"), "bf16": N_("bfloat16 mixed precision"),
+              "auto": N_("auto (bfloat16 where the CPU computes it natively, else float32)")}
+FIELD_NAMES = {  # each setting's name inside a sentence ("the batch size must be ..."), for messages
+    "cell": N_("the cell"), "hidden": N_("the hidden size"), "layers": N_("the number of layers"),
+    "dropout": N_("dropout"), "lr": N_("the learning rate"), "optimizer": N_("the optimizer"),
+    "momentum": N_("momentum"), "weight_decay": N_("weight decay"), "scheduler": N_("the learning-rate schedule"),
+    "batch_size": N_("the batch size"), "epochs": N_("the number of epochs"),
+    "subset": N_("the number of training digits"), "test_subset": N_("the number of test digits"),
+    "order": N_("the row order"), "seed": N_("the seed"), "device": N_("the device"),
+    "precision": N_("the precision"), "clip": N_("gradient clipping"), "log_every": N_("the logging interval"),
+    "max_steps": N_("the step limit"),
+}
 DIVERGED_LOSS = 50.0  # a mean loss above this (chance is ln 10 = 2.3) means the run blew up
 
 
@@ -53,10 +64,10 @@ class TrainConfig:
     max_steps: int = 0  # stop after this many steps; 0 = no limit
 
     def validate(self) -> "TrainConfig":
-        """Raise ValueError with a readable message if any setting is impossible; return self."""
-        problems = [msg for ok, msg in _checks(self) if not ok]
+        """Raise a Problem (a ValueError) naming every impossible setting and what is allowed; return self."""
+        problems = [message for ok, message in _checks(self) if not ok]
         if problems:
-            raise ValueError("Invalid settings: " + "; ".join(problems) + ".")
+            raise Problem(*problems)
         return self
 
     def to_dict(self) -> dict:
@@ -65,48 +76,65 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
         """Build from a dict, rejecting unknown keys and wrong types with ValueError."""
-        return cls(**typed_fields(cls, values))
+        return cls(**typed_fields(cls, values, names=FIELD_NAMES))
 
 
-def _checks(c: TrainConfig):
-    """(condition, message) pairs; every message names the setting and the allowed range."""
+def field(name: str) -> Term:
+    """A setting's name for messages."""
+    return Term(FIELD_NAMES[name])
+
+
+def _one_of(name: str, value, choices: dict | tuple):
+    labels = [Term(v) for v in choices.values()] if isinstance(choices, dict) else list(choices)
+    return value in choices, msg("setting.one_of", setting=field(name), choices=labels)
+
+
+def _between(name: str, value, low, high):
+    return low <= value <= high, msg("setting.between", setting=field(name), low=low, high=high)
+
+
+def _checks(c: TrainConfig) -> list[tuple[bool, Message]]:
+    """(condition, message) pairs; every message names the setting and what is allowed."""
     finite = all(math.isfinite(v) for v in (c.lr, c.momentum, c.weight_decay, c.dropout, c.clip))
     return [
-        (c.cell in CELLS, f"cell must be one of {', '.join(CELLS)}"),
-        (1 <= c.hidden <= 1024, "hidden size must be between 1 and 1024"),
-        (1 <= c.layers <= 8, "layers must be between 1 and 8"),
-        (finite, "numbers must be finite"),
-        (0.0 <= c.dropout < 1.0, "dropout must be in [0, 1)"),
-        (0.0 < c.lr <= 1000.0, "learning rate must be above 0 and at most 1000"),
-        (c.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}"),
-        (0.0 <= c.momentum < 1.0, "momentum must be in [0, 1)"),
-        (c.weight_decay >= 0.0, "weight decay must not be negative"),
-        (c.scheduler in SCHEDULERS, f"scheduler must be one of {', '.join(SCHEDULERS)}"),
-        (1 <= c.batch_size <= 8192, "batch size must be between 1 and 8192"),
-        (1 <= c.epochs <= 200, "epochs must be between 1 and 200"),
-        (c.subset == 0 or c.subset >= 10, "training-set size must be 0 (all) or at least 10 digits"),
-        (c.test_subset == 0 or c.test_subset >= 10, "test-set size must be 0 (all) or at least 10 digits"),
-        (c.order in ORDERS, f"row order must be one of {', '.join(ORDERS)}"),
-        (c.seed >= 0, "seed must not be negative"),
-        (c.device in DEVICES, f"device must be one of {', '.join(DEVICES)}"),
-        (c.precision in PRECISIONS, f"precision must be one of {', '.join(PRECISIONS)}"),
-        (c.clip >= 0.0, "gradient clipping must not be negative"),
-        (c.log_every >= 1, "log_every must be at least 1"),
-        (c.max_steps >= 0, "max_steps must not be negative"),
+        _one_of("cell", c.cell, {k: label for k, (_, label) in CELLS.items()}),
+        _between("hidden", c.hidden, 1, 1024),
+        _between("layers", c.layers, 1, 8),
+        (finite, msg("setting.finite")),
+        (not finite or 0.0 <= c.dropout < 1.0, msg("setting.fraction", setting=field("dropout"))),
+        (not finite or 0.0 < c.lr <= 1000.0, msg("setting.learning_rate")),
+        _one_of("optimizer", c.optimizer, OPTIMIZERS),
+        (not finite or 0.0 <= c.momentum < 1.0, msg("setting.fraction", setting=field("momentum"))),
+        (not finite or c.weight_decay >= 0.0, msg("setting.not_negative", setting=field("weight_decay"))),
+        _one_of("scheduler", c.scheduler, SCHEDULERS),
+        _between("batch_size", c.batch_size, 1, 8192),
+        _between("epochs", c.epochs, 1, 200),
+        (c.subset == 0 or c.subset >= 10, msg("setting.digits", setting=field("subset"))),
+        (c.test_subset == 0 or c.test_subset >= 10, msg("setting.digits", setting=field("test_subset"))),
+        _one_of("order", c.order, {name: o.title for name, o in ORDERS.items()}),
+        (c.seed >= 0, msg("setting.not_negative", setting=field("seed"))),
+        _one_of("device", c.device, DEVICES),
+        _one_of("precision", c.precision, PRECISIONS),
+        (not finite or c.clip >= 0.0, msg("setting.not_negative", setting=field("clip"))),
+        (c.log_every >= 1, msg("setting.at_least", setting=field("log_every"), low=1)),
+        (c.max_steps >= 0, msg("setting.not_negative", setting=field("max_steps"))),
     ]
 
 
 PRESETS = {  # registry: name -> (label, one-line description, config)
-    "lesson": ("Original lesson", "2×100 LSTM, SGD lr 0.1, batch 64, 10 epochs: the write-up's setup (98.15 %).",
-               TrainConfig()),
-    "fast": ("Fast & accurate", "1×128 LSTM with Adam and a one-cycle schedule: about 98 % in 3 epochs on a CPU.",
+    "lesson": (N_("Original lesson"),
+               N_("2×100 LSTM, SGD lr 0.1, batch 64, 10 epochs: the write-up's setup (98.15 %)."), TrainConfig()),
+    "fast": (N_("Fast & accurate"),
+             N_("1×128 LSTM with Adam and a one-cycle schedule: about 98 % in 3 epochs on a CPU."),
              TrainConfig(hidden=128, layers=1, lr=0.005, optimizer="adam", scheduler="one-cycle",
                          batch_size=128, epochs=3, clip=1.0, precision="auto")),
-    "quick": ("Quick classroom run", "The fast model on 5,000 digits for 2 epochs: done in seconds on a laptop.",
+    "quick": (N_("Quick classroom run"),
+              N_("The fast model on 5,000 digits for 2 epochs: done in seconds on a laptop."),
               TrainConfig(hidden=128, layers=1, lr=0.005, optimizer="adam", scheduler="one-cycle",
                           batch_size=64, epochs=2, subset=5000, test_subset=2000, clip=1.0, log_every=10,
                           precision="auto")),
-    "too-high-lr": ("Learning rate too high", "SGD at lr 50: the loss explodes within a few steps, on purpose.",
+    "too-high-lr": (N_("Learning rate too high"),
+                    N_("SGD at lr 50: the loss explodes within a few steps, on purpose."),
                     TrainConfig(lr=50.0, epochs=1, subset=5000, test_subset=2000, log_every=5)),
 }
 
@@ -114,21 +142,21 @@ PRESETS = {  # registry: name -> (label, one-line description, config)
 def preset(name: str, **overrides) -> TrainConfig:
     """A preset's config with some fields replaced."""
     if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")  # a programming error
     return replace(PRESETS[name][2], **overrides)
 
 
-def fit_to_data(cfg: TrainConfig, n_train: int, n_test: int) -> tuple[TrainConfig, list[str]]:
+def fit_to_data(cfg: TrainConfig, n_train: int, n_test: int) -> tuple[TrainConfig, list[Message]]:
     """`cfg` asking for no more digits than are loaded (more becomes 0 = all of them), and a note per change."""
     changes, notes = {}, []
-    if cfg.subset >= n_train:  # e.g. the quick preset's 5,000 on the offline sample's 4,000
+    if cfg.subset >= n_train:  # e.g. a link asking for 20,000 on the shipped sample's 10,000
         changes["subset"] = 0
         if cfg.subset > n_train:
-            notes.append(f"the loaded data has {n_train:,} training digits, so this run uses all of them")
+            notes.append(msg("train.all_training", n=n_train))
     if cfg.test_subset >= n_test:
         changes["test_subset"] = 0
         if cfg.test_subset > n_test:
-            notes.append(f"the loaded data has {n_test:,} test digits, so this run scores all of them")
+            notes.append(msg("train.all_test", n=n_test))
     return replace(cfg, **changes), notes
 
 
@@ -175,9 +203,10 @@ def train(cfg: TrainConfig, data: MnistData, model: RowClassifier,
     steps_per_epoch = math.ceil(len(pool) / cfg.batch_size)
     total = steps_per_epoch * cfg.epochs if not cfg.max_steps else min(cfg.max_steps, steps_per_epoch * cfg.epochs)
     opt = make_optimizer(cfg, model.parameters())
-    gen, order = torch.Generator().manual_seed(cfg.seed), get_order(cfg.order)
+    gen = torch.Generator().manual_seed(cfg.seed)
     bf16, clock = use_bf16(cfg.precision, device), _Clock()
     yield {"event": "start", "device": device_label(device), "device_type": device.type, "steps_total": total,
+           "threads": torch.get_num_threads() if device.type == "cpu" else 0,
            "precision": "bf16" if bf16 else "fp32",
            "steps_per_epoch": steps_per_epoch, "n_train": len(pool), "params": model.n_params, "elapsed": 0.0}
     step = 0
@@ -190,7 +219,7 @@ def train(cfg: TrainConfig, data: MnistData, model: RowClassifier,
             for pg in opt.param_groups:
                 pg["lr"] = cfg.lr * lr_factor(cfg.scheduler, step / max(total - 1, 1))
             idx = pool[bidx.to(device)]
-            x = normalize(order.apply(data.train_x[idx], gen))  # (B, 28, 28) uint8 -> ordered float lines
+            x = model_input(data.train_x[idx], cfg.order, gen)  # (B, 28, 28) uint8 -> ordered float lines
             loss, correct = _step(model, opt, x, data.train_y[idx], cfg.clip, bf16)
             window.add(loss, correct, len(idx))
             step += 1
@@ -208,16 +237,7 @@ def train(cfg: TrainConfig, data: MnistData, model: RowClassifier,
         if step == total:
             break
     yield {"event": "done", "epoch": epoch, "step": step, "elapsed": clock.elapsed()}
-    return scores  # the finished model's full test scores, so callers need not score it again
-
-
-def run_to_end(run: Iterator[dict], on_event=lambda event: None) -> dict | None:
-    """Drive a train() generator, handing each dict to `on_event`; the final test scores, or None if it ended early."""
-    while True:
-        try:
-            on_event(next(run))
-        except StopIteration as end:
-            return end.value
+    return scores  # the last epoch's test scores, so lib.fit need not score them again when they cover every digit
 
 
 def _step(model, opt, x, y, clip, bf16):
@@ -241,10 +261,10 @@ def _epoch_end(cfg, model, data, epoch, step, window, clock) -> tuple[dict, dict
 
 
 def _diverged(cfg, epoch, step, loss, clock) -> dict:
+    advice = msg("train.diverged", step=step, loss=loss, lr=cfg.lr, optimizer=Term(OPTIMIZERS[cfg.optimizer]),
+                 suggested=cfg.lr / 10)
     return {"event": "diverged", "epoch": epoch, "step": step, "loss": loss, "elapsed": clock.elapsed(),
-            "message": f"Training diverged at step {step}: the loss became {loss:.3g}. The learning rate "
-                       f"{cfg.lr:g} is too high for {OPTIMIZERS[cfg.optimizer]}; lower it (try "
-                       f"{cfg.lr / 10:g} or less) or turn on gradient clipping."}
+            "message": advice.to_dict()}
 
 
 class _Clock:

@@ -1,6 +1,7 @@
 """Bad input of every kind gets a clear message and never loses earlier work (see docs/bad-inputs.md)."""
 
 import errno
+from dataclasses import replace
 import time
 from pathlib import Path
 
@@ -10,8 +11,9 @@ from streamlit.testing.v1 import AppTest
 from lib import cli
 from lib import data as data_mod
 from lib.checkpoints import MAX_BYTES, CheckpointError, from_bytes
-from lib.data import load_mnist, load_offline_sample
+from lib.data import load_mnist, load_sample
 from lib.jobs import Job
+from lib.messages import msg
 from lib.share import config_from_query
 from lib.train import PRESETS, TrainConfig, preset
 from ui import resources
@@ -29,8 +31,9 @@ def test_hostile_query_values_fall_back_with_a_safe_notice(query, word):
     cfg, notices = config_from_query(query, BASE)
     if query == {"device": "cuda"} and not notices:
         pytest.skip("this machine has a GPU")
-    assert cfg == BASE and len(notices) == 1 and word in notices[0]
-    assert "<" not in notices[0] and "](" not in notices[0]
+    text = notices[0].render() if notices else ""
+    assert cfg == BASE and len(notices) == 1 and word in text
+    assert "<" not in text and "](" not in text
 
 
 def test_good_query_values_apply():
@@ -44,7 +47,7 @@ def test_oversized_weights_are_refused_before_parsing():
         from_bytes(b"\0" * (MAX_BYTES + 1), card)
 
 
-def test_full_disk_during_download_falls_back_to_the_offline_sample(monkeypatch, tmp_path):
+def test_full_disk_during_download_falls_back_to_the_shipped_sample(monkeypatch, tmp_path):
     monkeypatch.delenv("MNIST_ROOT", raising=False)
 
     def disk_full(cache_dir):
@@ -53,7 +56,7 @@ def test_full_disk_during_download_falls_back_to_the_offline_sample(monkeypatch,
     monkeypatch.setattr(data_mod, "download_mnist", disk_full)
     blocked = tmp_path / "a-file"
     blocked.write_text("not a folder")
-    assert load_mnist(cache_dir=blocked / "cache").source == "offline"
+    assert load_mnist(cache_dir=blocked / "cache").source == "sample"
 
 
 def test_cli_reports_an_unwritable_output(tmp_path, capsys, tiny, monkeypatch):
@@ -64,21 +67,22 @@ def test_cli_reports_an_unwritable_output(tmp_path, capsys, tiny, monkeypatch):
 
 @pytest.fixture()
 def no_data(monkeypatch):
-    monkeypatch.setattr(resources, "_mnist", lambda: (None, "No MNIST data could be loaded. Either set MNIST_ROOT…"))
+    problem = msg("data.nothing", tried="download: OSError")
+    monkeypatch.setattr(resources, "_mnist", lambda: (None, [problem]))
 
 
 @pytest.mark.parametrize("page", ["lesson.py", "train.py", "row_order.py", "inspect.py"])
 def test_missing_data_is_explained_on_every_page(no_data, page):
     at = AppTest.from_file(str(VIEWS / page), default_timeout=60).run()
     assert not at.exception
-    assert any("set MNIST_ROOT" in e.value for e in at.error)
+    assert any("Set MNIST_ROOT" in e.value for e in at.error)
 
 
 @pytest.fixture()
 def offline(monkeypatch):
-    """The app as on a server that cannot download MNIST: the offline sample (4,000 train + 1,000 test digits)."""
-    sample = load_offline_sample()
-    monkeypatch.setattr(resources, "_mnist", lambda: (sample, ""))
+    """The app as on a server that cannot download MNIST: the shipped sample (10,000 train + 10,000 test digits)."""
+    sample = load_sample()
+    monkeypatch.setattr(resources, "_mnist", lambda: (sample, []))
     return sample
 
 
@@ -94,40 +98,47 @@ def stop_all(jobs, timeout=30.0) -> None:
 
 def test_offline_sample_trains_with_the_default_preset_and_says_so(offline):
     at = AppTest.from_file(str(VIEWS / "train.py"), default_timeout=60).run()
-    assert any("offline sample (5,000" in w.value for w in at.warning)
+    assert any("MNIST sample shipped with the app" in i.value and "all 10,000 MNIST test digits" in i.value
+               for i in at.info)
     subset = at.select_slider(key="form_subset")
-    assert subset.value == 4000 and subset.options[-1] == "all 4,000"  # the quick preset asks for 5,000
-    assert at.select_slider(key="form_test_subset").options[-1] == "all 1,000"
+    assert subset.value == 5000 and subset.options[-1] == "all 10,000"  # the quick preset asks for 5,000
+    assert at.select_slider(key="form_test_subset").options[-1] == "all 10,000"
     assert any(c.value == PRESETS["quick"][1] for c in at.caption)  # still "the preset", not "changed"
     at.button(key="FormSubmitter:train_form-Train").click().run()
     assert not at.error and not at.exception
     job = at.session_state["runs"][-1]
-    assert (job.config.subset, job.config.test_subset) == (0, 0)  # all 4,000 and all 1,000
-    end = time.time() + 90
+    assert (job.config.subset, job.config.test_subset) == (5000, 2000)
+    end = time.time() + 300
     while not job.finished and time.time() < end:
+        resources.jobs().touch(job.owner)  # the heartbeat an open tab sends: the run must not be reaped as gone
         time.sleep(0.2)
-    assert job.state == "done" and job.last("start")["n_train"] == 4000
+    assert job.state == "done" and job.last("start")["n_train"] == 5000
+    assert job.result["n"] == 10000  # the final score is on every test digit, the real test set
 
 
 def test_offline_link_asking_for_more_digits_trains_on_all_of_them(offline):
     at = AppTest.from_file(str(VIEWS / "train.py"), default_timeout=60)
     at.query_params.update({"subset": "30000", "epochs": "1", "hidden": "16"})
     at.run()
-    assert at.select_slider(key="form_subset").value == 4000 and not at.warning[1:]
+    assert at.select_slider(key="form_subset").value == 10000 and not at.warning
     at.button(key="FormSubmitter:train_form-Train").click().run()
     job = at.session_state["runs"][-1]
     assert job.config.subset == 0 and not at.error
     stop_all([job])
 
 
-def test_offline_row_order_experiment_starts_every_order(offline):
+def test_offline_row_order_experiment_starts_every_order(offline, monkeypatch):
+    from lib import train as train_mod
+    big = replace(PRESETS["quick"][2], subset=20000, test_subset=20000)  # more than the sample holds
+    monkeypatch.setitem(train_mod.PRESETS, "quick", PRESETS["quick"][:2] + (big,))
     at = AppTest.from_file(str(VIEWS / "row_order.py"), default_timeout=60).run()
     at.button[-1].click().run()
     assert not at.error and not at.exception
     jobs = at.session_state["runs"]
     assert len(jobs) == 3 and all(j.config.subset == 0 for j in jobs)
-    assert [t.value for t in at.toast] == ["the loaded data has 4,000 training digits, so this run uses all of them",
-                                           "the loaded data has 1,000 test digits, so this run scores all of them"]
+    assert [t.value for t in at.toast] == ["the loaded data has 10,000 training digits, so this run uses all of "
+                                           "them", "the loaded data has 10,000 test digits, so this run scores all "
+                                           "of them"]
     stop_all(jobs)
 
 

@@ -14,7 +14,9 @@ from lib import cli
 from lib.checkpoints import (CheckpointError, from_bytes, list_checkpoints, load_checkpoint, make_card,
                              save_checkpoint, to_bytes)
 from lib.pretrained import FOLDER, SPECS
-from lib.train import TrainConfig, build_model, evaluate
+from lib.data import load_sample
+from lib.evaluate import evaluate
+from lib.train import TrainConfig, build_model
 
 ROOT = Path(__file__).resolve().parent.parent
 CFG = TrainConfig(hidden=8, layers=2, device="cpu")
@@ -74,7 +76,7 @@ def test_nan_weights_and_missing_files_raise(saved, tmp_path):
     path, model, card = saved
     state = {k: torch.full_like(v, float("nan")) for k, v in model.state_dict().items()}
     save_file(state, str(path))
-    with pytest.raises(CheckpointError, match="non-finite"):
+    with pytest.raises(CheckpointError, match="not finite"):
         load_checkpoint(path)
     with pytest.raises(CheckpointError, match="does not exist"):
         load_checkpoint(tmp_path / "nothing.safetensors")
@@ -121,11 +123,19 @@ def test_every_shipped_model_is_present():
     assert set(list_checkpoints(FOLDER)) == set(SPECS)
 
 
+@pytest.fixture(scope="module")
+def sample():
+    return load_sample()
+
+
+@pytest.mark.parametrize("source", ["mnist", "sample"])
 @pytest.mark.parametrize("name", list(SPECS))
-def test_shipped_model_matches_its_card(name, mnist):
+def test_shipped_model_matches_its_card(name, source, request):
+    """Online (the full set; the sample when MNIST_ROOT is unset) and offline (the shipped sample): the same score."""
+    data = request.getfixturevalue(source)
     model, card = load_checkpoint(FOLDER / f"{name}.safetensors")
     assert card["data"]["source"] == "mnist" and card["data"]["n_train"] == 60000
-    result = evaluate(model, mnist, card["config"]["order"])
+    result = evaluate(model, data, card["config"]["order"])
     assert result["n"] == 10000
     assert result["acc"] == pytest.approx(card["metrics"]["acc"], abs=0.0005)
     assert result["confusion"] == card["metrics"]["confusion"] or card["config"]["order"] == "random"

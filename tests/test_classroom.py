@@ -53,13 +53,14 @@ def test_check_limits_names_each_broken_limit():
     s = Settings(max_hidden=64, max_layers=2, max_epochs=3, max_subset=5000, classroom=True)
     assert check_limits(TrainConfig(hidden=64, layers=2, epochs=3, subset=5000), s) == []
     problems = check_limits(TrainConfig(hidden=128, layers=3, epochs=4, subset=0), s)
-    assert len(problems) == 4 and "hidden size is limited to 64" in problems[0]
+    assert len(problems) == 4 and "hidden size is limited to 64" in problems[0].render()
+    assert [p.id for p in problems] == ["classroom.limit"] * 4
 
 
 def test_all_digits_of_a_small_dataset_keep_a_subset_limit():
     s = Settings(max_subset=5000, classroom=True)
-    assert check_limits(TrainConfig(subset=0), s, n_train=4000) == []  # "all" of the offline sample's 4,000
-    assert "training digits is limited to 5,000" in check_limits(TrainConfig(subset=0), s, n_train=60000)[0]
+    assert check_limits(TrainConfig(subset=0), s, n_train=4000) == []  # "all" of a smaller dataset's 4,000
+    assert "training digits is limited to 5,000" in check_limits(TrainConfig(subset=0), s, n_train=60000)[0].render()
 
 
 @pytest.fixture()

@@ -73,7 +73,7 @@ def test_jobs_of_closed_sessions_are_stopped(tiny):
         time.sleep(0.05)
     manager.reap()
     wait_for(lambda: gone.finished)
-    assert gone.state == "stopped" and "closed" in gone.message and not alive.finished
+    assert gone.state == "stopped" and "closed" in gone.message.render() and not alive.finished
     alive.stop()
     wait_for(lambda: alive.finished)
 
@@ -82,7 +82,7 @@ def test_diverging_and_invalid_jobs(manager, tiny):
     bad = manager.submit(replace(CFG, optimizer="sgd", lr=50.0, layers=2, hidden=32, log_every=1, epochs=5), tiny,
                          owner="a")
     wait_for(lambda: bad.finished)
-    assert bad.state == "diverged" and "learning rate" in bad.message and bad.result is None
+    assert bad.state == "diverged" and "learning rate" in bad.message.render() and bad.result is None
     with pytest.raises(ValueError, match="hidden"):
         manager.submit(replace(CFG, hidden=0), tiny, owner="a")
     assert manager.counts()["queued"] == 0
@@ -134,7 +134,7 @@ def test_a_finished_job_keeps_its_last_epochs_scores_instead_of_scoring_again(ma
     def no_second_pass(*args, **kwargs):
         raise AssertionError("the test set was scored again after the last epoch")
 
-    monkeypatch.setattr(jobs_module, "evaluate", no_second_pass)
+    monkeypatch.setattr("lib.fit.evaluate", no_second_pass)
     job = manager.submit(CFG, tiny, owner="a")
     wait_for(lambda: job.finished)
     assert job.state == "done" and job.result["n"] == 100 and len(job.result["confusion"]) == 10

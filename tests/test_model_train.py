@@ -8,8 +8,11 @@ import torch
 
 from lib.data import normalize
 from lib.model import RowClassifier, lstm_internals, trace
-from lib.train import (PRESETS, TrainConfig, build_model, evaluate, fit_to_data, lr_factor, preset, run_to_end,
-                       train)
+from lib.devices import use_bf16
+from lib.evaluate import evaluate
+from lib.messages import Message
+from lib.fit import fit, run_to_end
+from lib.train import PRESETS, TrainConfig, build_model, fit_to_data, lr_factor, preset, train
 
 TINY = TrainConfig(hidden=16, layers=1, lr=0.01, optimizer="adam", batch_size=20, epochs=2, log_every=5,
                    device="cpu")
@@ -92,7 +95,7 @@ def test_same_seed_same_result(tiny):
 def test_huge_learning_rate_diverges_with_advice(tiny):
     _, events = run(replace(TINY, optimizer="sgd", lr=50.0, layers=2, hidden=32, epochs=3, log_every=1), tiny)
     assert events[-1]["event"] == "diverged"
-    assert "lower it" in events[-1]["message"]
+    assert "lower it" in Message.from_dict(events[-1]["message"]).render()
 
 
 def test_lr_50_diverges_on_real_digits(mnist):
@@ -123,7 +126,7 @@ def test_max_steps_ends_with_an_epoch_score(tiny):
 @pytest.mark.parametrize("bad, word", [
     ({"hidden": 0}, "hidden"), ({"layers": 99}, "layers"), ({"lr": -1.0}, "learning rate"),
     ({"lr": float("nan")}, "finite"), ({"optimizer": "rmsprop"}, "optimizer"), ({"cell": "transformer"}, "cell"),
-    ({"batch_size": 0}, "batch"), ({"epochs": 0}, "epochs"), ({"subset": 5}, "training-set"),
+    ({"batch_size": 0}, "batch"), ({"epochs": 0}, "epochs"), ({"subset": 5}, "training digits"),
     ({"order": "diagonal"}, "row order"), ({"dropout": 1.0}, "dropout"), ({"device": "tpu"}, "device"),
 ])
 def test_invalid_configs_raise_readable_errors(bad, word, tiny):
@@ -173,14 +176,19 @@ def test_evaluate_reports_plain_data(tiny):
 
 
 def test_bf16_autocast_trains_and_auto_follows_the_hardware(tiny):
-    from lib.train import use_bf16
-
-    model, events = run(replace(TINY, precision="bf16", epochs=15, lr=0.02), tiny)
-    assert events[0]["precision"] == "bf16" and events[-2]["test_acc"] > 0.9
-    assert all(p.dtype == torch.float32 for p in model.parameters())  # autocast keeps float32 weights
-    assert use_bf16("fp32", torch.device("cpu")) is False and use_bf16("bf16", torch.device("cpu")) is True
     native = torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
-    assert use_bf16("auto", torch.device("cpu")) == native
+    model, events = run(replace(TINY, precision="bf16", epochs=15, lr=0.02), tiny)
+    assert events[0]["precision"] == ("bf16" if native else "fp32") and events[-2]["test_acc"] > 0.9
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # autocast keeps float32 weights
+    assert use_bf16("fp32", torch.device("cpu")) is False
+    assert use_bf16("bf16", torch.device("cpu")) == use_bf16("auto", torch.device("cpu")) == native
+
+
+def test_explicit_bf16_on_a_cpu_without_it_trains_in_float32_and_says_so(tiny, monkeypatch):
+    from lib import devices
+    monkeypatch.setattr(devices, "native_bf16_cpu", lambda: False)
+    _, events = run(replace(TINY, precision="bf16", epochs=1), tiny)
+    assert events[0]["precision"] == "fp32" and events[-1]["event"] == "done"
 
 
 def test_fit_to_data_asks_for_no_more_digits_than_are_loaded():
@@ -188,8 +196,8 @@ def test_fit_to_data_asks_for_no_more_digits_than_are_loaded():
     assert fit_to_data(quick, 60000, 10000) == (quick, [])
     fitted, notes = fit_to_data(quick, 4000, 1000)
     assert (fitted.subset, fitted.test_subset) == (0, 0) and replace(fitted, subset=5000, test_subset=2000) == quick
-    assert notes == ["the loaded data has 4,000 training digits, so this run uses all of them",
-                     "the loaded data has 1,000 test digits, so this run scores all of them"]
+    assert [str(n) for n in notes] == ["the loaded data has 4,000 training digits, so this run uses all of them",
+                                       "the loaded data has 1,000 test digits, so this run scores all of them"]
     assert fit_to_data(replace(quick, subset=4000), 4000, 1000)[0].subset == 0  # exactly all: no note needed
     assert len(fit_to_data(replace(quick, subset=4000), 4000, 1000)[1]) == 1
 
@@ -202,3 +210,28 @@ def test_run_to_end_returns_the_final_scores_only_for_a_finished_run(tiny):
     stop = threading.Event()
     stop.set()
     assert run_to_end(train(cfg, tiny, build_model(cfg), stop=stop)) is None  # stopped: nothing final to hand back
+
+
+def test_fit_scores_every_test_digit_at_the_end_whatever_the_per_epoch_subset(tiny):
+    cfg = TrainConfig(hidden=8, layers=1, epochs=1, batch_size=50, device="cpu", log_every=2, test_subset=20)
+    fitted = fit(cfg, tiny)
+    assert fitted.events[-2]["event"] == "epoch" and fitted.scores["n"] == len(tiny.test_y) == 100
+    assert fitted.scores["split"] == "test"
+
+
+def test_fit_keeps_a_stopped_model_scored_and_a_diverged_one_unscored(tiny):
+    cfg = TrainConfig(hidden=8, layers=1, epochs=3, batch_size=10, device="cpu", log_every=1)
+    stop, seen = threading.Event(), []
+
+    def stop_after_three_steps(event):
+        seen.append(event)
+        if sum(e["event"] == "step" for e in seen) == 3:
+            stop.set()
+
+    stopped = fit(cfg, tiny, stop=stop, on_event=stop_after_three_steps)
+    assert stopped.end["event"] == "stopped" and stopped.scores["n"] == 100
+    never = threading.Event()
+    never.set()
+    assert fit(cfg, tiny, stop=never).scores is None  # stopped before any step: nothing to score
+    diverged = fit(replace(cfg, lr=1000.0, optimizer="sgd"), tiny)
+    assert diverged.end["event"] == "diverged" and diverged.scores is None

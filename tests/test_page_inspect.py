@@ -10,7 +10,8 @@ from streamlit.testing.v1 import AppTest
 from conftest import ROOT
 from lib.checkpoints import to_bytes
 from lib.jobs import Job
-from lib.train import TrainConfig, build_model, evaluate, train
+from lib.evaluate import evaluate
+from lib.train import TrainConfig, build_model, train
 from ui import resources
 
 PAGE = str(ROOT / "views" / "inspect.py")
@@ -149,5 +150,5 @@ def test_a_new_upload_under_a_known_name_drops_the_old_ones_scores(tiny):
     at.session_state["w"], at.session_state["c"] = weights, card
     at.session_state["analyses"] = {key: {"eval": "scores of the model uploaded earlier under this name"}}
     at.run()
-    assert not at.exception and at.session_state["error"] == ""
+    assert not at.exception and at.session_state["error"] == []
     assert key not in at.session_state["analyses"] and at.session_state["inspect_model"] == key

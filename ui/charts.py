@@ -17,8 +17,6 @@ from ui.i18n import t
 FONT = dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=15, color="#1B1F2A")
 PALETTE = ["#E4572E", "#2E86AB", "#4CAF50", "#9C27B0", "#F2A541", "#17BECF", "#8C564B", "#E377C2",
            "#7F7F7F", "#BCBD22"]
-ORDER_COLORS = {"forward": "#2E86AB", "reversed": "#E4572E", "shuffled": "#4CAF50", "random": "#9C27B0",
-                "columns": "#F2A541"}
 # plotly_white's look, only for the trace types drawn here: plotly deep-copies the template into every figure, and
 # the full one (defaults for every trace type) made a chart ~1.45x slower to build and its JSON larger (bench.charts).
 _WHITE = pio.templates["plotly_white"]

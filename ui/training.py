@@ -5,10 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.jobs import Job
+from lib.orders import ORDERS
 from lib.settings import check_limits
 from lib.train import TrainConfig, fit_to_data
 from ui import charts, resources, state
-from ui.i18n import t, tr
+from lib.messages import Problem
+from ui.i18n import t, tc, tr, tr_all
 
 
 def start_run(cfg: TrainConfig, name: str = "") -> Job | None:
@@ -17,16 +19,16 @@ def start_run(cfg: TrainConfig, name: str = "") -> Job | None:
     if data is None:
         st.error(t("Cannot train: no data.") + " " + resources.data_error())
         return None
-    cfg = fit(cfg)
+    cfg = fit(cfg)  # sized once, here; the job queue validates it once, on submit
     problems = check_limits(cfg, resources.settings(), n_train=len(data.train_y))
     try:
-        cfg.validate()
-    except ValueError as exc:
-        problems.append(str(exc))
+        if not problems:
+            job = resources.jobs().submit(cfg, data, state.owner(), name)
+    except Problem as exc:
+        problems += exc.messages
     if problems:
-        st.error(t("This run cannot start: {why}", why=tr("; ".join(problems))))
+        st.error(t("This run cannot start: {why}", why=tr_all(problems)))
         return None
-    job = resources.jobs().submit(cfg, data, state.owner(), name)
     for dropped in state.add_run(job):
         st.toast(t("Removed the oldest run {run} (a session keeps {n} runs).", run=state.run_label(dropped),
                    n=resources.settings().max_runs))
@@ -40,7 +42,7 @@ def loaded() -> tuple[int, int]:
 
 
 def sized(cfg: TrainConfig) -> tuple[TrainConfig, list[str]]:
-    """`cfg` asking for no more digits than are loaded (the offline sample has fewer than a preset asks), and why."""
+    """`cfg` asking for no more digits than are loaded (the shipped sample has fewer than a link may ask), and why."""
     return fit_to_data(cfg, *loaded())
 
 
@@ -66,7 +68,7 @@ def status(job: Job) -> None:
         st.progress(min(step["progress"], 1.0), text=t(
             "Epoch {e}/{E} · step {s:,}/{S:,} · {sps:,.0f} digits/s · about {left:.0f} s left · {device}",
             e=step["epoch"], E=job.config.epochs, s=step["step"], S=job.last("start")["steps_total"],
-            sps=step["samples_per_s"], left=left, device=job.last("start")["device"]))
+            sps=step["samples_per_s"], left=left, device=state.device_text(job.last("start"))))
     else:
         outcome(job)
 
@@ -79,35 +81,55 @@ def _counts() -> dict:
 def outcome(job: Job) -> None:
     """The end of a run in one line: accuracy and time, or why it ended early."""
     if job.state == "diverged":
-        st.error(t("Diverged.") + " " + tr(job.message))
+        st.error(t("Diverged.") + " " + _why(job))
     elif job.state == "error":
-        st.error(t("This run failed: {msg}", msg=tr(job.message)))
+        st.error(t("This run failed: {msg}", msg=_why(job)))
     elif job.result is None:
-        st.info(t("Stopped before any training step. {msg}", msg=tr(job.message)))
+        st.info(t("Stopped before any training step. {msg}", msg=_why(job)))
     else:
-        text = t("Test accuracy {acc:.2%} on {n:,} digits after {s:.1f} s on {device}.", acc=job.result["acc"],
-                 n=job.result["n"], s=job.seconds, device=(job.last("start") or {}).get("device", "?"))
+        text = t("Test accuracy {acc:.2%} on the {n:,} MNIST test digits, after {s:.1f} s of training on {device}.",
+                 acc=job.result["acc"],
+                 n=job.result["n"], s=job.seconds, device=state.device_text(job.last("start") or {}))
         if job.state == "stopped":
             st.warning(t("Stopped early; the model is kept as trained so far.") + " " + text)
         else:
             st.success(text)
 
 
+def _epoch_title(jobs: list[Job]) -> str:
+    """The per-epoch accuracy chart's title, naming how many test digits each point was measured on."""
+    sizes = {j.config.test_subset or loaded()[1] for j in jobs}
+    if len(sizes) == 1:
+        return t("Test accuracy after each epoch ({n:,} test digits)", n=sizes.pop())
+    return t("Test accuracy after each epoch (runs differ in test digits)")
+
+
+def _why(job: Job) -> str:
+    return tr(job.message) if job.message else ""
+
+
 def curves(jobs: list[Job], key: str, color_by_order: bool = False) -> None:
     """Training loss per step, test accuracy per epoch and learning rate, one line per run."""
     def series(job, kind, x, y):
         rows = job.of_kind(kind)
-        color = charts.ORDER_COLORS.get(job.config.order) if color_by_order else None
-        return {"name": state.run_label(job), "x": [r[x] for r in rows], "y": [r[y] for r in rows], "color": color}
+        look = order_look(job.config.order) if color_by_order else {}
+        return {"name": state.run_label(job), "x": [r[x] for r in rows], "y": [r[y] for r in rows], **look}
 
     left, mid, right = st.columns(3)
-    left.plotly_chart(charts.lines([series(j, "step", "step", "loss") for j in jobs], t("step"),
+    left.plotly_chart(charts.lines([series(j, "step", "step", "loss") for j in jobs], tc("training", "step"),
                                    t("training loss"), t("Loss")), key=f"{key}_loss", width="stretch")
     mid.plotly_chart(charts.lines([series(j, "epoch", "epoch", "test_acc") for j in jobs], t("epoch"),
-                                  t("test accuracy"), t("Test accuracy"), percent=True, whole_x=True),
+                                  t("test accuracy"), _epoch_title(jobs), percent=True, whole_x=True),
                      key=f"{key}_acc", width="stretch")
-    right.plotly_chart(charts.lines([series(j, "step", "step", "lr") for j in jobs], t("step"), t("learning rate"),
+    right.plotly_chart(charts.lines([series(j, "step", "step", "lr") for j in jobs], tc("training", "step"),
+                                    t("learning rate"),
                                     t("Learning rate")), key=f"{key}_lr", width="stretch")
+
+
+def order_look(order: str) -> dict:
+    """A row order's line style, from its registry entry: colour plus dash (a cue that does not rely on colour)."""
+    entry = ORDERS[order]
+    return {"color": entry.color, "dash": entry.dash}
 
 
 def remember_active() -> None:

@@ -1,0 +1,83 @@
+"""Inspect's panels for one digit: the reading with its metrics, the probabilities, hidden state and gates."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import charts_inspect as charts
+from ui.i18n import t
+
+def show_metrics(seen: dict, digit: dict, step: int) -> None:
+    """What the network says after `step` lines, what the truth is, and when it made up its mind."""
+    st.metric(t("Guess after {k} steps", k=step), seen["predicted"][step - 1],
+              help=t("The class with the highest probability after this many steps."))
+    st.metric(t("Its probability"), f"{seen['confidence'][step - 1]:.1%}")
+    final = seen["predicted"][-1]
+    if digit["label"] is not None:
+        verdict = t("right") if final == digit["label"] else t("wrong")
+        st.metric(t("True class"), digit["label"], delta=verdict, delta_arrow="off",
+                  delta_color="normal" if final == digit["label"] else "inverse",
+                  help=t("Whether the final answer, after all 28 steps, is right."))
+    st.metric(t("Settled from step"), seen["settled"], help=t("From this step on the top class no longer changes."))
+
+
+def show_reading(seen: dict, digit: dict, step: int) -> None:
+    """The digit with the current line beside the metrics; then the probabilities as a heatmap and as lines."""
+    left, right = st.columns([3, 2])
+    with left:
+        st.plotly_chart(charts.reading(digit["image"], seen["lines"], seen["axis"], step, digit["title"]),
+                        key="inspect_digit_chart", width="stretch")
+        line = int(seen["lines"][step - 1]) + 1  # counted from 1, as on the Lesson page
+        st.caption(t("Outlined: row {line}, read at step {k}. Dimmed rows are not read yet.", line=line, k=step)
+                   if seen["axis"] == 1 else
+                   t("Outlined: column {line}, read at step {k}. Dimmed columns are not read yet.", line=line, k=step))
+    with right:
+        show_metrics(seen, digit, step)
+    left, right = st.columns([2, 3])
+    with left:
+        st.plotly_chart(charts.step_probs(seen["probs"], step, t("Probabilities per step"), height=480),
+                        key="inspect_probs_heatmap", width="stretch")
+        st.caption(t("Each row is what the final classifier says after that many steps (darker = more probable). "
+                     "It was trained to answer after the last step only, so its early answers are a by-product: "
+                     "for models reading top → bottom they often stay unsure until the last rows, even when the "
+                     "telling strokes came early."))
+    with right:
+        st.plotly_chart(charts.prob_lines(seen["probs"], step, t("Each class, step by step"), height=480),
+                        key="inspect_prob_lines", width="stretch")
+        st.caption(t("The same probabilities as lines, one per class. Only the answer after the last step was "
+                     "trained to be right."))
+
+
+def show_states(seen: dict, cell: str, step: int) -> None:
+    """The top layer's hidden state and, for LSTMs, the gates of one layer."""
+    hidden = seen["hidden"]  # (28, H)
+    st.plotly_chart(charts.states(hidden, step, t("Hidden state of the top layer ({h} units)", h=hidden.shape[1]),
+                                  zmin=-1, zmax=1), key="inspect_hidden", width="stretch")
+    st.caption(t("Each row is the top layer's output h after that step (blue positive, red negative): the only "
+                 "thing the classifier reads, and only after the last step. It is not all the network remembers: "
+                 "an LSTM also carries its cell state c, and each lower layer has a state of its own; neither is "
+                 "drawn here. The state can keep changing over blank rows too."))
+    if cell != "lstm":
+        st.info(t("Gates are shown for LSTMs only; this model is a {cell}.", cell=cell.upper()))
+        return
+    show_gates(seen, step)
+
+
+def show_gates(seen: dict, step: int) -> None:
+    """Input, forget and output gates of a chosen layer (the top one by default), each (28, H) in [0, 1]."""
+    n_layers = seen["forget"].shape[0]
+    layer = n_layers - 1
+    if n_layers > 1:
+        layer = st.selectbox(t("Layer for the gates"), list(range(n_layers)), index=n_layers - 1,
+                             format_func=lambda k: t("layer {n} of {total}", n=k + 1, total=n_layers),
+                             key="inspect_layer")
+    titles = {"input": t("Input gate"), "forget": t("Forget gate"), "output": t("Output gate")}
+    for column, (gate, title) in zip(st.columns([4, 4, 5]), titles.items()):
+        column.plotly_chart(charts.states(seen[gate][layer], step, title, zmin=0, zmax=1, colorscale="Viridis",
+                                          height=380, scale=gate == "output"),
+                            key=f"inspect_gate_{gate}", width="stretch")
+    st.caption(t("Input gate: how much of a new candidate is written into the cell state; the candidate is computed "
+                 "from this layer's input at the step (the row, for layer 1; layer 1's output, for layer 2) and "
+                 "from the previous h. Forget gate: how much of the cell state is kept; near 1 (yellow) keeps it, "
+                 "near 0 forgets. Output gate: how much of the cell state goes out as h, to the layer above (or "
+                 "the classifier) and to this layer's own next step."))

@@ -1,0 +1,121 @@
+"""The Train page's settings form: a config goes into the widgets and comes back out here, and nowhere else."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lib.devices import available_devices
+from lib.model import CELLS
+from lib.orders import ORDERS
+from lib.train import OPTIMIZERS, PRECISIONS, SCHEDULERS, TrainConfig
+from ui import resources, training
+from ui.i18n import t
+
+HIDDEN = [8, 16, 32, 64, 100, 128, 192, 256, 384, 512, 768, 1024]
+LRS = [0.0001, 0.0003, 0.001, 0.003, 0.005, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 50.0]
+BATCHES = [16, 32, 64, 128, 256, 512, 1024]
+SUBSETS = [500, 1000, 2000, 5000, 10000, 20000, 30000]  # plus "all" (however many digits are loaded)
+TEST_SUBSETS = [500, 1000, 2000, 5000]
+DECAYS = [0.0, 1e-5, 1e-4, 1e-3, 1e-2]
+
+
+def key(field: str) -> str:
+    return f"form_{field}"
+
+
+def to_widgets(cfg: TrainConfig) -> None:
+    """Put a config into the form's widgets (before they are drawn). The one place for the way in.
+
+    0 = all digits shows as the loaded count ("all N"); sliders cannot show values past the classroom limits, so
+    those are clamped here and the submit check explains any limit a link asked to pass.
+    """
+    n_train, n_test = training.loaded()
+    for field, value in cfg.to_dict().items():
+        st.session_state[key(field)] = value
+    st.session_state[key("subset")] = min(cfg.subset or n_train, n_train)
+    st.session_state[key("test_subset")] = min(cfg.test_subset or n_test, n_test)
+    s = resources.settings()
+    st.session_state[key("layers")] = min(cfg.layers, s.max_layers)
+    st.session_state[key("epochs")] = min(cfg.epochs, s.max_epochs)
+
+
+def from_widgets() -> TrainConfig:
+    """The config the form shows. The one place for the way out: "all N" digits becomes 0 = all, as in a preset."""
+    values = {f: st.session_state[key(f)] for f in TrainConfig.__dataclass_fields__ if key(f) in st.session_state}
+    n_train, n_test = training.loaded()
+    values["subset"] = 0 if values.get("subset", 0) >= n_train else values["subset"]
+    values["test_subset"] = 0 if values.get("test_subset", 0) >= n_test else values["test_subset"]
+    return TrainConfig.from_dict(values)
+
+
+def options(values: list, current) -> list:
+    """A slider's choices, including the current value if it came from a preset or a link."""
+    return sorted(set(values) | {current})
+
+
+def count_options(values: list[int], n_all: int, most: int, current: int) -> list[int]:
+    """Digit counts to offer: those below what is loaded, then 'all' (n_all), none above the classroom cap."""
+    return options([n for n in values + [n_all] if n <= min(n_all, most)], current)
+
+
+def count_label(n_all: int):
+    return lambda n: t("all {n:,}", n=n_all) if n >= n_all else f"{n:,}"
+
+
+def devices() -> list[str]:
+    return list(available_devices())
+
+
+def device_name(d: str) -> str:
+    return t(available_devices().get(d, d))
+
+
+def settings_form() -> TrainConfig | None:
+    """The form; returns a config only when Train was pressed."""
+    s = resources.settings()
+    with st.form("train_form", border=True):
+        a, b, c = st.columns(3)
+        a.radio(t("Cell"), list(CELLS), format_func=lambda c: t(CELLS[c][1]), key=key("cell"), horizontal=True)
+        a.select_slider(t("Hidden size"), options([h for h in HIDDEN if h <= s.max_hidden],
+                                                  st.session_state[key("hidden")]), key=key("hidden"))
+        a.slider(t("Layers"), 1, s.max_layers, key=key("layers"))
+        a.selectbox(t("Row order"), list(ORDERS), format_func=lambda o: t(ORDERS[o].title), key=key("order"),
+                    help=" ".join(f"**{t(o.title)}**: {t(o.explanation)}" for o in ORDERS.values()))
+        b.select_slider(t("Learning rate"), options(LRS, st.session_state[key("lr")]), key=key("lr"),
+                        format_func=lambda v: f"{v:g}", help=t("Log scale. Too high and the loss explodes."))
+        b.selectbox(t("Optimizer"), list(OPTIMIZERS), format_func=lambda o: t(OPTIMIZERS[o]), key=key("optimizer"))
+        b.selectbox(t("Learning-rate schedule"), list(SCHEDULERS), format_func=lambda v: t(SCHEDULERS[v]),
+                    key=key("scheduler"))
+        b.select_slider(t("Batch size"), options(BATCHES, st.session_state[key("batch_size")]),
+                        key=key("batch_size"))
+        c.slider(t("Epochs"), 1, s.max_epochs, key=key("epochs"))
+        n_train, _ = training.loaded()
+        c.select_slider(t("Training digits"), count_options(SUBSETS, n_train, s.max_subset,
+                                                            st.session_state[key("subset")]),
+                        key=key("subset"), format_func=count_label(n_train),
+                        help=t("Balanced across the 10 classes. Fewer digits train faster."))
+        c.radio(t("Device"), devices(), format_func=device_name, key=key("device"), horizontal=True)
+        with st.expander(t("More settings")):
+            advanced()
+        pressed = st.form_submit_button(t("Train"), type="primary", icon=":material/play_arrow:")
+    return from_widgets() if pressed else None
+
+
+def advanced() -> None:
+    a, b, c = st.columns(3)
+    a.slider(t("Momentum (SGD + momentum only)"), 0.0, 0.99, step=0.01, key=key("momentum"))
+    a.select_slider(t("Weight decay"), options(DECAYS, st.session_state[key("weight_decay")]),
+                    key=key("weight_decay"), format_func=lambda v: f"{v:g}")
+    b.slider(t("Dropout between layers"), 0.0, 0.5, step=0.05, key=key("dropout"),
+             help=t("Applied only between stacked layers, so it does nothing with 1 layer."))
+    b.number_input(t("Gradient clipping (0 = off)"), 0.0, 100.0, step=0.5, key=key("clip"))
+    c.number_input(t("Seed"), 0, 2**31 - 1, step=1, key=key("seed"))
+    _, n_test = training.loaded()
+    c.select_slider(t("Test digits scored each epoch"),
+                    count_options(TEST_SUBSETS, n_test, n_test, st.session_state[key("test_subset")]),
+                    key=key("test_subset"), format_func=count_label(n_test))
+    c.number_input(t("Log every N steps"), 1, 1000, step=1, key=key("log_every"))
+    a.selectbox(t("Precision"), list(PRECISIONS), format_func=lambda p: t(PRECISIONS[p]), key=key("precision"),
+                help=t("bfloat16 about halves the LSTM's work on CPUs that compute it natively (AMX); on other CPUs "
+                       "the run uses float32. float32 is the lesson's precision; it also rounds, and results can "
+                       "differ slightly between machines and thread counts."))
