@@ -8,7 +8,7 @@ import streamlit as st
 
 from ui.i18n import t
 
-st.set_page_config(page_title="Row by Row", page_icon="🔢", layout="wide")
+st.set_page_config(page_title=t("Row by Row"), page_icon="🔢", layout="wide")
 pages = [
     st.Page("views/lesson.py", title=t("Lesson"), icon=":material/school:", url_path="lesson", default=True),
     st.Page("views/train.py", title=t("Train"), icon=":material/model_training:", url_path="train"),
@@ -16,6 +16,7 @@ pages = [
     st.Page("views/inspect.py", title=t("Inspect"), icon=":material/troubleshoot:", url_path="inspect"),
 ]
 page, started = st.navigation(pages), time.perf_counter()
+st.set_page_config(page_title=f"{page.title} · {t('Row by Row')}")  # the browser tab, in the visitor's language
 try:
     page.run()
 finally:  # ROW_BY_ROW_TIMING=1: one line per full page run, read by bench/load.py

@@ -39,7 +39,7 @@ def test_row_order_shows_shipped_comparison(mnist):
     assert not at.exception
     keys = {c.key for c in at.get("plotly_chart")}
     assert keys == {"shipped_bars", "shipped_rows", "shipped_matrix"}
-    assert any("Best:" in c.value for c in at.caption)
+    assert any("Highest:" in c.value for c in at.caption)
 
 
 def test_train_every_order_compares_your_models(mnist):

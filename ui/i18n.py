@@ -1,18 +1,44 @@
-"""Translations: English text is the key; `t()` returns it in the chosen language (kept in the URL as ?lang=)."""
+"""Translations, gettext's way: English source text in the code, one catalog per language in locale/.
+
+`t("…", **values)` translates, then formats; `tn` picks a plural form; `tc` adds a context where one English word has
+two meanings. lib's Messages are rendered with the same catalog (`tr`). The compiled catalogs (.mo) are committed,
+so nothing is built at install time; locale/README.md says how a translator updates or adds a language.
+"""
 
 from __future__ import annotations
 
+import gettext
+from functools import cache
+from pathlib import Path
+
 import streamlit as st
 
-import re
+from lib.messages import Message
 
-from ui.zh import ZH, ZH_PATTERNS, ZH_WORDS
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+DOMAIN = "messages"
+LANGUAGES = {"en": "English", "zh": "简体中文"}  # English is the source language: it needs no catalog
 
-LANGUAGES = {"en": "English", "zh": "简体中文"}
+
+@cache
+def catalog(lang: str) -> gettext.NullTranslations:
+    """The compiled catalog of `lang` (read once per server); English, or a language without one, passes through."""
+    if lang == "en":
+        return gettext.NullTranslations()
+    return gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True)
+
+
+def browser_language() -> str:
+    """The visitor's preferred language if we speak it (navigator.language, e.g. 'zh-CN'), else English."""
+    try:
+        locale = (st.context.locale or "").lower()
+    except (AttributeError, RuntimeError):  # no browser behind this run (a bare script)
+        locale = ""
+    return next((lang for lang in LANGUAGES if locale.startswith(lang)), "en")
 
 
 def language() -> str:
-    """The current language: from the URL (so a shared link keeps it), else this session's last choice, else English.
+    """The current language: from the URL (so a shared link keeps it), else this session's choice, else the browser's.
 
     Page links drop the query string, so the choice is remembered in the session and written back into the URL.
     """
@@ -20,38 +46,36 @@ def language() -> str:
     if lang in LANGUAGES:
         st.session_state["lang"] = lang
         return lang
-    lang = st.session_state.get("lang", "en")
+    lang = st.session_state.setdefault("lang", browser_language())
     if lang != "en":
         st.query_params["lang"] = lang
     return lang
 
 
-def t(text: str, **values) -> str:
-    """`text` in the current language, with {placeholders} filled from `values`."""
-    if language() == "zh":
-        text = ZH.get(text, text)
+def _format(text: str, values: dict) -> str:
     return text.format(**values) if values else text
 
 
-def tr(message: str) -> str:
-    """A message built by lib (with values in it) in the current language; unknown ones stay in English."""
-    if language() != "zh":
-        return message
-    return _zh_message(message)
+def t(text: str, **values) -> str:
+    """`text` in the current language, with {placeholders} filled from `values`."""
+    return _format(catalog(language()).gettext(text), values)
 
 
-def _zh_message(text: str) -> str:
-    if text in ZH:
-        return ZH[text]
-    for pattern, template in ZH_PATTERNS:
-        match = re.fullmatch(pattern, text, flags=re.DOTALL)
-        if match:
-            parts = {k: ZH_WORDS.get(v, v) for k, v in match.groupdict().items()}
-            if "list" in parts:
-                parts["list"] = "；".join(_zh_message(p) for p in parts["list"].split("; "))
-            if "why" in parts:
-                parts["why"] = _zh_message(parts["why"])
-            return template.format(**parts)
-    if "; " in text:  # several messages joined by lib (e.g. limits): translate each
-        return "；".join(_zh_message(p) for p in text.split("; "))
-    return text
+def tn(singular: str, plural: str, n: int, **values) -> str:
+    """The plural form for `n` in the current language (Chinese has one form, English two); {n} is filled too."""
+    return _format(catalog(language()).ngettext(singular, plural, n), {"n": n, **values})
+
+
+def tc(context: str, text: str, **values) -> str:
+    """`text` in the current language, told apart by `context` where one English word has two meanings."""
+    return _format(catalog(language()).pgettext(context, text), values)
+
+
+def tr(message: Message) -> str:
+    """A Message from lib in the current language: its English source text translated, then formatted."""
+    return message.render(t)
+
+
+def tr_all(messages) -> str:
+    """Several lib Messages as one list of reasons in the current language ("; " between them; Chinese "；")."""
+    return t("; ").join(tr(m) for m in messages)

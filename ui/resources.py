@@ -10,15 +10,30 @@ from lib.data import DataUnavailable, MnistData, load_mnist
 from lib.jobs import JobManager
 from lib.pretrained import FOLDER
 from lib.settings import Settings, load_settings
-from lib.train import evaluate
+from lib.messages import Problem
+from ui.i18n import t, tr_all
+from lib.evaluate import evaluate
+
+
+_warm: set = set()  # what this server has loaded once: later calls are cache hits and need no spinner
+
+
+def _first_time(key, text: str, load, *args):
+    """`load(*args)` (a cached function) under a spinner in the visitor's language, the first time only."""
+    if key in _warm:
+        return load(*args)
+    with st.spinner(text):
+        result = load(*args)
+    _warm.add(key)
+    return result
 
 
 @st.cache_resource(show_spinner=False)
-def _settings() -> tuple[Settings, str]:
+def _settings() -> tuple[Settings, list]:
     try:
-        return load_settings(), ""
-    except ValueError as exc:  # a teacher's typo must not take the app down: defaults plus a visible error
-        return Settings(), str(exc)
+        return load_settings(), []
+    except Problem as exc:  # a teacher's typo must not take the app down: defaults plus a visible error
+        return Settings(), exc.messages
 
 
 def settings() -> Settings:
@@ -27,28 +42,30 @@ def settings() -> Settings:
 
 
 def settings_error() -> str:
-    return _settings()[1]
+    """Why the classroom settings could not be read, in the visitor's language ('' when they could)."""
+    return tr_all(_settings()[1])
 
 
 def reload_settings() -> None:
     _settings.clear()
 
 
-@st.cache_resource(show_spinner="Loading MNIST…")
-def _mnist() -> tuple[MnistData | None, str]:
+@st.cache_resource(show_spinner=False)
+def _mnist() -> tuple[MnistData | None, list]:
     try:
-        return load_mnist(), ""
-    except DataUnavailable as exc:
-        return None, str(exc)
+        return load_mnist(), []
+    except DataUnavailable as exc:  # kept as lib Messages: each visitor reads them in their own language
+        return None, exc.messages
 
 
 def mnist() -> MnistData | None:
     """The shared dataset, or None when no source worked (see data_error())."""
-    return _mnist()[0]
+    return _first_time("mnist", t("Loading MNIST…"), _mnist)[0]
 
 
 def data_error() -> str:
-    return _mnist()[1]
+    """Why no data could be loaded, in the visitor's language."""
+    return tr_all(_mnist()[1])
 
 
 @st.cache_resource(show_spinner=False)
@@ -58,9 +75,13 @@ def jobs() -> JobManager:
     return JobManager(max_running=s.max_jobs, heartbeat_timeout=s.heartbeat_s)
 
 
-@st.cache_resource(show_spinner="Loading the shipped models…")
 def shipped() -> dict[str, tuple[torch.nn.Module, dict]]:
     """name -> (model in eval mode, card) for every valid file in pretrained/; broken files are skipped."""
+    return _first_time("shipped", t("Loading the shipped models…"), _shipped)
+
+
+@st.cache_resource(show_spinner=False)
+def _shipped() -> dict[str, tuple[torch.nn.Module, dict]]:
     models = {}
     for name, path in list_checkpoints(FOLDER).items():
         try:
@@ -70,8 +91,13 @@ def shipped() -> dict[str, tuple[torch.nn.Module, dict]]:
     return models
 
 
-@st.cache_resource(show_spinner="Scoring the model on the test set…", max_entries=16)
 def shipped_evaluation(name: str, order: str) -> dict:
     """evaluate() of a shipped model on the full test set (predictions included), computed once per server."""
+    return _first_time(("evaluation", name, order), t("Evaluating the model on the test set…"), _shipped_evaluation,
+                       name, order)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _shipped_evaluation(name: str, order: str) -> dict:
     model, _ = shipped()[name]
     return evaluate(model, mnist(), order)

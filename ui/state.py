@@ -7,7 +7,9 @@ import uuid
 import streamlit as st
 
 from lib.jobs import Job
+from lib.orders import ORDERS
 from ui import resources
+from ui.i18n import t, tn
 
 
 def owner() -> str:
@@ -61,5 +63,13 @@ def analyses() -> dict:
 
 
 def run_label(job: Job) -> str:
+    """'#3 LSTM 1×128 · top → bottom', in the visitor's language (the order's title is translated)."""
     c = job.config
-    return f"#{job.id} {job.name or c.cell.upper()} {c.layers}×{c.hidden} · {c.order}"
+    return f"#{job.id} {job.name or c.cell.upper()} {c.layers}×{c.hidden} · {t(ORDERS[c.order].title)}"
+
+
+def device_text(start: dict) -> str:
+    """Where a run trained, for people: 'CPU (2 threads)' in the visitor's language, or the GPU's own name."""
+    if start.get("device_type") == "cpu":
+        return tn("CPU ({n} thread)", "CPU ({n} threads)", start.get("threads") or 1)
+    return start.get("device", "")

@@ -6,7 +6,7 @@ import streamlit as st
 
 from lib.checkpoints import MAX_BYTES, MB, CheckpointError, from_bytes
 from ui import state
-from ui.i18n import t, tr
+from ui.i18n import t, tr_all
 
 KEEP = 3  # uploaded models kept per session (oldest dropped first)
 
@@ -32,7 +32,7 @@ def upload_box() -> None:
             st.session_state["upload_signature"] = signature
             st.session_state["upload_error"] = _load(weights.getvalue(), card.getvalue(), weights.name)
         if st.session_state["upload_error"]:
-            st.error(t("This model could not be loaded: {why}", why=tr(st.session_state["upload_error"])))
+            st.error(t("This model could not be loaded: {why}", why=tr_all(st.session_state["upload_error"])))
         else:
             st.success(t("Loaded. It is selected in the model list above."))
 
@@ -43,12 +43,12 @@ def forget(name: str) -> None:
     state.analyses().pop(f"upload:{name}", None)
 
 
-def _load(weights: bytes, card: bytes, filename: str) -> str:
-    """Validate and keep an uploaded model; returns an error message, or '' when it worked."""
+def _load(weights: bytes, card: bytes, filename: str) -> list:
+    """Validate and keep an uploaded model; returns why it cannot be used (lib Messages), or [] when it worked."""
     try:
         model, parsed = from_bytes(weights, card)
-    except CheckpointError as exc:
-        return str(exc)
+    except CheckpointError as exc:  # the surface's own error only: anything else is a bug, and should show as one
+        return exc.messages
     name = f"{parsed.get('name') or filename} · {filename}"
     kept = uploads()
     forget(name)  # a new file under a known name: its old scores must not show for it
@@ -56,4 +56,4 @@ def _load(weights: bytes, card: bytes, filename: str) -> str:
     while len(kept) > KEEP:
         forget(next(iter(kept)))
     st.session_state["inspect_model"] = f"upload:{name}"
-    return ""
+    return []

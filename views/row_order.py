@@ -7,6 +7,7 @@ from dataclasses import replace
 import streamlit as st
 
 from lib.analysis import cross_order, rows_to_reach, shipped_order_results
+from lib.messages import LIST_SEPARATOR
 from lib.orders import ORDERS
 from lib.train import preset
 from ui import charts, resources, state, training
@@ -26,20 +27,22 @@ def comparison(acc: dict, by_rows: dict, matrix: dict, key: str) -> None:
     orders = list(acc)
     left, right = st.columns(2)
     left.plotly_chart(charts.bars([order_name(o) for o in orders], [acc[o] for o in orders],
-                                  t("Test accuracy by row order"), [charts.ORDER_COLORS[o] for o in orders],
+                                  t("Test accuracy by row order"), [ORDERS[o].color for o in orders],
                                   yrange=[min(acc.values()) - 0.05, 1.0]), key=f"{key}_bars", width="stretch")
     best, worst = max(orders, key=acc.get), min(orders, key=acc.get)
-    left.caption(t("Best: {b} ({ba:.2%}); worst: {w} ({wa:.2%}). A fixed order, even a scrambled one, can be "
-                   "learned: the network learns where each row comes from. A new random order for every image "
-                   "hides that, and accuracy falls.", b=order_name(best), ba=acc[best], w=order_name(worst),
-                   wa=acc[worst]))
-    series = [{"name": order_name(o), "x": list(range(1, 29)), "y": by_rows[o], "color": charts.ORDER_COLORS[o]}
+    left.caption(t("Highest: {b} ({ba:.2%}); lowest: {w} ({wa:.2%}). A fixed order, even a scrambled one, can "
+                   "be learned: at each step the network can count on the same row arriving. A new random order "
+                   "for every image takes that away, and accuracy falls, though it stays far above chance (10 %). "
+                   "Single runs: differences of a few tenths of a point can come from the seed alone.",
+                   b=order_name(best), ba=acc[best], w=order_name(worst), wa=acc[worst]))
+    series = [{"name": order_name(o), "x": list(range(1, 29)), "y": by_rows[o], **training.order_look(o)}
               for o in orders]
     right.plotly_chart(charts.lines(series, t("rows read"), t("test accuracy"), t("Accuracy after reading k rows"),
                                     yrange=[0, 1.02], percent=True), key=f"{key}_rows", width="stretch")
-    right.caption(t("Rows needed for 90 % of the final accuracy: {list}. Top → bottom needs the lower half of "
-                    "the digit; bottom → top sees it first.",
-                    list=", ".join(f"{order_name(o)} {rows_to_reach(by_rows[o])}" for o in orders)))
+    right.caption(t("Rows read before the final classifier reaches 90 % of its final accuracy: {list}. It was "
+                    "trained to answer after the last row only, so these curves show when that read-out starts to "
+                    "work, not when the information arrives.",
+                    list=t(LIST_SEPARATOR).join(f"{order_name(o)} {rows_to_reach(by_rows[o])}" for o in orders)))
     if any(matrix.get(o) for o in orders):
         matrix_chart(matrix, key)
 
@@ -52,10 +55,12 @@ def matrix_chart(matrix: dict, key: str) -> None:
                                    t("Trained on one order (rows), tested on another (columns)"), t("tested on"),
                                    t("trained on"), colorscale="RdYlGn", zmin=0, zmax=1, text_fmt="{:.0%}"),
                     key=f"{key}_matrix", width="stretch")
-    st.caption(t("The diagonal is each model on its own order. Off the diagonal a model meets rows in an order it "
-                 "never saw: accuracy collapses, because an RNN's weights are tied to the order it was trained "
-                 "on. The model trained on random orders shrugs off any row order, since it learned not to rely on "
-                 "one; columns defeat every row model, because a column is a different kind of line altogether."))
+    st.caption(t("The diagonal is each model on the order it was trained on. Off the diagonal a model meets its "
+                 "rows in an order it never saw, and accuracy drops, often far. The weights are the same at every "
+                 "step; what does not carry over is what the network learned to expect at each step. The model "
+                 "trained on a new random order per image loses least on other row orders, since it could not "
+                 "rely on one. Columns are a different kind of line, and every model trained on rows does poorly "
+                 "on them."))
 
 
 def shipped_section() -> None:
@@ -88,7 +93,7 @@ def experiment_section() -> None:
                             key="exp_orders")
     if st.button(t("Train every order"), type="primary", icon=":material/play_arrow:", disabled=not picked):
         cfg = training.fit(cfg)  # one note for the whole experiment, not one per order
-        jobs = [training.start_run(replace(cfg, order=o), name=f"order-{o}") for o in picked]
+        jobs = [training.start_run(replace(cfg, order=o)) for o in picked]  # the run label names the order
         st.session_state["experiment"] = [j.id for j in jobs if j is not None]
         training.remember_active()
         st.rerun()
@@ -133,8 +138,9 @@ def experiment_results() -> None:
 def main() -> None:
     page(t("Does row order matter?"),
          t("An RNN reads a digit one row at a time. What if the rows came bottom → top, in a scrambled "
-           "order, or in a different random order for every image? The network has the same pixels in "
-           "every case, only their order changes."))
+           "order, or in a different random order for every image? With a fixed order the network gets the same "
+           "pixels, only in another order. With a new random order per image it also loses which row it is "
+           "reading: the order carried part of the information."))
     shipped_section()
     experiment_section()
 
