@@ -17,6 +17,7 @@ from .evaluate import evaluate
 from .fields import typed_fields
 from .messages import N_, Message, Problem, Term, msg
 from .model import CELLS, RowClassifier, model_input
+from .optim import lr_factor, make_optimizer
 from .orders import ORDERS
 
 OPTIMIZERS = {"sgd": N_("SGD"), "sgd-momentum": N_("SGD + momentum"), "adam": N_("Adam"), "adamw": N_("AdamW")}
@@ -165,27 +166,6 @@ def build_model(cfg: TrainConfig) -> RowClassifier:
     model = RowClassifier(cfg.cell, cfg.hidden, cfg.layers, cfg.dropout)
     model.reset_parameters(cfg.seed)
     return model
-
-
-def make_optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
-    if cfg.optimizer in ("sgd", "sgd-momentum"):
-        momentum = cfg.momentum if cfg.optimizer == "sgd-momentum" else 0.0
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=momentum, weight_decay=cfg.weight_decay)
-    kind = torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.AdamW
-    return kind(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-
-
-def lr_factor(scheduler: str, progress: float) -> float:
-    """Multiplier on the peak lr at `progress` in [0, 1] of the run."""
-    if scheduler == "step":
-        return 1.0 if progress < 0.5 else 0.1 if progress < 0.75 else 0.01
-    if scheduler == "cosine":
-        return 0.5 * (1.0 + math.cos(math.pi * progress))
-    if scheduler == "one-cycle":  # linear warm-up over 30 %, then cosine down to nearly 0
-        if progress < 0.3:
-            return 0.04 + 0.96 * progress / 0.3
-        return 0.5 * (1.0 + math.cos(math.pi * (progress - 0.3) / 0.7)) + 1e-4
-    return 1.0
 
 
 def train(cfg: TrainConfig, data: MnistData, model: RowClassifier,

@@ -34,6 +34,7 @@ def test_real_mnist_shapes_and_counts(full_mnist):
 
 def test_sample_fallback_when_root_unset_and_download_fails(monkeypatch, tmp_path):
     monkeypatch.delenv("MNIST_ROOT", raising=False)
+    monkeypatch.delenv("ROW_BY_ROW_OFFLINE", raising=False)  # the download is tried, and fails
     calls = []
 
     def no_network(cache_dir):

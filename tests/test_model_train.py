@@ -12,7 +12,8 @@ from lib.devices import use_bf16
 from lib.evaluate import evaluate
 from lib.messages import Message
 from lib.fit import fit, run_to_end
-from lib.train import PRESETS, TrainConfig, build_model, fit_to_data, lr_factor, preset, train
+from lib.optim import lr_factor
+from lib.train import PRESETS, TrainConfig, build_model, fit_to_data, preset, train
 
 TINY = TrainConfig(hidden=16, layers=1, lr=0.01, optimizer="adam", batch_size=20, epochs=2, log_every=5,
                    device="cpu")
