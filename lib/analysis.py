@@ -15,6 +15,7 @@ def shipped_order_results(cards: dict[str, dict], cell: str = "lstm") -> dict:
     orders = [o for o in ORDERS if o in by_order]
     return {"orders": orders,
             "acc": {o: by_order[o]["metrics"]["acc"] for o in orders},
+            "n": {o: by_order[o]["metrics"]["n"] for o in orders},
             "acc_by_rows": {o: by_order[o]["metrics"]["acc_by_rows"] for o in orders},
             "matrix": {o: by_order[o].get("cross_order", {}) for o in orders}}
 

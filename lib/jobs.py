@@ -180,8 +180,8 @@ def _execute(job: Job, data: MnistData) -> None:
     job.model = build_model(job.config)
     fitted = fit(job.config, data, job.model, stop=job.stop_event, on_event=job.events.append)
     job.seconds, job.result = fitted.seconds, fitted.scores
-    if fitted.end["event"] in ("stopped", "diverged"):
-        job.message = Message.from_dict(fitted.end["message"]) if "message" in fitted.end else job.message
+    if "message" in fitted.end:  # why it diverged, or that a finished run did not learn
+        job.message = Message.from_dict(fitted.end["message"])
     job.model.to("cpu").eval()
     job.state = fitted.end["event"]
 
@@ -193,7 +193,8 @@ def export_runs(jobs: list[Job]) -> tuple[str, str]:
     writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["run"])
     writer.writeheader()
     writer.writerows(rows)
-    full = [{"summary": j.summary(), "config": j.config.to_dict(), "message": j.message.render() if j.message else "", "events": j.events[:],
+    full = [{"summary": j.summary(), "config": j.config.to_dict(), "message": j.message.render() if j.message else "",
+             "events": j.events[:],
              "result": {k: v for k, v in (j.result or {}).items() if k not in ("indices", "predictions")}}
             for j in jobs]
     return out.getvalue(), json.dumps(full, indent=1)

@@ -48,6 +48,19 @@ TEXT: dict[str, str] = {
     "train.diverged": N_("Training diverged at step {step:,}: the loss became {loss:.3g}. The learning rate {lr:g} "
                          "is too high for {optimizer}; lower it (try {suggested:g} or less) or turn on gradient "
                          "clipping."),
+    "train.diverged_adaptive": N_("Training diverged at step {step:,}: the loss became {loss:.3g}. {optimizer} "
+                                  "adapts its steps to the gradients, so a learning rate of {lr:g} is far too high "
+                                  "for it: it usually learns well between 0.001 and 0.005. Try {suggested:g} or "
+                                  "less."),
+    "train.not_learning": N_("The network did not learn: in the last epoch the training loss stayed at {loss:.2f} "
+                             "(guessing gives {chance:.2f}) and only {acc:.0%} of the training digits were right. "
+                             "With {optimizer} at learning rate {lr:g} the steps may be too small: try a larger "
+                             "learning rate (the lesson uses 0.1), more epochs, or Adam."),
+    "train.not_learning_adaptive": N_("The network did not learn: in the last epoch the training loss stayed at "
+                                      "{loss:.2f} (guessing gives {chance:.2f}) and only {acc:.0%} of the training "
+                                      "digits were right. {optimizer} usually learns between 0.001 and 0.005; at "
+                                      "{lr:g} its steps can keep the network stuck near chance without the loss "
+                                      "exploding (or, far below that range, learn too slowly). Try 0.003."),
     "job.session_closed": N_("Stopped because its browser session closed."),
     "job.failed": N_("The run failed with an error inside the program: {error}"),
     # model files (lib/checkpoints.py)

@@ -37,6 +37,8 @@ FIELD_NAMES = {  # each setting's name inside a sentence ("the batch size must b
     "max_steps": N_("the step limit"),
 }
 DIVERGED_LOSS = 50.0  # a mean loss above this (chance is ln 10 = 2.3) means the run blew up
+CHANCE_LOSS = math.log(10)  # the loss of a uniform guess over 10 classes
+NOT_LEARNING_ACC = 0.2  # a last epoch below this training accuracy (chance: 0.1) has learned next to nothing
 
 
 @dataclass(frozen=True)
@@ -216,7 +218,7 @@ def train(cfg: TrainConfig, data: MnistData, model: RowClassifier,
         yield event
         if step == total:
             break
-    yield {"event": "done", "epoch": epoch, "step": step, "elapsed": clock.elapsed()}
+    yield {"event": "done", "epoch": epoch, "step": step, "elapsed": clock.elapsed(), **_verdict(cfg, event)}
     return scores  # the last epoch's test scores, so lib.fit need not score them again when they cover every digit
 
 
@@ -240,9 +242,21 @@ def _epoch_end(cfg, model, data, epoch, step, window, clock) -> tuple[dict, dict
              "train_acc": window.epoch_acc(), "train_loss": window.epoch_loss(), "elapsed": clock.elapsed()}, test)
 
 
+def _verdict(cfg, last_epoch: dict) -> dict:
+    """{"message": …} when the last epoch stayed near chance (a loss at or above ln 10, or accuracy under 20 %)."""
+    if last_epoch["train_loss"] < 0.9 * CHANCE_LOSS and last_epoch["train_acc"] >= NOT_LEARNING_ACC:
+        return {}
+    adaptive = cfg.optimizer in ("adam", "adamw")
+    advice = msg("train.not_learning_adaptive" if adaptive else "train.not_learning",
+                 loss=last_epoch["train_loss"], chance=CHANCE_LOSS, acc=last_epoch["train_acc"], lr=cfg.lr,
+                 optimizer=Term(OPTIMIZERS[cfg.optimizer]))
+    return {"verdict": "not_learning", "message": advice.to_dict()}
+
+
 def _diverged(cfg, epoch, step, loss, clock) -> dict:
-    advice = msg("train.diverged", step=step, loss=loss, lr=cfg.lr, optimizer=Term(OPTIMIZERS[cfg.optimizer]),
-                 suggested=cfg.lr / 10)
+    adaptive = cfg.optimizer in ("adam", "adamw")
+    advice = msg("train.diverged_adaptive" if adaptive else "train.diverged", step=step, loss=loss, lr=cfg.lr,
+                 optimizer=Term(OPTIMIZERS[cfg.optimizer]), suggested=cfg.lr / 10)
     return {"event": "diverged", "epoch": epoch, "step": step, "loss": loss, "elapsed": clock.elapsed(),
             "message": advice.to_dict()}
 

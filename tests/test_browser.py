@@ -284,7 +284,7 @@ def test_upload_a_model_and_a_corrupt_one(page, server, tmp_path, tiny):
     inputs.nth(1).set_input_files(str(card_path))
     page.get_by_text("Loaded. It is selected in the model list above.").wait_for(timeout=30_000)
     settle(page)
-    page.get_by_text("LSTM with 1 layer(s) of 12 units").wait_for(timeout=30_000)  # the uploaded model is chosen
+    page.get_by_text("LSTM with 1 layer of 12 units").wait_for(timeout=30_000)  # the uploaded model is chosen
     no_exception(page, "inspect after an upload")
     bad = tmp_path / "broken.safetensors"
     bad.write_bytes(weights.read_bytes()[:50])

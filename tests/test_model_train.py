@@ -236,3 +236,28 @@ def test_fit_keeps_a_stopped_model_scored_and_a_diverged_one_unscored(tiny):
     assert fit(cfg, tiny, stop=never).scores is None  # stopped before any step: nothing to score
     diverged = fit(replace(cfg, lr=1000.0, optimizer="sgd"), tiny)
     assert diverged.end["event"] == "diverged" and diverged.scores is None
+
+
+def test_a_stalled_adam_run_is_reported_as_not_learning(mnist):
+    cfg = TrainConfig(hidden=32, layers=1, lr=1.0, optimizer="adam", epochs=1, subset=1000, test_subset=500,
+                      batch_size=32, device="cpu", log_every=10)
+    _, events = run(cfg, mnist)
+    assert events[-1]["event"] == "done" and events[-1]["verdict"] == "not_learning"
+    text = Message.from_dict(events[-1]["message"]).render()
+    assert "did not learn" in text and "Adam usually learns between 0.001 and 0.005" in text
+
+
+def test_a_run_that_learns_gets_no_verdict_and_sgd_gets_sgd_advice(tiny):
+    _, events = run(replace(TINY, epochs=15, lr=0.02), tiny)
+    assert "verdict" not in events[-1]
+    _, stalled = run(replace(TINY, optimizer="sgd", lr=0.0001, epochs=1), tiny)
+    assert stalled[-1]["verdict"] == "not_learning"
+    assert "try a larger learning rate" in Message.from_dict(stalled[-1]["message"]).render()
+
+
+def test_divergence_advice_fits_the_optimizer(tiny):
+    _, sgd = run(replace(TINY, optimizer="sgd", lr=50.0, layers=2, hidden=32, epochs=3, log_every=1), tiny)
+    _, adam = run(replace(TINY, optimizer="adam", lr=500.0, layers=2, hidden=32, epochs=3, log_every=1), tiny)
+    assert sgd[-1]["event"] == adam[-1]["event"] == "diverged"
+    assert "gradient clipping" in Message.from_dict(sgd[-1]["message"]).render()
+    assert "between 0.001 and 0.005" in Message.from_dict(adam[-1]["message"]).render()

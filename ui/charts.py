@@ -46,10 +46,14 @@ def lines(series: list[dict], xtitle: str, ytitle: str, title: str = "", yrange=
 
 
 def bars(labels: list[str], values: list[float], title: str = "", colors=None, percent=True,
-         yrange=None, height: int = 340, digits: int = 2) -> go.Figure:
+         yrange=None, height: int = 340, digits: int = 2, errors: list[float] | None = None) -> go.Figure:
+    """One bar per label, its value printed on it; `errors` draws ± error bars and prints them beside the value."""
     text = [f"{v:.{digits}%}" if percent else f"{v:.3g}" for v in values]
+    if errors is not None:
+        text = [f"{s} ± {e * 100:.{digits}f}" if percent else f"{s} ± {e:.2g}" for s, e in zip(text, errors)]
     fig = go.Figure(go.Bar(x=labels, y=values, text=text, textposition="outside", marker_color=colors,
-                           textfont=dict(size=14), cliponaxis=False))
+                           textfont=dict(size=14), cliponaxis=False,
+                           error_y=dict(type="data", array=errors, visible=errors is not None, thickness=2)))
     fig.update_yaxes(tickformat=".0%" if percent else None, range=yrange)
     return style(fig, title, height, legend=False)
 

@@ -9,6 +9,7 @@ from lib.orders import ORDERS
 from lib.settings import check_limits
 from lib.train import TrainConfig, fit_to_data
 from ui import charts, resources, state
+from lib import stats
 from lib.messages import Problem
 from ui.i18n import t, tc, tr, tr_all
 
@@ -87,11 +88,14 @@ def outcome(job: Job) -> None:
     elif job.result is None:
         st.info(t("Stopped before any training step. {msg}", msg=_why(job)))
     else:
-        text = t("Test accuracy {acc:.2%} on the {n:,} MNIST test digits, after {s:.1f} s of training on {device}.",
-                 acc=job.result["acc"],
-                 n=job.result["n"], s=job.seconds, device=state.device_text(job.last("start") or {}))
+        text = t("Test accuracy {acc:.2%} ± {margin:.2%} on the {n:,} MNIST test digits (95 % interval), after "
+                 "{s:.1f} s of training on {device}.", acc=job.result["acc"],
+                 margin=stats.margin(job.result["acc"], job.result["n"]), n=job.result["n"], s=job.seconds,
+                 device=state.device_text(job.last("start") or {}))
         if job.state == "stopped":
             st.warning(t("Stopped early; the model is kept as trained so far.") + " " + text)
+        elif job.message is not None:  # finished, but the verdict is that it did not learn
+            st.warning(t("Not learning.") + " " + _why(job) + " " + text)
         else:
             st.success(text)
 

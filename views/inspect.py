@@ -5,11 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.drawing import read_digit
+from lib import stats
 from lib.orders import get_order
 from ui import charts_inspect as charts
 from ui.common import page
 from ui.digit_pickers import mistakes, pick_digit
-from ui.i18n import t
+from ui.i18n import t, tn
 from ui.inspect_panels import show_reading, show_states
 from ui.model_picker import evaluation_of, pick_model
 from ui.upload import upload_box
@@ -21,9 +22,11 @@ def describe(choice: dict, ev: dict) -> None:
     """One line about the model: its shape, its reading order, its test accuracy."""
     c = choice["config"]
     order = get_order(c.order)
-    st.caption(t("{cell} with {layers} layer(s) of {hidden} units, reading {order}. Test accuracy {acc:.2%} on "
-                 "the {n:,} MNIST test digits.", cell=c.cell.upper(), layers=c.layers, hidden=c.hidden, order=t(order.title),
-                 acc=ev["acc"], n=ev["n"]))
+    shape = tn("{cell} with {n} layer of {hidden} units", "{cell} with {n} layers of {hidden} units", c.layers,
+               cell=c.cell.upper(), hidden=c.hidden)
+    st.caption(t("{shape}, reading {order}. Test accuracy {acc:.2%} ± {margin:.2%} on the {n:,} MNIST test digits "
+                 "(95 % interval).", shape=shape, order=t(order.title), acc=ev["acc"],
+                 margin=stats.margin(ev["acc"], ev["n"]), n=ev["n"]))
     st.caption(t(order.explanation))
 
 

@@ -10,7 +10,8 @@ from lib.analysis import cross_order, rows_to_reach, shipped_order_results
 from lib.messages import LIST_SEPARATOR
 from lib.orders import ORDERS
 from lib.train import preset
-from ui import charts, resources, state, training
+from lib import stats
+from ui import captions, charts, resources, state, training
 from ui.common import page
 from ui.i18n import t
 
@@ -22,19 +23,16 @@ def order_name(o: str) -> str:
     return t(ORDERS[o].title)
 
 
-def comparison(acc: dict, by_rows: dict, matrix: dict, key: str) -> None:
-    """The three charts of the experiment, each with a short reading for students."""
+def comparison(acc: dict, n: dict, by_rows: dict, matrix: dict, key: str, matrix_n: int) -> None:
+    """The three charts of the experiment, each with a short reading for students computed from its numbers."""
     orders = list(acc)
     left, right = st.columns(2)
+    errors = [stats.margin(acc[o], n[o]) for o in orders]
     left.plotly_chart(charts.bars([order_name(o) for o in orders], [acc[o] for o in orders],
-                                  t("Test accuracy by row order"), [ORDERS[o].color for o in orders],
-                                  yrange=[min(acc.values()) - 0.05, 1.0]), key=f"{key}_bars", width="stretch")
-    best, worst = max(orders, key=acc.get), min(orders, key=acc.get)
-    left.caption(t("Highest: {b} ({ba:.2%}); lowest: {w} ({wa:.2%}). A fixed order, even a scrambled one, can "
-                   "be learned: at each step the network can count on the same row arriving. A new random order "
-                   "for every image takes that away, and accuracy falls, though it stays far above chance (10 %). "
-                   "Single runs: differences of a few tenths of a point can come from the seed alone.",
-                   b=order_name(best), ba=acc[best], w=order_name(worst), wa=acc[worst]))
+                                  t("Test accuracy by row order (± 95 % interval)"), [ORDERS[o].color for o in orders],
+                                  yrange=[min(acc.values()) - 0.05, 1.0], errors=errors),
+                      key=f"{key}_bars", width="stretch")
+    left.caption(captions.order_ranking(acc, n))
     series = [{"name": order_name(o), "x": list(range(1, 29)), "y": by_rows[o], **training.order_look(o)}
               for o in orders]
     right.plotly_chart(charts.lines(series, t("rows read"), t("test accuracy"), t("Accuracy after reading k rows"),
@@ -44,23 +42,19 @@ def comparison(acc: dict, by_rows: dict, matrix: dict, key: str) -> None:
                     "work, not when the information arrives.",
                     list=t(LIST_SEPARATOR).join(f"{order_name(o)} {rows_to_reach(by_rows[o])}" for o in orders)))
     if any(matrix.get(o) for o in orders):
-        matrix_chart(matrix, key)
+        matrix_chart(matrix, key, matrix_n)
 
 
-def matrix_chart(matrix: dict, key: str) -> None:
+def matrix_chart(matrix: dict, key: str, n: int) -> None:
     trained = [o for o in matrix if matrix[o]]
     tested = list(next(iter(matrix[o] for o in trained)))
     z = [[matrix[a][b] for b in tested] for a in trained]
     st.plotly_chart(charts.heatmap(z, [order_name(o) for o in tested], [order_name(o) for o in trained],
-                                   t("Trained on one order (rows), tested on another (columns)"), t("tested on"),
-                                   t("trained on"), colorscale="RdYlGn", zmin=0, zmax=1, text_fmt="{:.0%}"),
+                                   t("Trained on one order (rows), tested on another (columns), {n:,} test digits",
+                                     n=n), t("tested on"), t("trained on"), colorscale="Viridis", zmin=0, zmax=1,
+                                   text_fmt="{:.0%}"),
                     key=f"{key}_matrix", width="stretch")
-    st.caption(t("The diagonal is each model on the order it was trained on. Off the diagonal a model meets its "
-                 "rows in an order it never saw, and accuracy drops, often far. The weights are the same at every "
-                 "step; what does not carry over is what the network learned to expect at each step. The model "
-                 "trained on a new random order per image loses least on other row orders, since it could not "
-                 "rely on one. Columns are a different kind of line, and every model trained on rows does poorly "
-                 "on them."))
+    st.caption(captions.matrix_reading(matrix))
 
 
 def shipped_section() -> None:
@@ -72,7 +66,8 @@ def shipped_section() -> None:
         return
     st.caption(t("Five 2×128 LSTMs with the same settings, each trained on the full MNIST in one row order and "
                  "scored on the 10,000 test digits."))
-    comparison(results["acc"], results["acc_by_rows"], results["matrix"], key="shipped")
+    n = {o: results["n"][o] for o in results["orders"]}
+    comparison(results["acc"], n, results["acc_by_rows"], results["matrix"], key="shipped", matrix_n=min(n.values()))
 
 
 def base_config():
@@ -131,8 +126,9 @@ def experiment_results() -> None:
             models = {o: j.model for o, j in done.items()}
             cache.clear()
             cache[key] = cross_order(models, resources.mnist(), limit=CHECK_DIGITS)
-    comparison({o: j.result["acc"] for o, j in done.items()}, {o: j.result["acc_by_rows"] for o, j in done.items()},
-               cache[key], key="yours")
+    comparison({o: j.result["acc"] for o, j in done.items()}, {o: j.result["n"] for o, j in done.items()},
+               {o: j.result["acc_by_rows"] for o, j in done.items()},
+               cache[key], key="yours", matrix_n=min(CHECK_DIGITS, len(resources.mnist().test_y)))
 
 
 def main() -> None:

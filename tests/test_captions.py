@@ -1,0 +1,36 @@
+"""Captions that draw conclusions follow their numbers: a tie is called a tie, a winner only past the noise."""
+
+import pytest
+
+from ui import captions, i18n
+
+SHIPPED = {"forward": 0.9929, "reversed": 0.9909, "shuffled": 0.9817, "random": 0.9135, "columns": 0.9899}
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    monkeypatch.setattr(i18n, "language", lambda: "en")
+
+
+def test_a_tie_is_called_a_tie():
+    text = captions.order_ranking({"forward": 0.9929, "reversed": 0.9909}, {"forward": 10000, "reversed": 10000})
+    assert text.startswith("All these orders tie") and "Highest" not in text
+
+
+def test_the_highest_group_holds_every_order_within_the_noise():
+    text = captions.order_ranking(SHIPPED, dict.fromkeys(SHIPPED, 10000))
+    assert "Highest: top → bottom (99.29%), bottom → top (99.09%)." in text
+    assert "Lowest: random per image (91.35%)." in text and "accuracy falls" in text
+
+
+def test_the_same_gap_on_few_digits_is_a_tie():
+    assert captions.order_ranking({"forward": 0.99, "random": 0.95}, {"forward": 100, "random": 100}).startswith(
+        "All these orders tie")
+
+
+def test_the_matrix_reading_is_computed_from_the_cells():
+    matrix = {"forward": {"forward": 0.99, "reversed": 0.39, "columns": 0.19},  # drops 60 and 80: 70 on average
+              "reversed": {"forward": 0.49, "reversed": 0.99, "columns": 0.29}}  # drops 50 and 70: 60
+    text = captions.matrix_reading(matrix)
+    assert "loses 65 points on average; bottom → top loses least (60 points)" in text
+    assert "score at most 29%" in text

@@ -1,0 +1,52 @@
+"""Captions that draw a conclusion from numbers: computed from those numbers, so they never say more than they show."""
+
+from __future__ import annotations
+
+from lib import stats
+from lib.messages import LIST_SEPARATOR
+from lib.orders import ORDERS
+from ui.i18n import t
+
+
+def _names(orders: list[str], acc: dict) -> str:
+    return t(LIST_SEPARATOR).join(f"{t(ORDERS[o].title)} ({acc[o]:.2%})" for o in orders)
+
+
+def order_ranking(acc: dict[str, float], n: dict[str, int], repeats: int = 1) -> str:
+    """Which row orders score highest and lowest, naming a winner only when the gap exceeds the uncertainty."""
+    found = stats.extremes(acc, n)
+    if found["all_tie"]:
+        text = t("All these orders tie: the gaps between them are within the uncertainty of the test score "
+                 "({n:,} test digits, 95 % interval).", n=min(n.values()))
+    else:
+        text = t("Highest: {high}. Lowest: {low}. Orders named together tie: their gap is within the uncertainty "
+                 "of the test score (95 % interval, shown as error bars).", high=_names(found["highest"], acc),
+                 low=_names(found["lowest"], acc))
+    if "random" in found["lowest"] and not found["all_tie"]:
+        text += " " + t("A fixed order, even a scrambled one, can be learned: at each step the network can count on "
+                        "the same row arriving. A new random order for every image takes that away, and accuracy "
+                        "falls, though it stays far above chance (10 %).")
+    if repeats == 1:
+        text += " " + t("Each bar is one training run; another seed can move it by a few tenths of a point, which "
+                        "these intervals do not include.")
+    return text
+
+
+def matrix_reading(matrix: dict[str, dict[str, float]]) -> str:
+    """What the train-order × test-order matrix shows, computed from its cells (the student's runs differ)."""
+    trained = [o for o in matrix if matrix[o] and o in matrix[o]]
+    drops = {o: [matrix[o][o] - acc for test, acc in matrix[o].items() if test != o] for o in trained}
+    drops = {o: sum(d) / len(d) for o, d in drops.items() if d}
+    text = t("The diagonal is each model on the order it was trained on; off the diagonal it meets its rows in an "
+             "order it never saw. The weights are the same at every step; what does not carry over is what the "
+             "network learned to expect at each step.")
+    if drops:
+        least = min(drops, key=drops.get)
+        text += " " + t("Away from its own order a model loses {mean:.0f} points on average; {order} loses least "
+                        "({least:.0f} points).", mean=100 * sum(drops.values()) / len(drops),
+                        order=t(ORDERS[least].title), least=100 * drops[least])
+    on_columns = [matrix[o]["columns"] for o in trained if o != "columns" and "columns" in matrix[o]]
+    if on_columns:
+        text += " " + t("Read by columns, the models trained on rows score at most {best:.0%}: a column is a "
+                        "different kind of line.", best=max(on_columns))
+    return text
