@@ -30,3 +30,20 @@ def rows_to_reach(acc_by_rows: list[float], fraction: float = 0.9) -> int:
     """How many rows a model must read before it gets `fraction` of its final accuracy."""
     target = fraction * acc_by_rows[-1]
     return next(k for k, acc in enumerate(acc_by_rows, start=1) if acc >= target)
+
+
+def reading_table(cards: dict[str, dict]) -> str:
+    """Markdown: each shipped model's test accuracy with its 95 % interval and its accuracy after k rows (the
+    numbers docs/teaching-notes.md quotes; tests/test_docs.py checks the document against this)."""
+    from .stats import margin
+
+    lines = ["| model | order | loss on | test accuracy (10,000 digits, 95 % interval) | after 7 rows | after 14 "
+             "| after 20 | after 24 |", "|---|---|---|---:|---:|---:|---:|---:|"]
+    for name in sorted(cards):
+        card = cards[name]
+        m, rows = card["metrics"], card["metrics"]["acc_by_rows"]
+        loss = card["config"].get("loss", "last-step")
+        score = f"{m['acc']:.2%} ± {margin(m['acc'], m['n']):.2%}"
+        lines.append(f"| {name} | {card['config']['order']} | {loss} | {score} | {rows[6]:.1%} | {rows[13]:.1%} "
+                     f"| {rows[19]:.1%} | {rows[23]:.1%} |")
+    return "\n".join(lines)

@@ -11,29 +11,35 @@ from .model import RowClassifier, model_input
 
 @torch.no_grad()
 def evaluate(model: RowClassifier, data: MnistData, order: str = "forward", batch_size: int = 1000,
-             limit: int = 0, seed: int = 0) -> dict:
-    """Test metrics as plain data: acc, loss, confusion, per-class acc and accuracy after reading k rows."""
+             limit: int = 0, seed: int = 0, indices: torch.Tensor | None = None) -> dict:
+    """Metrics as plain data: acc, loss, confusion, per-class acc and accuracy after reading k rows.
+
+    On the test set (`limit` digits balanced by class, 0 = all), or on the training digits at `indices` (a validation
+    split held out of training); "split" in the result says which.
+    """
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
-    idx = stratified_indices(data.test_y, limit, seed)
+    split = "test" if indices is None else "validation"
+    images, labels = (data.test_x, data.test_y) if indices is None else (data.train_x, data.train_y)
+    idx = stratified_indices(labels, limit, seed) if indices is None else indices.cpu()
     gen = torch.Generator().manual_seed(seed)
     step_correct = torch.zeros(28, dtype=torch.long)
     loss_sum, preds = 0.0, []
     for start in range(0, len(idx), batch_size):
         chunk = idx[start:start + batch_size]
-        x = model_input(data.test_x[chunk].to(device), order, gen)  # (B, 28, 28) float, step-major
-        y = data.test_y[chunk].to(device)
+        x = model_input(images[chunk.to(images.device)].to(device), order, gen)  # (B, 28, 28) float, step-major
+        y = labels[chunk.to(labels.device)].to(device)
         logits = model.step_logits(x)  # (B, 28, 10)
         loss_sum += F.cross_entropy(logits[:, -1], y, reduction="sum").item()
         step_correct += (logits.argmax(-1) == y[:, None]).sum(0).cpu()
         preds.append(logits[:, -1].argmax(-1).cpu())
     model.train(was_training)
-    pred, true = torch.cat(preds), data.test_y[idx].cpu()
+    pred, true = torch.cat(preds), labels.cpu()[idx]
     confusion = torch.bincount(true * 10 + pred, minlength=100).view(10, 10)
     per_class = confusion.diag().float() / confusion.sum(1).clamp(min=1).float()
     n = len(idx)
-    return {"order": order, "split": "test", "n": n, "acc": (pred == true).float().mean().item(), "loss": loss_sum / n,
+    return {"order": order, "split": split, "n": n, "acc": (pred == true).float().mean().item(), "loss": loss_sum / n,
             "confusion": confusion.tolist(), "per_class_acc": per_class.tolist(),
             "acc_by_rows": (step_correct.float() / n).tolist(), "indices": idx.tolist(),
             "predictions": pred.tolist()}

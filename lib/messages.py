@@ -23,6 +23,7 @@ TEXT: dict[str, str] = {
     "setting.between": N_("{setting} must be between {low:,} and {high:,}"),
     "setting.finite": N_("every number must be finite"),
     "setting.fraction": N_("{setting} must be at least 0 and below 1"),
+    "setting.share": N_("{setting} must be between 0 and {high:.0%}"),
     "setting.learning_rate": N_("the learning rate must be above 0 and at most 1000"),
     "setting.not_negative": N_("{setting} must not be negative"),
     "setting.digits": N_("{setting} must be 0 (all) or at least 10"),

@@ -18,6 +18,8 @@ SPECS: dict[str, tuple[str, TrainConfig]] = {  # name -> (description, config)
                        preset("lesson", log_every=100)),
     **{f"lstm-{order}": (f"2×128 LSTM with Adam, read in the '{order}' order.", replace(STRONG, order=order))
        for order in ORDERS},
+    "lesson-every-step": ("The lesson's model and training, with the loss on the answer after every row: what can "
+                          "be known after k rows.", preset("lesson", loss="every-step", log_every=100)),
     "gru-forward": ("2×128 GRU with Adam, top → bottom.", replace(STRONG, cell="gru")),
     "rnn-forward": ("2×128 plain tanh RNN with Adam, top → bottom.", replace(STRONG, cell="rnn", lr=0.001)),
 }

@@ -56,3 +56,11 @@ def test_cloud_rehearsal_table_and_readme_figures_come_from_the_recorded_runs():
     sizes = re.search(r"a ([\d.]+) GB environment instead of ([\d.]+) GB, and about (\d) GB more", readme)
     extra_gib = (runs[0]["memory"]["cgroup_peak_mb"] - runs[1]["memory"]["cgroup_peak_mb"]) / 1024
     assert sizes.groups() == (*(f"{r['environment_gb']:.1f}" for r in runs), f"{extra_gib:.0f}")
+
+
+def test_teaching_notes_quote_the_shipped_cards():
+    from lib.analysis import reading_table
+    cards = {p.stem: json.loads(p.read_text()) for p in (ROOT / "pretrained").glob("*.json")}
+    doc = (ROOT / "docs" / "teaching-notes.md").read_text()
+    table = doc.split("<!-- reading-table -->\n")[1].split("\n<!-- /reading-table -->")[0]
+    assert table == reading_table(cards)

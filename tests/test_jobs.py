@@ -13,7 +13,8 @@ from lib import jobs as jobs_module
 from lib.jobs import JobManager
 from lib.train import TrainConfig
 
-CFG = TrainConfig(hidden=16, layers=1, optimizer="adam", lr=0.01, batch_size=20, epochs=2, log_every=2, device="cpu")
+CFG = TrainConfig(hidden=16, layers=1, optimizer="adam", lr=0.01, batch_size=20, epochs=2, log_every=2, device="cpu",
+                  validation=0.0)
 
 
 def wait_for(predicate, timeout=30.0):

@@ -1,5 +1,6 @@
 """The row classifier, its trace, training as a generator, evaluation and configs."""
 
+import json
 import threading
 from dataclasses import replace
 
@@ -16,7 +17,7 @@ from lib.optim import lr_factor
 from lib.train import PRESETS, TrainConfig, build_model, fit_to_data, preset, train
 
 TINY = TrainConfig(hidden=16, layers=1, lr=0.01, optimizer="adam", batch_size=20, epochs=2, log_every=5,
-                   device="cpu")
+                   device="cpu", validation=0.0)  # the test set after each epoch: these tests compare with it
 
 
 def run(cfg, data, stop=None):
@@ -67,7 +68,8 @@ def test_training_yields_flat_dicts_in_order(tiny):
     assert kinds.count("epoch") == 2 and kinds.count("step") == 4  # 10 steps an epoch, logged every 5
     step = next(e for e in events if e["event"] == "step")
     assert {"epoch", "step", "loss", "acc", "lr", "samples_per_s", "elapsed", "progress"} <= set(step)
-    assert all(isinstance(v, (int, float, str)) for e in events for v in e.values())
+    assert all(isinstance(v, (int, float, str)) for e in events for k, v in e.items() if k != "message")
+    assert all(json.loads(json.dumps(e["message"])) == e["message"] for e in events if "message" in e)  # plain data
 
 
 def test_learns_synthetic_rows(tiny):
@@ -204,7 +206,7 @@ def test_fit_to_data_asks_for_no_more_digits_than_are_loaded():
 
 
 def test_run_to_end_returns_the_final_scores_only_for_a_finished_run(tiny):
-    cfg = TrainConfig(hidden=8, layers=1, epochs=1, batch_size=50, device="cpu", log_every=2)
+    cfg = TrainConfig(hidden=8, layers=1, epochs=1, batch_size=50, device="cpu", log_every=2, validation=0.0)
     events = []
     scores = run_to_end(train(cfg, tiny, build_model(cfg)), events.append)
     assert events[-1]["event"] == "done" and scores["acc"] == events[-2]["test_acc"] and scores["n"] == 100
@@ -261,3 +263,21 @@ def test_divergence_advice_fits_the_optimizer(tiny):
     assert sgd[-1]["event"] == adam[-1]["event"] == "diverged"
     assert "gradient clipping" in Message.from_dict(sgd[-1]["message"]).render()
     assert "between 0.001 and 0.005" in Message.from_dict(adam[-1]["message"]).render()
+
+
+def test_a_validation_split_is_held_out_of_training_and_scored_each_epoch(tiny):
+    from lib.data import stratified_indices
+    from lib.train import split_validation
+    pool = stratified_indices(tiny.train_y, 0, 0)
+    kept, held = split_validation(pool, 0.1)
+    assert len(held) == 20 and len(kept) == 180 and not set(kept.tolist()) & set(held.tolist())
+    cfg = replace(TINY, validation=0.1, epochs=2)
+    fitted = fit(cfg, tiny)
+    epochs = [e for e in fitted.events if e["event"] == "epoch"]
+    assert fitted.events[0]["n_train"] == 180 and fitted.events[0]["n_validation"] == 20
+    assert all(e["val_n"] == 20 and "test_acc" not in e and 0 <= e["train_acc"] <= 1 for e in epochs)
+    assert fitted.scores["split"] == "test" and fitted.scores["n"] == len(tiny.test_y)  # the test set, at the end
+
+
+def test_the_lesson_preset_scores_the_test_set_each_epoch_as_the_lesson_did():
+    assert preset("lesson").validation == 0.0 and preset("quick").validation > 0

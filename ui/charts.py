@@ -35,11 +35,12 @@ def style(fig: go.Figure, title: str = "", height: int = 360, legend: bool = Tru
 
 def lines(series: list[dict], xtitle: str, ytitle: str, title: str = "", yrange=None, percent=False,
           height: int = 340, whole_x: bool = False) -> go.Figure:
-    """One line per series: each {'name', 'x', 'y', optional 'color', 'dash'}."""
+    """One line per series: each {'name', 'x', 'y', optional 'color', 'dash', 'width'}."""
     fig = go.Figure()
     for s in series:
         fig.add_trace(go.Scatter(x=s["x"], y=s["y"], name=s["name"], mode="lines+markers" if len(s["x"]) < 30
-                                 else "lines", line=dict(color=s.get("color"), dash=s.get("dash"), width=3)))
+                                 else "lines", line=dict(color=s.get("color"), dash=s.get("dash"),
+                                                         width=s.get("width", 3))))
     fig.update_xaxes(title=xtitle, tickformat="d" if whole_x else None, dtick=1 if whole_x else None)
     fig.update_yaxes(title=ytitle, range=yrange, tickformat=".0%" if percent else None)
     return style(fig, title, height, legend=len(series) > 1)

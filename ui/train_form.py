@@ -7,7 +7,7 @@ import streamlit as st
 from lib.devices import available_devices
 from lib.model import CELLS
 from lib.orders import ORDERS
-from lib.train import OPTIMIZERS, PRECISIONS, SCHEDULERS, TrainConfig
+from lib.train import LOSSES, OPTIMIZERS, PRECISIONS, SCHEDULERS, TrainConfig
 from ui import resources, training
 from ui.i18n import t
 
@@ -17,6 +17,7 @@ BATCHES = [16, 32, 64, 128, 256, 512, 1024]
 SUBSETS = [500, 1000, 2000, 5000, 10000, 20000, 30000]  # plus "all" (however many digits are loaded)
 TEST_SUBSETS = [500, 1000, 2000, 5000]
 DECAYS = [0.0, 1e-5, 1e-4, 1e-3, 1e-2]
+VALIDATION = [0.0, 0.05, 0.1, 0.2]  # shares of the training digits held out to score each epoch
 
 
 def key(field: str) -> str:
@@ -111,10 +112,19 @@ def advanced() -> None:
     b.number_input(t("Gradient clipping (0 = off)"), 0.0, 100.0, step=0.5, key=key("clip"))
     c.number_input(t("Seed"), 0, 2**31 - 1, step=1, key=key("seed"))
     _, n_test = training.loaded()
-    c.select_slider(t("Test digits scored each epoch"),
+    b.select_slider(t("Held out for validation"), options(VALIDATION, st.session_state[key("validation")]),
+                    key=key("validation"), format_func=lambda v: f"{v:.0%}" if v else t("none: test each epoch"),
+                    help=t("The share of the training digits kept out of training and scored after each epoch. "
+                           "With none, the test set is scored after each epoch instead, as the original lesson "
+                           "does; the final score is always on the test set."))
+    c.select_slider(t("Test digits scored each epoch (without validation)"),
                     count_options(TEST_SUBSETS, n_test, n_test, st.session_state[key("test_subset")]),
                     key=key("test_subset"), format_func=count_label(n_test))
     c.number_input(t("Log every N steps"), 1, 1000, step=1, key=key("log_every"))
+    c.radio(t("Loss on the answer"), list(LOSSES), format_func=lambda v: t(LOSSES[v]), key=key("loss"),
+            help=t("The lesson trains only the answer after the last row. Trained on the answer after every row, "
+                   "the classifier learns to answer early too, so the accuracy after k rows shows what the network "
+                   "can know by then."))
     a.selectbox(t("Precision"), list(PRECISIONS), format_func=lambda p: t(PRECISIONS[p]), key=key("precision"),
                 help=t("bfloat16 about halves the LSTM's work on CPUs that compute it natively (AMX); on other CPUs "
                        "the run uses float32. float32 is the lesson's precision; it also rounds, and results can "

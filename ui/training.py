@@ -100,12 +100,34 @@ def outcome(job: Job) -> None:
             st.success(text)
 
 
+def _scored_on(job: Job) -> str:
+    """'val' or 'test': what this run scored after each epoch (its epoch dicts say)."""
+    first = job.last("epoch") or {}
+    return "test" if "test_acc" in first or (not first and job.config.validation == 0) else "val"
+
+
 def _epoch_title(jobs: list[Job]) -> str:
-    """The per-epoch accuracy chart's title, naming how many test digits each point was measured on."""
-    sizes = {j.config.test_subset or loaded()[1] for j in jobs}
-    if len(sizes) == 1:
-        return t("Test accuracy after each epoch ({n:,} test digits)", n=sizes.pop())
-    return t("Test accuracy after each epoch (runs differ in test digits)")
+    """The per-epoch accuracy chart's title: what the solid lines were measured on, and how many digits."""
+    kinds = {_scored_on(j) for j in jobs}
+    sizes = {(j.last("epoch") or {}).get(f"{_scored_on(j)}_n") for j in jobs} - {None}
+    n = sizes.pop() if len(sizes) == 1 else None
+    if kinds == {"val"}:
+        return (t("Accuracy each epoch: {n:,} held-out validation digits (solid), training digits (dotted)", n=n)
+                if n else t("Accuracy each epoch: held-out validation digits (solid), training digits (dotted)"))
+    if kinds == {"test"}:
+        return (t("Accuracy each epoch: {n:,} test digits (solid), training digits (dotted)", n=n)
+                if n else t("Accuracy each epoch: test digits (solid), training digits (dotted)"))
+    return t("Accuracy each epoch: validation or test digits (solid), training digits (dotted)")
+
+
+def _accuracy_series(job: Job, look: dict) -> list[dict]:
+    """A run's held-out accuracy per epoch (solid) and its training accuracy (dotted, thinner)."""
+    rows, kind = job.of_kind("epoch"), _scored_on(job)
+    x = [r["epoch"] for r in rows]
+    held = t("validation") if kind == "val" else t("test")
+    return [{"name": f"{state.run_label(job)} · {held}", "x": x, "y": [r[f"{kind}_acc"] for r in rows], **look},
+            {"name": f"{state.run_label(job)} · {t('training')}", "x": x, "y": [r["train_acc"] for r in rows],
+             **look, "dash": "dot", "width": 1.5}]
 
 
 def _why(job: Job) -> str:
@@ -122,9 +144,16 @@ def curves(jobs: list[Job], key: str, color_by_order: bool = False) -> None:
     left, mid, right = st.columns(3)
     left.plotly_chart(charts.lines([series(j, "step", "step", "loss") for j in jobs], tc("training", "step"),
                                    t("training loss"), t("Loss")), key=f"{key}_loss", width="stretch")
-    mid.plotly_chart(charts.lines([series(j, "epoch", "epoch", "test_acc") for j in jobs], t("epoch"),
-                                  t("test accuracy"), _epoch_title(jobs), percent=True, whole_x=True),
-                     key=f"{key}_acc", width="stretch")
+    looks = [order_look(j.config.order) if color_by_order else {"color": charts.PALETTE[i % len(charts.PALETTE)]}
+             for i, j in enumerate(jobs)]  # a run keeps its colour from the loss chart (the colorway's i-th)
+    accuracy = [s for j, look in zip(jobs, looks) for s in _accuracy_series(j, look)]
+    mid.plotly_chart(charts.lines(accuracy, t("epoch"), t("accuracy"), _epoch_title(jobs), percent=True,
+                                  whole_x=True), key=f"{key}_acc", width="stretch")
+    if any(_scored_on(j) == "test" for j in jobs):
+        mid.caption(t("This run scores the test set after every epoch, as the original lesson does. Better "
+                      "practice holds out validation digits from the training set for that, and scores the test "
+                      "set once, at the end: settings chosen by looking at test scores make the test score too "
+                      "optimistic."))
     right.plotly_chart(charts.lines([series(j, "step", "step", "lr") for j in jobs], tc("training", "step"),
                                     t("learning rate"),
                                     t("Learning rate")), key=f"{key}_lr", width="stretch")
