@@ -61,6 +61,7 @@ class Job:
     message: Message | None = None  # why it diverged, stopped by itself or failed, for the UI to translate
     seconds: float = 0.0  # training time, queueing excluded
     stop_event: threading.Event = field(default_factory=threading.Event)
+    group: int = 0  # runs started together with the same settings and other seeds share the first one's id
 
     @property
     def finished(self) -> bool:
@@ -107,10 +108,10 @@ class JobManager:
         torch.set_num_threads(threads or max(1, usable_cpus() // self.max_running))
         threading.Thread(target=self._reap_forever, daemon=True, name="job-reaper").start()
 
-    def submit(self, cfg: TrainConfig, data: MnistData, owner: str, name: str = "") -> Job:
+    def submit(self, cfg: TrainConfig, data: MnistData, owner: str, name: str = "", group: int = 0) -> Job:
         """Validate and queue a run (ValueError before anything is queued if the config is impossible)."""
         cfg.validate()
-        job = Job(cfg, owner, name)
+        job = Job(cfg, owner, name, group=group)
         with self._cond:
             self._active.append(job)
             self._seen[owner] = time.time()

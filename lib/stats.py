@@ -34,18 +34,31 @@ def differ(a: float, n_a: int, b: float, n_b: int, z: float = Z95) -> bool:
     return abs(a - b) > z * se
 
 
-def extremes(acc: dict[str, float], n: dict[str, int]) -> dict:
+def differ_se(a: float, se_a: float, b: float, se_b: float, z: float = Z95) -> bool:
+    """Whether two estimates with standard errors se_a and se_b differ by more than their noise."""
+    return abs(a - b) > z * math.sqrt(se_a ** 2 + se_b ** 2)
+
+
+def standard_error(acc: float, n: int) -> float:
+    """The binomial standard error of one test accuracy on n digits."""
+    return math.sqrt(max(acc * (1 - acc), 1e-12) / max(n, 1))
+
+
+def extremes(acc: dict[str, float], n: dict[str, int], se: dict[str, float] | None = None) -> dict:
     """The names tied for highest and for lowest accuracy (within the noise of the best and of the worst).
 
-    {"highest": [...], "lowest": [...], "all_tie": bool}, names in the order of `acc`.
+    The noise is each accuracy's binomial error on its n test digits, or `se` when given (e.g. the standard error
+    of a mean over seeds). {"highest": [...], "lowest": [...], "all_tie": bool}, names in the order of `acc`.
     """
+    se = se or {k: standard_error(acc[k], n[k]) for k in acc}
     best, worst = max(acc, key=acc.get), min(acc, key=acc.get)
-    highest = [k for k in acc if not differ(acc[k], n[k], acc[best], n[best])]
-    lowest = [k for k in acc if not differ(acc[k], n[k], acc[worst], n[worst])]
+    highest = [k for k in acc if not differ_se(acc[k], se[k], acc[best], se[best])]
+    lowest = [k for k in acc if not differ_se(acc[k], se[k], acc[worst], se[worst])]
     return {"highest": highest, "lowest": lowest, "all_tie": len(highest) == len(acc)}
 
 
 def spread(values: list[float]) -> dict:
-    """Mean, sample standard deviation, min and max of repeated measurements (e.g. one run with several seeds)."""
-    return {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1 else 0.0,
-            "min": min(values), "max": max(values), "runs": len(values)}
+    """Mean, sample standard deviation, its standard error, min and max of repeated measurements (several seeds)."""
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return {"mean": statistics.fmean(values), "sd": sd, "se": sd / math.sqrt(len(values)), "min": min(values),
+            "max": max(values), "runs": len(values)}

@@ -1,5 +1,6 @@
 """AppTest of the Lesson and Row order pages (shipped weights, the animation, the order experiment)."""
 
+import json
 import time
 from pathlib import Path
 
@@ -7,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib.jobs import Job
 from lib.train import TrainConfig
+from ui import resources
 
 VIEWS = Path(__file__).resolve().parent.parent / "views"
 
@@ -60,3 +62,29 @@ def test_train_every_order_compares_your_models(mnist):
     assert any(h.value == "Your results" for h in at.subheader)
     keys = {c.key for c in at.get("plotly_chart")}
     assert {"exp_live_acc", "yours_bars", "yours_rows", "yours_matrix"} <= keys
+
+
+def test_three_seeds_per_order_show_mean_and_spread(mnist):
+    at = page("row_order.py")
+    tiny = TrainConfig(hidden=8, layers=1, optimizer="adam", lr=0.01, batch_size=100, epochs=1, subset=500,
+                       log_every=5)
+    at.session_state["runs"] = [Job(tiny, owner="test", state="done")]
+    at.run()
+    at.radio(key="exp_base").set_value("train").run()
+    at.multiselect(key="exp_orders").set_value(["forward", "random"])
+    at.radio(key="exp_seeds").set_value(3).run()
+    at.button[0].click().run()
+    runs = at.session_state["runs"][1:]
+    assert [(j.config.order, j.config.seed) for j in runs] == [("forward", 0), ("forward", 1), ("forward", 2),
+                                                               ("random", 0), ("random", 1), ("random", 2)]
+    end = time.time() + 300
+    while not all(j.finished for j in runs) and time.time() < end:
+        resources.jobs().touch(runs[0].owner)  # the heartbeat an open tab sends
+        time.sleep(0.3)
+    at.run()
+    assert not at.exception and all(j.state == "done" for j in runs)
+    bars = next(c for c in at.get("plotly_chart") if c.key == "yours_bars")
+    spec = json.loads(bars.proto.spec)
+    assert "mean ± spread over 3 seeds" in spec["layout"]["title"]["text"]
+    assert spec["data"][0]["error_y"]["visible"] and len(spec["data"][0]["error_y"]["array"]) == 2
+    assert any("mean of 3 runs with different seeds" in c.value for c in at.caption)

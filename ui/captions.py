@@ -12,10 +12,16 @@ def _names(orders: list[str], acc: dict) -> str:
     return t(LIST_SEPARATOR).join(f"{t(ORDERS[o].title)} ({acc[o]:.2%})" for o in orders)
 
 
-def order_ranking(acc: dict[str, float], n: dict[str, int], repeats: int = 1) -> str:
-    """Which row orders score highest and lowest, naming a winner only when the gap exceeds the uncertainty."""
-    found = stats.extremes(acc, n)
-    if found["all_tie"]:
+def order_ranking(acc: dict[str, float], n: dict[str, int], repeats: int = 1,
+                  se: dict[str, float] | None = None) -> str:
+    """Which row orders score highest and lowest, naming a winner only when the gap exceeds the uncertainty.
+
+    With repeats > 1, `acc` holds means over seeds and `se` their standard errors, which decide the ties.
+    """
+    found = stats.extremes(acc, n, se if repeats > 1 else None)
+    if found["all_tie"] and repeats > 1:
+        text = t("All these orders tie: the gaps between their means are within the spread across seeds.")
+    elif found["all_tie"]:
         text = t("All these orders tie: the gaps between them are within the uncertainty of the test score "
                  "({n:,} test digits, 95 % interval).", n=min(n.values()))
     else:
@@ -29,6 +35,9 @@ def order_ranking(acc: dict[str, float], n: dict[str, int], repeats: int = 1) ->
     if repeats == 1:
         text += " " + t("Each bar is one training run; another seed can move it by a few tenths of a point, which "
                         "these intervals do not include.")
+    else:
+        text += " " + t("Each bar is the mean of {k} runs with different seeds; its error bar is ± one standard "
+                        "deviation across them.", k=repeats)
     return text
 
 

@@ -96,6 +96,9 @@ def settings_form() -> TrainConfig | None:
                         key=key("subset"), format_func=count_label(n_train),
                         help=t("Balanced across the 10 classes. Fewer digits train faster."))
         c.radio(t("Device"), devices(), format_func=device_name, key=key("device"), horizontal=True)
+        c.radio(t("Repeat with seeds"), [1, 3, 5], key="form_repeats", horizontal=True,
+                help=t("Train the same settings with this many seeds (other initial weights and batches): the table "
+                       "then shows their mean and spread, so you can tell a real difference from chance."))
         with st.expander(t("More settings")):
             advanced()
         pressed = st.form_submit_button(t("Train"), type="primary", icon=":material/play_arrow:")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dataclasses import replace
+
 from lib.jobs import Job
 from lib.orders import ORDERS
 from lib.settings import check_limits
@@ -14,7 +16,17 @@ from lib.messages import Problem
 from ui.i18n import t, tc, tr, tr_all
 
 
-def start_run(cfg: TrainConfig, name: str = "") -> Job | None:
+def start_repeats(cfg: TrainConfig, seeds: int) -> list[Job]:
+    """The same settings `seeds` times with seeds cfg.seed, cfg.seed + 1, …; the runs share a group id."""
+    first = start_run(cfg)
+    if first is None or seeds <= 1:
+        return [first] if first else []
+    first.group = first.id
+    rest = [start_run(replace(cfg, seed=cfg.seed + k), group=first.id) for k in range(1, seeds)]
+    return [first] + [j for j in rest if j is not None]
+
+
+def start_run(cfg: TrainConfig, name: str = "", group: int = 0) -> Job | None:
     """Queue a run for this session, or explain in the page why it cannot start (earlier runs stay)."""
     data = resources.mnist()
     if data is None:
@@ -24,7 +36,7 @@ def start_run(cfg: TrainConfig, name: str = "") -> Job | None:
     problems = check_limits(cfg, resources.settings(), n_train=len(data.train_y))
     try:
         if not problems:
-            job = resources.jobs().submit(cfg, data, state.owner(), name)
+            job = resources.jobs().submit(cfg, data, state.owner(), name, group=group)
     except Problem as exc:
         problems += exc.messages
     if problems:

@@ -23,16 +23,24 @@ def order_name(o: str) -> str:
     return t(ORDERS[o].title)
 
 
-def comparison(acc: dict, n: dict, by_rows: dict, matrix: dict, key: str, matrix_n: int) -> None:
-    """The three charts of the experiment, each with a short reading for students computed from its numbers."""
+def comparison(acc: dict, n: dict, by_rows: dict, matrix: dict, key: str, matrix_n: int,
+               seeds: dict | None = None) -> None:
+    """The three charts of the experiment, each with a short reading for students computed from its numbers.
+
+    `seeds`: order -> lib.stats.spread of its runs with different seeds; then `acc` holds their means.
+    """
     orders = list(acc)
     left, right = st.columns(2)
-    errors = [stats.margin(acc[o], n[o]) for o in orders]
-    left.plotly_chart(charts.bars([order_name(o) for o in orders], [acc[o] for o in orders],
-                                  t("Test accuracy by row order (± 95 % interval)"), [ORDERS[o].color for o in orders],
-                                  yrange=[min(acc.values()) - 0.05, 1.0], errors=errors),
-                      key=f"{key}_bars", width="stretch")
-    left.caption(captions.order_ranking(acc, n))
+    repeats = min(s["runs"] for s in seeds.values()) if seeds else 1
+    if repeats > 1:
+        errors, title = [seeds[o]["sd"] for o in orders], t("Test accuracy by row order: mean ± spread over {k} seeds",
+                                                             k=repeats)
+    else:
+        errors, title = [stats.margin(acc[o], n[o]) for o in orders], t("Test accuracy by row order (± 95 % interval)")
+    left.plotly_chart(charts.bars([order_name(o) for o in orders], [acc[o] for o in orders], title,
+                                  [ORDERS[o].color for o in orders], yrange=[min(acc.values()) - 0.05, 1.0],
+                                  errors=errors), key=f"{key}_bars", width="stretch")
+    left.caption(captions.order_ranking(acc, n, repeats, {o: s["se"] for o, s in (seeds or {}).items()}))
     series = [{"name": order_name(o), "x": list(range(1, 29)), "y": by_rows[o], **training.order_look(o)}
               for o in orders]
     right.plotly_chart(charts.lines(series, t("rows read"), t("test accuracy"), t("Accuracy after reading k rows"),
@@ -84,11 +92,16 @@ def base_config():
 def experiment_section() -> None:
     st.header(t("Train every order yourself"))
     cfg = base_config()
-    picked = st.multiselect(t("Orders"), list(ORDERS), default=EXPERIMENT_ORDERS, format_func=order_name,
-                            key="exp_orders")
+    left, right = st.columns([3, 1])
+    picked = left.multiselect(t("Orders"), list(ORDERS), default=EXPERIMENT_ORDERS, format_func=order_name,
+                              key="exp_orders")
+    seeds = right.radio(t("Seeds per order"), [1, 3], horizontal=True, key="exp_seeds",
+                        help=t("Repeat each order with different seeds (other initial weights and batches) to see "
+                               "how much of a difference is chance."))
     if st.button(t("Train every order"), type="primary", icon=":material/play_arrow:", disabled=not picked):
         cfg = training.fit(cfg)  # one note for the whole experiment, not one per order
-        jobs = [training.start_run(replace(cfg, order=o)) for o in picked]  # the run label names the order
+        jobs = [training.start_run(replace(cfg, order=o, seed=cfg.seed + k))  # the run label names the order
+                for o in picked for k in range(seeds)]
         st.session_state["experiment"] = [j.id for j in jobs if j is not None]
         training.remember_active()
         st.rerun()
@@ -113,22 +126,26 @@ def experiment_live() -> None:
 
 
 def experiment_results() -> None:
-    """The same three comparisons for the student's own finished runs."""
+    """The same three comparisons for the student's own finished runs (means over seeds when repeated)."""
     jobs = [j for j in map(state.run_by_id, st.session_state.get("experiment", [])) if j is not None]
-    done = {j.config.order: j for j in jobs if j.finished and j.result is not None}
-    if len(done) < 2 or len(done) < len(jobs):
+    by_order: dict[str, list] = {}
+    for job in jobs:
+        if job.finished and job.result is not None:
+            by_order.setdefault(job.config.order, []).append(job)
+    if len(by_order) < 2 or sum(map(len, by_order.values())) < len(jobs):
         return
     st.subheader(t("Your results"))
-    key = "matrix-" + "-".join(str(j.id) for j in done.values())
+    first = {o: runs[0] for o, runs in by_order.items()}  # the matrix uses each order's first seed
+    key = "matrix-" + "-".join(str(j.id) for j in first.values())
     cache = state.analyses().setdefault("experiment", {})
     if key not in cache:
         with st.spinner(t("Testing each of your models on every order…")):
-            models = {o: j.model for o, j in done.items()}
             cache.clear()
-            cache[key] = cross_order(models, resources.mnist(), limit=CHECK_DIGITS)
-    comparison({o: j.result["acc"] for o, j in done.items()}, {o: j.result["n"] for o, j in done.items()},
-               {o: j.result["acc_by_rows"] for o, j in done.items()},
-               cache[key], key="yours", matrix_n=min(CHECK_DIGITS, len(resources.mnist().test_y)))
+            cache[key] = cross_order({o: j.model for o, j in first.items()}, resources.mnist(), limit=CHECK_DIGITS)
+    seeds = {o: stats.spread([j.result["acc"] for j in runs]) for o, runs in by_order.items()}
+    rows = {o: [sum(k) / len(k) for k in zip(*(j.result["acc_by_rows"] for j in runs))] for o, runs in by_order.items()}
+    comparison({o: s["mean"] for o, s in seeds.items()}, {o: runs[0].result["n"] for o, runs in by_order.items()},
+               rows, cache[key], key="yours", matrix_n=min(CHECK_DIGITS, len(resources.mnist().test_y)), seeds=seeds)
 
 
 def main() -> None:

@@ -7,7 +7,9 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from lib.checkpoints import to_bytes
+from lib import stats
 from lib.jobs import STATES, export_runs
+from lib.messages import LIST_SEPARATOR
 from lib.orders import ORDERS
 from lib.share import config_from_query, config_to_query
 from lib.train import OPTIMIZERS, PRESETS, preset
@@ -83,6 +85,22 @@ def shown(job) -> dict:
                   "device": state.device_text(job.last("start") or {})}
 
 
+def repeats(done: list) -> None:
+    """One line per group of runs repeated with other seeds: the mean and spread of their test accuracy."""
+    groups: dict[int, list] = {}
+    for job in done:
+        if job.group and job.result is not None:
+            groups.setdefault(job.group, []).append(job)
+    for runs in groups.values():
+        if len(runs) < 2:
+            continue
+        s = stats.spread([j.result["acc"] for j in runs])
+        st.info(t("Runs {runs}: the same settings with {k} seeds. Test accuracy {mean:.2%} ± {sd:.2%} (mean ± "
+                  "standard deviation across seeds), from {low:.2%} to {high:.2%}.",
+                  runs=t(LIST_SEPARATOR).join(f"#{j.id}" for j in runs), k=len(runs), mean=s["mean"], sd=s["sd"],
+                  low=s["min"], high=s["max"]), icon=":material/functions:")
+
+
 def history() -> None:
     """This session's finished runs: table, overlaid curves and per-run actions."""
     done = state.finished_runs()
@@ -95,6 +113,7 @@ def history() -> None:
     picked = st.dataframe(rows, key="runs_table", on_select="rerun", selection_mode="multi-row", hide_index=True,
                           column_order=columns,
                           column_config=table_columns())
+    repeats(done)
     chosen = [done[i] for i in picked.selection.rows] or done[-1:]
     st.caption(t("Select rows to overlay their curves; actions apply to the first selected run."))
     training.curves(chosen, key="compare")
@@ -142,9 +161,9 @@ def main() -> None:
     cfg = settings_form()
     share_link()
     if cfg is not None:
-        job = training.start_run(cfg)
-        if job is not None:
-            st.session_state["watch"] = job.id
+        started = training.start_repeats(cfg, st.session_state.get("form_repeats", 1))
+        if started:
+            st.session_state["watch"] = started[0].id
             st.query_params.from_dict(config_to_query(cfg) | {"lang": st.query_params.get("lang", "en")})
             training.remember_active()
             st.rerun()
