@@ -358,3 +358,24 @@ def test_chinese_browser_gets_chinese_everywhere_after_a_run_and_a_drawing(serve
             screenshot(page, "inspect-zh")
         finally:
             browser.close()
+
+
+def test_a_three_seed_repeat_shows_mean_and_spread(page, server):
+    """Row order experiment, each order with 3 seeds: the bars are means with ± spread error bars."""
+    open_train(page, server, "subset=500&epochs=1&hidden=8&validation=0")
+    press_train(page)
+    page.wait_for_selector(STOP_BUTTON, state="detached", timeout=120_000)
+    settle(page)
+    page.get_by_role("link", name="Row order").click()  # a sidebar link keeps the session (and its last run)
+    page.locator("h1", has_text=PAGES["row-order"]).first.wait_for(timeout=60_000)
+    settle(page)
+    page.get_by_text("My last Train-page run").click()
+    settle(page)
+    page.locator(".st-key-exp_seeds").get_by_text("3", exact=True).click()
+    settle(page)
+    page.get_by_role("button", name=re.compile("Train every order")).click()
+    page.get_by_role("heading", name="Your results").wait_for(timeout=400_000)
+    settle(page)
+    no_exception(page, "row order after a 3-seed experiment")
+    page.locator(".js-plotly-plot .gtitle", has_text="mean ± spread over 3 seeds").first.wait_for(timeout=30_000)
+    assert page.get_by_text("Each bar is the mean of 3 runs with different seeds").count() >= 1

@@ -136,9 +136,9 @@ def _accuracy_series(job: Job, look: dict) -> list[dict]:
     """A run's held-out accuracy per epoch (solid) and its training accuracy (dotted, thinner)."""
     rows, kind = job.of_kind("epoch"), _scored_on(job)
     x = [r["epoch"] for r in rows]
-    held = t("validation") if kind == "val" else t("test")
+    held, trained = (t("validation") if kind == "val" else t("test")), t("training")
     return [{"name": f"{state.run_label(job)} · {held}", "x": x, "y": [r[f"{kind}_acc"] for r in rows], **look},
-            {"name": f"{state.run_label(job)} · {t('training')}", "x": x, "y": [r["train_acc"] for r in rows],
+            {"name": f"{state.run_label(job)} · {trained}", "x": x, "y": [r["train_acc"] for r in rows],
              **look, "dash": "dot", "width": 1.5}]
 
 
