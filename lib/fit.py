@@ -46,8 +46,12 @@ def fit(cfg: TrainConfig, data: MnistData, model: RowClassifier | None = None, s
     """
     fitted = Fitted(model if model is not None else build_model(cfg))
     t0 = time.perf_counter()
-    last_epoch = run_to_end(train(cfg, data, fitted.model, stop=stop),
-                            lambda e: (fitted.events.append(e), on_event(e)))
+    try:
+        last_epoch = run_to_end(train(cfg, data, fitted.model, stop=stop),
+                                lambda e: (fitted.events.append(e), on_event(e)))
+    except BaseException:  # out of device memory, or any other failure: the model leaves the device with it
+        fitted.model.to("cpu")
+        raise
     fitted.seconds = time.perf_counter() - t0
     stepped = any(e["event"] == "step" for e in fitted.events)
     if fitted.end["event"] != "diverged" and stepped:

@@ -1,4 +1,9 @@
-"""Background training jobs: a FIFO queue with a cap on concurrent runs, stop, heartbeats and results."""
+"""Background training jobs: a FIFO queue with a cap on concurrent runs, stop, heartbeats and results.
+
+Jobs on an accelerator wait in a line of their own: at most `max_gpu_jobs` train on a CUDA GPU at once, and one at a
+time on Apple MPS (a backend not safe to drive from two threads, taken through a process-wide lock). They share one
+copy of the data on the device, and a job that runs out of device memory ends alone, with its model back on the CPU.
+"""
 
 from __future__ import annotations
 
@@ -17,11 +22,11 @@ import torch
 
 from .checkpoints import card_from_run
 from .data import MnistData
-from .devices import usable_cpus
+from .devices import EXCLUSIVE, device_label, free_memory, is_out_of_memory, resolve_device, usable_cpus
 from .model import RowClassifier
 from .fit import fit
-from .messages import N_, Message, msg
-from .train import TrainConfig, build_model
+from .messages import N_, Message, Problem, msg
+from .train import TrainConfig, build_model, uses_dropout
 
 FINISHED = ("done", "stopped", "diverged", "error")
 STATES = {"queued": N_("queued"), "running": N_("running"), "done": N_("done"), "stopped": N_("stopped"),
@@ -62,6 +67,7 @@ class Job:
     seconds: float = 0.0  # training time, queueing excluded
     stop_event: threading.Event = field(default_factory=threading.Event)
     group: int = 0  # runs started together with the same settings and other seeds share the first one's id
+    device: str = "cpu"  # the device type it trains on (cpu | cuda | mps), chosen when it is submitted
 
     @property
     def finished(self) -> bool:
@@ -96,22 +102,31 @@ class Job:
 
 
 class JobManager:
-    """Runs at most `max_running` jobs at once, in submission order; the others wait with a queue position."""
+    """Runs at most `max_running` CPU jobs and `max_gpu_jobs` CUDA jobs at once (one on MPS), each line in submission
+    order; the others wait with a queue position."""
 
-    def __init__(self, max_running: int = 1, heartbeat_timeout: float = 60.0, threads: int | None = None):
+    device_locks = {kind: threading.Lock() for kind in EXCLUSIVE}  # process-wide: a job holds its device's to train
+
+    def __init__(self, max_running: int = 1, heartbeat_timeout: float = 60.0, threads: int | None = None,
+                 max_gpu_jobs: int = 2):
         self.max_running = max(1, int(max_running))
+        self.max_gpu_jobs = max(1, int(max_gpu_jobs))
         self.heartbeat_timeout = heartbeat_timeout
         self._active: list[Job] = []  # queued and running jobs, oldest first
         self._seen: dict[str, float] = {}
         self._cond = threading.Condition()
+        self._copies: dict[tuple[int, str], tuple[MnistData, MnistData, int]] = {}  # data on a device, and its users
+        self._copy_lock = threading.Lock()
         # Concurrent jobs share the cores: give each its share instead of letting them oversubscribe.
         torch.set_num_threads(threads or max(1, usable_cpus() // self.max_running))
         threading.Thread(target=self._reap_forever, daemon=True, name="job-reaper").start()
 
     def submit(self, cfg: TrainConfig, data: MnistData, owner: str, name: str = "", group: int = 0) -> Job:
-        """Validate and queue a run (ValueError before anything is queued if the config is impossible)."""
+        """Validate and queue a run (ValueError before anything is queued if the config is impossible, or its
+        device is missing or cannot run a tiny op)."""
         cfg.validate()
-        job = Job(cfg, owner, name, group=group)
+        device = resolve_device(cfg.device, cfg.cell, cfg.batch_size, uses_dropout(cfg))
+        job = Job(cfg, owner, name, group=group, device=device.type)
         with self._cond:
             self._active.append(job)
             self._seen[owner] = time.time()
@@ -119,10 +134,14 @@ class JobManager:
         return job
 
     def position(self, job: Job) -> int:
-        """1-based place in the waiting line, 0 if running or finished."""
+        """1-based place in its device's waiting line (the CPU's or the GPU's), 0 if running or finished."""
         with self._cond:
-            waiting = [j for j in self._active if j.state == "queued"]
+            waiting = [j for j in self._active if j.state == "queued" and j.device == job.device]
         return waiting.index(job) + 1 if job in waiting else 0
+
+    def cap(self, device: str = "cpu") -> int:
+        """How many jobs may train at once on a device type: one where the backend is not thread-safe (MPS)."""
+        return 1 if device in EXCLUSIVE else self.max_gpu_jobs if device != "cpu" else self.max_running
 
     def counts(self) -> dict:
         with self._cond:
@@ -150,30 +169,81 @@ class JobManager:
             time.sleep(min(5.0, self.heartbeat_timeout / 2))
             self.reap()
 
-    def _wait_turn(self, job: Job) -> bool:
-        """Block until `job` is among the first max_running active jobs; False if stopped while queued."""
+    def _wait_turn(self, job: Job) -> tuple[bool, threading.Lock | None]:
+        """Block until `job` is among the first cap() active jobs of its device and holds that device's lock, if it
+        has one; (False, None) if stopped while queued. It stays "queued", with its place, until then."""
+        lock = self.device_locks.get(job.device)
         with self._cond:
-            while self._active.index(job) >= self.max_running:
+            while True:
+                line = [j for j in self._active if j.device == job.device]
+                if line.index(job) < self.cap(job.device) and (lock is None or lock.acquire(blocking=False)):
+                    job.state = "running"
+                    return True, lock
                 if job.stop_event.is_set():
-                    return False
-                self._cond.wait(0.5)  # woken at once when a job ends; the timeout only notices a Stop
-            job.state = "running"
-            return True
+                    return False, None
+                self._cond.wait(0.5)  # woken at once when a job ends; the timeout notices a Stop or another holder
 
     def _run(self, job: Job, data: MnistData) -> None:
         lower_thread_priority()  # a class's page runs stay quick while a job trains (docs/benchmarks.md)
+        lock, shared = None, False
         try:
-            if self._wait_turn(job):
-                _execute(job, data)
-            else:
+            started, lock = self._wait_turn(job)
+            if not started:
                 job.state = "stopped"
+                return
+            on_device, shared = self._take_copy(data, job.device), job.device != "cpu"
+            _execute(job, on_device)
         except Exception as exc:  # noqa: BLE001 - a failed job reports, the server lives on
-            job.state, job.message = "error", msg("job.failed", error=f"{type(exc).__name__}: {exc}")
-            traceback.print_exc()
-        finally:
+            job.state, job.message = "error", _failure(job, exc)
+            if not is_out_of_memory(exc):
+                traceback.print_exc()
+        finally:  # the failed run's tensors are gone with its traceback now; its model goes back to the CPU
+            if job.model is not None and job.state == "error":
+                job.model.to("cpu").eval()
+            dropped = self._drop_copy(data, job.device) if shared else False
+            if job.device != "cpu" and (job.state == "error" or dropped):
+                free_memory(job.device)  # before the lock is released: MPS is never driven from two threads
+            if lock is not None:
+                lock.release()
             with self._cond:
                 self._active.remove(job)
                 self._cond.notify_all()
+
+    def _take_copy(self, data: MnistData, device: str) -> MnistData:
+        """The digits on `device`: one copy shared by every job training there, made by the first of them."""
+        if device == "cpu":
+            return data
+        with self._copy_lock:
+            key = (id(data), device)
+            source, copy, users = self._copies.get(key, (None, None, 0))
+            if source is not data:  # a new data set (an id is reused only once its copy is gone)
+                copy, users = data.to(device), 0
+            self._copies[key] = (data, copy, users + 1)
+            return copy
+
+    def _drop_copy(self, data: MnistData, device: str) -> bool:
+        """One job less on a device's copy; True when it was the last and the copy was let go."""
+        with self._copy_lock:
+            key = (id(data), device)
+            if key not in self._copies:
+                return False
+            source, copy, users = self._copies[key]
+            if users > 1:
+                self._copies[key] = (source, copy, users - 1)
+                return False
+            del self._copies[key]
+            return True
+
+
+def _failure(job: Job, exc: Exception) -> Message:
+    """Why a job failed, for people: out of device memory (with advice), a problem lib described, or the error."""
+    if is_out_of_memory(exc):
+        start = job.last("start")
+        where = start["device"] if start else device_label(torch.device(job.device))
+        return msg("job.out_of_memory", device=where)
+    if isinstance(exc, Problem):
+        return exc.messages[0]
+    return msg("job.failed", error=f"{type(exc).__name__}: {exc}")
 
 
 def _execute(job: Job, data: MnistData) -> None:

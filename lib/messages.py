@@ -97,6 +97,18 @@ TEXT: dict[str, str] = {
                        "train-images-idx3-ubyte (torchvision's layout), or connect to the internet once so it can "
                        "be downloaded into data/; the sample shipped in mnist-sample/ could not be read either. "
                        "Tried: {tried}"),
+    # devices and jobs on accelerators (lib/devices.py, lib/jobs.py)
+    "device.broken": N_("the device {device} cannot run PyTorch on this machine ({error}); choose auto or CPU"),
+    "device.no_kernels": N_("The GPU {device} cannot run this PyTorch build ({error}), so this run trains on the "
+                            "CPU."),
+    "device.mps_cell": N_("{cell} has no native kernels on Apple's GPU (MPS) and trains faster on the CPU, so auto "
+                          "chose the CPU."),
+    "device.mps_small_batch": N_("A batch of {batch:,} digits trains faster on the CPU than on Apple's GPU (MPS), "
+                                 "so auto chose the CPU; from {low:,} digits per batch it uses the GPU."),
+    "device.mps_dropout": N_("A stacked LSTM with dropout trains incorrectly on Apple's GPU (MPS) in this PyTorch "
+                             "version, so auto chose the CPU."),
+    "job.out_of_memory": N_("{device} ran out of memory during this run. Try a smaller batch size or a smaller "
+                            "hidden size, or wait until fewer runs are training. Other runs were not affected."),
 }
 
 

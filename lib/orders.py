@@ -48,12 +48,20 @@ class RowOrder:
     def apply(self, x: torch.Tensor, gen: torch.Generator | None = None) -> torch.Tensor:
         """(B, 28, 28) images -> (B, 28, 28) sequences, step t holding the line this order reads at t."""
         lines = x.transpose(1, 2) if self.axis == 2 else x
+        if not self.per_image:
+            return lines[:, self._fixed_index(x.device)]
         idx = self.line_index(len(x), gen).to(x.device)
-        if idx.shape[0] == 1:
-            return lines[:, idx[0]]
         return lines[torch.arange(len(x), device=x.device)[:, None], idx]
 
+    def _fixed_index(self, device: torch.device) -> torch.Tensor:
+        """(28,) long: a fixed order's index on `device`, copied there once (not once per training step)."""
+        key = (self.name, self.axis, self._index, str(device))
+        if key not in _ON_DEVICE:
+            _ON_DEVICE[key] = self.line_index(1)[0].to(device)
+        return _ON_DEVICE[key]
 
+
+_ON_DEVICE: dict[tuple, torch.Tensor] = {}  # (order, device) -> a fixed order's index there; 28 numbers each
 _IDENTITY = torch.arange(SIDE)
 ORDERS: dict[str, RowOrder] = {o.name: o for o in [
     RowOrder("forward", N_("top → bottom"),

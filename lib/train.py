@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from dataclasses import asdict, dataclass, replace
 from typing import Iterator
 
 import torch
-import torch.nn.functional as F
 
-from .data import MnistData, batch_indices, stratified_indices
-from .devices import available_devices, device_label, resolve_device, use_bf16  # noqa: F401 TODO drop available_devices once bench/throughput.py imports it from lib.devices
+from .data import MnistData, stratified_indices
+from .devices import available_devices, resolve_device  # noqa: F401 TODO import from lib.devices in bench/throughput.py
+from .devices import choose_device, device_label, exact_fp32, synchronize, use_bf16
 from .evaluate import evaluate
 from .fields import typed_fields
+from .loop import Clock as _Clock, Window as _Window, optimisation_step
 from .messages import N_, Message, Problem, Term, msg
 from .model import CELLS, RowClassifier, model_input
 from .optim import lr_factor, make_optimizer
@@ -172,23 +172,40 @@ def fit_to_data(cfg: TrainConfig, n_train: int, n_test: int) -> tuple[TrainConfi
 
 
 def build_model(cfg: TrainConfig) -> RowClassifier:
-    """A freshly initialised model for `cfg`, its weights fixed by cfg.seed."""
-    model = RowClassifier(cfg.cell, cfg.hidden, cfg.layers, cfg.dropout)
+    """A freshly initialised model for `cfg`, its weights fixed by cfg.seed.
+
+    Built on the meta device first: PyTorch's own initialisation would draw from the process-wide generator, which
+    the dropout of other jobs training at that moment draws from too.
+    """
+    with torch.device("meta"):
+        model = RowClassifier(cfg.cell, cfg.hidden, cfg.layers, cfg.dropout)
+    model = model.to_empty(device="cpu")
     model.reset_parameters(cfg.seed)
     return model
+
+
+def uses_dropout(cfg: TrainConfig) -> bool:
+    """Whether the run draws dropout masks (only between stacked layers)."""
+    return cfg.layers > 1 and cfg.dropout > 0
 
 
 def train(cfg: TrainConfig, data: MnistData, model: RowClassifier,
           stop: threading.Event | None = None) -> Iterator[dict]:
     """Train `model` in place, yielding flat dicts: start, step (every log_every), epoch, then done/stopped/diverged.
 
-    Closing the generator or setting `stop` leaves the model as trained so far.
+    Closing the generator or setting `stop` leaves the model as trained so far. Randomness is private to the run
+    (weights, batches and random orders use its own generators) except dropout, which PyTorch draws from the
+    process-wide generator: only a run with dropout seeds it (torch.manual_seed), so runs without dropout never
+    disturb others. What remains: two dropout runs training at once share that generator, so each is reproducible
+    alone but not bit for bit while another dropout run trains beside it.
     """
     cfg.validate()
-    device = resolve_device(cfg.device)
-    torch.manual_seed(cfg.seed)  # only dropout draws from the global generator
+    device, note = choose_device(cfg.device, cfg.cell, cfg.batch_size, uses_dropout(cfg))
+    if uses_dropout(cfg):
+        torch.manual_seed(cfg.seed)  # process-wide (and CUDA's, which seeds cuDNN's dropout state): see above
+    exact_fp32(device)  # float32 on a GPU means float32, as on the CPU that trained the cards (no TF32)
     model.to(device).train()
-    data = data.to(device)
+    data = data.to(device)  # a no-op when lib.jobs hands over its shared copy on this device
     pool, held_out = split_validation(stratified_indices(data.train_y, cfg.subset, cfg.seed), cfg.validation)
     pool = pool.to(device)
     steps_per_epoch = math.ceil(len(pool) / cfg.batch_size)
@@ -200,28 +217,38 @@ def train(cfg: TrainConfig, data: MnistData, model: RowClassifier,
            "threads": torch.get_num_threads() if device.type == "cpu" else 0,
            "precision": "bf16" if bf16 else "fp32",
            "steps_per_epoch": steps_per_epoch, "n_train": len(pool), "n_validation": len(held_out),
-           "params": model.n_params, "elapsed": 0.0}
-    step = 0
+           "params": model.n_params, "elapsed": 0.0, **({"message": note.to_dict()} if note else {})}
+    step, warm_at = 0, 0.0
     for epoch in range(1, cfg.epochs + 1):
         window = _Window()
-        for bidx in batch_indices(len(pool), cfg.batch_size, gen):
+        # the epoch's digits in batch order, put on the device once (not an index copy every step); the same draw
+        # from `gen` as lib.data.batch_indices
+        shuffled = pool[torch.randperm(len(pool), generator=gen).to(device)]
+        for first in range(0, len(shuffled), cfg.batch_size):
             if stop is not None and stop.is_set():
                 yield {"event": "stopped", "epoch": epoch, "step": step, "elapsed": clock.elapsed()}
                 return
             for pg in opt.param_groups:
                 pg["lr"] = cfg.lr * lr_factor(cfg.scheduler, step / max(total - 1, 1))
-            idx = pool[bidx.to(device)]
+            idx = shuffled[first:first + cfg.batch_size]
             x = model_input(data.train_x[idx], cfg.order, gen)  # (B, 28, 28) uint8 -> ordered float lines
-            loss, correct = _step(model, opt, x, data.train_y[idx], cfg.clip, bf16, cfg.loss == "every-step")
+            loss, correct = optimisation_step(model, opt, x, data.train_y[idx], cfg.clip, bf16,
+                                              cfg.loss == "every-step")
             window.add(loss, correct, len(idx))
             step += 1
+            if step == 1:  # cuDNN setup / MPS graph compilation: out of the speed and time-left estimates
+                synchronize(device)
+                window.warmed()
+                warm_at = clock.elapsed()
             if step % cfg.log_every == 0 or step == total:
                 info = window.flush(clock)
                 if not math.isfinite(info["loss"]) or info["loss"] > DIVERGED_LOSS:
                     yield _diverged(cfg, epoch, step, info["loss"], clock)
                     return
+                elapsed = clock.elapsed()
+                left = (total - step) * ((elapsed - warm_at) / (step - 1) if step > 1 else elapsed)
                 yield {"event": "step", "epoch": epoch, "step": step, "lr": opt.param_groups[0]["lr"],
-                       "progress": step / total, **info, "elapsed": clock.elapsed()}
+                       "progress": step / total, **info, "elapsed": elapsed, "left_s": left}
             if step == total:
                 break
         event, scores = _epoch_end(cfg, model, data, held_out, epoch, step, window, clock)
@@ -231,27 +258,6 @@ def train(cfg: TrainConfig, data: MnistData, model: RowClassifier,
     yield {"event": "done", "epoch": epoch, "step": step, "elapsed": clock.elapsed(), **_verdict(cfg, event)}
     # the last epoch's test scores, so lib.fit need not score them again when they cover every test digit
     return scores if scores["split"] == "test" else None
-
-
-def _step(model, opt, x, y, clip, bf16, every_step: bool = False):
-    """One optimisation step; returns the (unsynchronised) summed loss and correct count tensors.
-
-    every_step: the loss is the mean over all 28 steps' answers (B, 28, 10), so the classifier learns to answer
-    after any number of rows; otherwise only the last step's answer is trained, as in the lesson.
-    """
-    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):  # weights stay float32
-        steps = model.step_logits(x) if every_step else None  # (B, 28, 10)
-        logits = steps[:, -1] if every_step else model(x)  # (B, 10)
-    if every_step:
-        loss = F.cross_entropy(steps.float().flatten(0, 1), y.repeat_interleave(steps.shape[1]))
-    else:
-        loss = F.cross_entropy(logits.float(), y)
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    if clip > 0:
-        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
-    opt.step()
-    return loss.detach() * len(y), (logits.argmax(1) == y).sum()
 
 
 def split_validation(pool: torch.Tensor, share: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -290,41 +296,3 @@ def _diverged(cfg, epoch, step, loss, clock) -> dict:
                  optimizer=Term(OPTIMIZERS[cfg.optimizer]), suggested=cfg.lr / 10)
     return {"event": "diverged", "epoch": epoch, "step": step, "loss": loss, "elapsed": clock.elapsed(),
             "message": advice.to_dict()}
-
-
-class _Clock:
-    def __init__(self):
-        self.t0 = time.perf_counter()
-
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.t0
-
-
-class _Window:
-    """Loss and accuracy since the last log (what the curve shows) and since the epoch began."""
-
-    def __init__(self):
-        self.loss = self.correct = 0.0
-        self.count, self.t0 = 0, time.perf_counter()
-        self.ep_loss = self.ep_correct = 0.0
-        self.ep_count = 0
-
-    def add(self, loss, correct, n):
-        self.loss, self.correct, self.count = self.loss + loss, self.correct + correct, self.count + n
-
-    def flush(self, clock) -> dict:
-        loss, correct = float(self.loss), float(self.correct)  # one device sync per log step
-        now = time.perf_counter()
-        info = {"loss": loss / self.count, "acc": correct / self.count,
-                "samples_per_s": self.count / max(now - self.t0, 1e-9)}
-        self.ep_loss, self.ep_correct, self.ep_count = self.ep_loss + loss, self.ep_correct + correct, \
-            self.ep_count + self.count
-        self.loss = self.correct = 0.0
-        self.count, self.t0 = 0, now
-        return info
-
-    def epoch_loss(self) -> float:
-        return self.ep_loss / max(self.ep_count, 1)
-
-    def epoch_acc(self) -> float:
-        return self.ep_correct / max(self.ep_count, 1)

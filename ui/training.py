@@ -12,7 +12,7 @@ from lib.settings import check_limits
 from lib.train import TrainConfig, fit_to_data
 from ui import charts, resources, state
 from lib import stats
-from lib.messages import Problem
+from lib.messages import Message, Problem
 from ui.i18n import t, tc, tr, tr_all
 
 
@@ -77,11 +77,13 @@ def status(job: Job) -> None:
         if step is None:
             st.progress(0.0, text=t("Starting…"))
             return
-        left = step["elapsed"] * (1 - step["progress"]) / max(step["progress"], 1e-9)
+        start = job.last("start")
         st.progress(min(step["progress"], 1.0), text=t(
             "Epoch {e}/{E} · step {s:,}/{S:,} · {sps:,.0f} digits/s · about {left:.0f} s left · {device}",
-            e=step["epoch"], E=job.config.epochs, s=step["step"], S=job.last("start")["steps_total"],
-            sps=step["samples_per_s"], left=left, device=state.device_text(job.last("start"))))
+            e=step["epoch"], E=job.config.epochs, s=step["step"], S=start["steps_total"],
+            sps=step["samples_per_s"], left=step["left_s"], device=state.device_text(start)))
+        if start.get("message"):  # why "auto" did not choose the accelerator
+            st.caption(tr(Message.from_dict(start["message"])))
     else:
         outcome(job)
 
