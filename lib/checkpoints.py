@@ -7,6 +7,7 @@ import platform
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors_bytes
@@ -67,20 +68,24 @@ def save_checkpoint(stem: str | Path, model: RowClassifier, card: dict) -> tuple
 
 
 def _depth(text: bytes) -> int:
-    """How deeply JSON brackets nest in `text` (strings skipped), counted before parsing so no parser recurses far."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for byte in text:
-        if in_string:
-            escaped, in_string = (not escaped and byte == 0x5C), in_string and (escaped or byte != 0x22)
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):
-            depth += 1
-            deepest = max(deepest, depth)
-        elif byte in (0x5D, 0x7D):
-            depth -= 1
-    return deepest
+    """How deeply JSON brackets nest in `text` (strings skipped), counted before parsing so no parser recurses far.
+
+    Vectorised (a 1 MB card: milliseconds and about 20 MB at most): a quote after an odd run of backslashes is
+    escaped, the others open and close strings, and brackets inside strings do not count. (Outside strings a backslash
+    is invalid JSON, which the parser refuses right there, so everything before it is still counted exactly.)
+    """
+    b = np.frombuffer(text, dtype=np.uint8)
+    if not b.size:
+        return 0
+    quotes = b == 0x22
+    backslash = b == 0x5C
+    if backslash.any():
+        at = np.arange(b.size, dtype=np.int32)  # a card is at most 1 MB (MAX_CARD_BYTES)
+        last_plain = np.maximum.accumulate(np.where(backslash, -1, at))  # the last non-backslash at or before each
+        quotes[1:] &= (at - last_plain)[:-1] % 2 == 0  # even run of backslashes just before: not escaped
+    outside = np.cumsum(quotes, dtype=np.int32) % 2 == 0  # a string runs from its opening quote to its closing one
+    steps = ((b == 0x5B) | (b == 0x7B)).view(np.int8) - ((b == 0x5D) | (b == 0x7D)).view(np.int8)
+    return max(0, int(np.cumsum(steps * outside, dtype=np.int32).max()))
 
 
 def parse_card(raw: bytes | str | dict) -> dict:
@@ -114,15 +119,33 @@ def from_bytes(weights: bytes, card: bytes | str | dict) -> tuple[RowClassifier,
         state = load_safetensors_bytes(weights)
     except (SafetensorError, ValueError, RuntimeError, OverflowError) as exc:
         raise CheckpointError(msg("weights.unreadable", detail=str(exc)[:120])) from None
-    model = build_model(TrainConfig.from_dict(card["config"]))
+    cfg = TrainConfig.from_dict(card["config"])
+    mismatch = _mismatch(cfg, state)  # before building: a 1 KB card must not make the server build a 2x1024 model
+    if mismatch:
+        raise CheckpointError(msg("weights.mismatch", detail=mismatch[:200]))
     if any(v.dtype != torch.float32 or not torch.isfinite(v).all() for v in state.values()):
         raise CheckpointError(msg("weights.not_finite"))
+    model = build_model(cfg)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         first = str(exc).splitlines()[0:2]
         raise CheckpointError(msg("weights.mismatch", detail=" ".join(first)[:200])) from None
     return model.eval(), card
+
+
+def _mismatch(cfg: TrainConfig, state: dict) -> str:
+    """How the tensors in `state` differ from the model `cfg` describes ('' if they fit), without allocating it."""
+    with torch.device("meta"):  # shapes only: no memory, no initialisation
+        wanted = {k: tuple(v.shape) for k, v in RowClassifier(cfg.cell, cfg.hidden, cfg.layers, cfg.dropout)
+                  .state_dict().items()}
+    missing, unexpected = sorted(set(wanted) - set(state)), sorted(set(state) - set(wanted))
+    if missing or unexpected:
+        return f"missing {', '.join(missing) or 'nothing'}; unexpected {', '.join(unexpected) or 'nothing'}"
+    for key, shape in wanted.items():
+        if tuple(state[key].shape) != shape:
+            return f"{key} has shape {list(state[key].shape)} in the file, {list(shape)} in the model"
+    return ""
 
 
 def load_checkpoint(path: str | Path) -> tuple[RowClassifier, dict]:

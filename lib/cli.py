@@ -21,7 +21,7 @@ from .orders import ORDERS
 from .pretrained import FOLDER, SPECS
 from .sample import FOLDER as SAMPLE_FOLDER
 from .sample import make_sample
-from .train import PRESETS, TrainConfig, fit_to_data, preset
+from .train import DEVICES, PRESETS, TrainConfig, fit_to_data, preset
 
 
 def fit_and_card(cfg: TrainConfig, data: MnistData, name: str, on_event=lambda e: None):
@@ -39,7 +39,9 @@ def fit_and_card(cfg: TrainConfig, data: MnistData, name: str, on_event=lambda e
 
 
 def _config_from_args(args) -> TrainConfig:
-    overrides = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name) is not None}
+    given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name) is not None}
+    checked = TrainConfig.from_dict(given)  # the type checks of cards, links and classroom files (a seed of 2**64 …)
+    overrides = {name: getattr(checked, name) for name in given}
     return preset(args.preset, **overrides) if args.preset else TrainConfig(**overrides)
 
 
@@ -57,7 +59,10 @@ class _Progress:
             self.bar.update(e["step"] - self.bar.n)
             self.bar.set_postfix(loss=f"{e['loss']:.3f}", acc=f"{e['acc']:.3f}", sps=f"{e['samples_per_s']:.0f}")
         elif e["event"] == "epoch":
-            self.bar.write(f"epoch {e['epoch']}: test acc {e['test_acc']:.4f}, test loss {e['test_loss']:.4f}")
+            split = "val" if "val_acc" in e else "test"
+            digits = "held-out training digits" if split == "val" else "test digits"
+            self.bar.write(f"epoch {e['epoch']}: {split} acc {e[f'{split}_acc']:.4f}, {split} loss "
+                           f"{e[f'{split}_loss']:.4f} ({e[f'{split}_n']:,} {digits})")
         elif e["event"] in ("diverged", "done", "stopped"):
             self.bar.close()
             if e.get("message"):
@@ -101,7 +106,7 @@ def cmd_evaluate(args) -> int:
 def cmd_make_pretrained(args) -> int:
     data = load_mnist()
     if not data.full:
-        print("make-pretrained needs the full MNIST: set MNIST_ROOT", file=sys.stderr)
+        print("error: make-pretrained needs the full MNIST: set MNIST_ROOT", file=sys.stderr)
         return 2
     for name in args.only or list(SPECS):
         description, cfg = SPECS[name]
@@ -134,13 +139,24 @@ def shipped_table(folder: Path = FOLDER) -> str:
         total += tr["seconds"]
         end = datetime.fromisoformat(card["date"]).timestamp()  # the card is written when training ends
         spans.append((end - tr["seconds"], end))
+        device = tr["device"] if tr.get("device_type") != "cpu" else \
+            f"CPU ({tr['threads']} thread{'s' if tr['threads'] > 1 else ''})"
         lines.append(f"| {name} | {c['cell']} | {c['layers']}×{c['hidden']} | {c['optimizer']} lr {c['lr']:g} | "
                      f"{c['epochs']} | {c['order']} | {card['metrics']['acc']:.2%} | {tr['seconds'] / 60:.1f} min | "
-                     f"{tr['device']} |")
-    wall = max(e for _, e in spans) - min(b for b, _ in spans) if spans else 0.0
-    lines.append(f"\nTraining time recorded in the cards: {total / 60:.0f} min in all; {wall / 60:.0f} min from the "
-                 "first start to the last end (runs that overlapped count once).")
+                     f"{device} |")
+    wall = _covered(spans)
+    lines.append(f"\nTraining time recorded in the cards: {total / 60:.0f} min in all; {wall / 60:.0f} min of wall time "
+                 "(runs that overlapped count once).")
     return "\n".join(lines)
+
+
+def _covered(spans: list[tuple[float, float]]) -> float:
+    """Seconds covered by the union of (start, end) spans: runs that overlapped count once, gaps not at all."""
+    total, reach = 0.0, float("-inf")
+    for begin, end in sorted(spans):
+        total += max(0.0, end - max(begin, reach))
+        reach = max(reach, end)
+    return total
 
 
 def cmd_shipped_table(args) -> int:
@@ -151,7 +167,7 @@ def cmd_shipped_table(args) -> int:
 def cmd_make_sample(args) -> int:
     root = args.root or os.environ.get("MNIST_ROOT")
     if not root:
-        print("make-sample needs the official MNIST files: set MNIST_ROOT or pass --root", file=sys.stderr)
+        print("error: make-sample needs the official MNIST files: set MNIST_ROOT or pass --root", file=sys.stderr)
         return 2
     made = make_sample(Path(root), Path(args.out))
     print(f"wrote {args.out}: {len(made['train_indices']):,} training digits and all 10,000 test digits")
@@ -178,13 +194,13 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="score a saved model on the MNIST test set")
     p.add_argument("path")
     p.add_argument("--order", choices=list(ORDERS))
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", default="auto", choices=DEVICES)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_evaluate)
     p = sub.add_parser("make-pretrained", help="retrain every shipped model into pretrained/")
     p.add_argument("--only", nargs="+", choices=list(SPECS))
     p.add_argument("--out", default=str(FOLDER))
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", default="auto", choices=DEVICES)
     p.set_defaults(func=cmd_make_pretrained)
     p = sub.add_parser("shipped-table", help="print the shipped models' markdown table (as in the README)")
     p.set_defaults(func=cmd_shipped_table)
@@ -196,7 +212,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = parser().parse_args(argv)
+    """Run one command; returns its exit code (2 for bad input, with an `error: …` line) and never raises."""
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as exc:  # argparse has printed the usage and `error: …` (or the help, with code 0)
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         return args.func(args)
     except (ValueError, CheckpointError, DataUnavailable) as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -21,6 +22,7 @@ FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
+MAX_IDX_BYTES = 64 * 2**20  # the largest official file, train-images-idx3-ubyte, is 47,040,016 bytes
 SOURCES = ("mnist", "sample")  # the full official MNIST, or the sample shipped in mnist-sample/
 
 
@@ -64,11 +66,31 @@ def normalize(x: torch.Tensor) -> torch.Tensor:
     return (x.float() / 255.0 - MEAN) / STD
 
 
+def _read_capped(path: Path) -> bytes:
+    """An IDX file's bytes, decompressed if it is .gz; more than MAX_IDX_BYTES is refused (a gzip bomb stops there)."""
+    def too_big() -> Problem:
+        return Problem(msg("data.too_big", path=str(path), limit=MAX_IDX_BYTES // 2**20))
+
+    if path.suffix != ".gz":
+        if path.stat().st_size > MAX_IDX_BYTES:
+            raise too_big()
+        return path.read_bytes()
+    chunks, size = [], 0
+    try:
+        with gzip.open(path, "rb") as fh:
+            while chunk := fh.read(2**20):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > MAX_IDX_BYTES:
+                    raise too_big()
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:  # damaged or cut short; other OSErrors go up as such
+        raise Problem(msg("data.bad_gzip", path=str(path), detail=str(exc)[:120])) from None
+    return b"".join(chunks)
+
+
 def read_idx(path: Path) -> np.ndarray:
-    """Read one IDX file (optionally .gz) into a numpy array, checking its header and length."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as fh:
-        raw = fh.read()
+    """Read one IDX file (optionally .gz) into a numpy array, checking its size, header and length."""
+    raw = _read_capped(path)
     if len(raw) < 4 or raw[:3] != b"\x00\x00\x08" or not 1 <= raw[3] <= 3 or len(raw) < 4 + 4 * raw[3]:
         raise Problem(msg("data.not_idx", path=str(path)))
     ndim = raw[3]
@@ -97,7 +119,9 @@ def _split(raw_dir: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
         raise Problem(msg("data.bad_shape", path=str(images)))
     if y.ndim != 1 or len(x) != len(y):
         raise Problem(msg("data.counts_differ", split=split, images=len(x), labels=y.size))
-    if y.size and y.max() > 9:
+    if len(y) == 0:  # nothing to train on or to score: every page would divide by zero
+        raise Problem(msg("data.empty", path=str(labels)))
+    if y.max() > 9:
         raise Problem(msg("data.bad_labels", path=str(labels)))
     return torch.from_numpy(x.copy()), torch.from_numpy(y.astype(np.int64))
 

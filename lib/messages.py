@@ -34,10 +34,13 @@ TEXT: dict[str, str] = {
     "kind.float": N_("a number"),
     "kind.str": N_("text"),
     "kind.bool": N_("true or false"),
+    "kind.int_digits": N_("a whole number of at most {digits} digits"),
     "device.unavailable": N_("the device {device} is not available on this machine; choose auto or CPU"),
     # classroom settings (lib/settings.py)
     "classroom.limit": N_("{setting} is limited to {limit:,} on this server (you asked for {value:,})"),
     "classroom.not_toml": N_("{file} is not valid TOML: {detail}"),
+    "classroom.not_table": N_("in {file}, `classroom` must be a table: a `[classroom]` heading with the settings "
+                              "under it"),
     "classroom.not_positive": N_("the classroom setting {name} must be positive"),
     "classroom.unknown": N_("unknown classroom settings: {names}"),
     "classroom.type": N_("the classroom setting {name} must be {kind}, not {value}"),
@@ -90,6 +93,9 @@ TEXT: dict[str, str] = {
     "data.not_idx": N_("{path} is not an unsigned-byte IDX file"),
     "data.truncated": N_("{path} is truncated: {size:,} bytes for shape {shape}"),
     "data.counts_differ": N_("{split} images and labels disagree: {images:,} images, {labels:,} labels"),
+    "data.too_big": N_("{path} is larger than {limit} MB once decompressed: not an MNIST file"),
+    "data.empty": N_("{path} holds no digits"),
+    "data.bad_gzip": N_("{path} is not a readable gzip file ({detail})"),
     "data.bad_shape": N_("{path} does not hold 28 × 28 images"),
     "data.bad_labels": N_("{path} holds labels outside 0 to 9"),
     "data.sample_damaged": N_("the shipped MNIST sample is damaged (checksum differs: {files})"),

@@ -34,11 +34,13 @@ def load_settings(path: Path | None = None, env: dict | None = None) -> Settings
     env = os.environ if env is None else env
     values: dict = {}
     file = Path(env.get("ROW_BY_ROW_CLASSROOM_FILE", path or DEFAULT_FILE))
-    if file.is_file():
-        try:
-            values.update(tomllib.loads(file.read_text()).get("classroom", {}))
-        except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
-            raise Problem(msg("classroom.not_toml", file=str(file), detail=str(exc))) from None
+    try:
+        table = tomllib.loads(file.read_text()).get("classroom", {}) if file.is_file() else {}
+    except (ValueError, OSError) as exc:  # TOMLDecodeError, UnicodeDecodeError, a 5,000-digit number; a name too long
+        raise Problem(msg("classroom.not_toml", file=str(file), detail=str(exc)[:200])) from None
+    if not isinstance(table, dict):  # classroom = 5 instead of a [classroom] table
+        raise Problem(msg("classroom.not_table", file=str(file)))
+    values.update(table)
     for f in fields(Settings):
         key = f"ROW_BY_ROW_{f.name.upper()}"
         if key in env:
@@ -49,7 +51,7 @@ def load_settings(path: Path | None = None, env: dict | None = None) -> Settings
 def _coerce(values: dict) -> Settings:
     typed = typed_fields(Settings, values, scope="classroom")
     for key, value in typed.items():
-        if not isinstance(value, bool) and value <= 0:
+        if not isinstance(value, bool) and not value > 0:  # NaN is not positive either
             raise Problem(msg("classroom.not_positive", name=key))
     limits = {"max_hidden", "max_layers", "max_epochs", "max_subset", "max_jobs"}
     typed.setdefault("classroom", bool(limits & set(typed)))  # any limit set means a class, unless said otherwise

@@ -19,7 +19,7 @@ PAGES = ["lesson.py", "train.py", "row_order.py", "inspect.py"]
 NAMES = {"lstm", "gru", "rnn", "cnn", "transformer", "mnist", "pytorch", "sgd", "adam", "adamw", "cpu", "gpu", "mps",
          "cuda", "nvidia", "apple", "bfloat16", "float32", "tanh", "linear", "one-cycle", "mb", "json", "toml", "nan",
          "inf", "amx", "safetensors", "config", "row", "by", "auto", "h", "c", "true", "false", "pytorch note",
-         "note", "note38", "x", "dropout", "streamlit", "python", "torchvision", "idx", "rgba"}
+         "note", "note38", "x", "dropout", "gzip", "streamlit", "python", "torchvision", "idx", "rgba"}
 
 
 def load_tool():

@@ -18,6 +18,8 @@ SUBSETS = [500, 1000, 2000, 5000, 10000, 20000, 30000]  # plus "all" (however ma
 TEST_SUBSETS = [500, 1000, 2000, 5000]
 DECAYS = [0.0, 1e-5, 1e-4, 1e-3, 1e-2]
 VALIDATION = [0.0, 0.05, 0.1, 0.2]  # shares of the training digits held out to score each epoch
+MAX_DROPOUT = 0.9  # the slider's end; a link asking for more is shown here (and trained) at this value
+WIDGET_MAX = {"dropout": MAX_DROPOUT, "momentum": 0.99, "clip": 100.0, "log_every": 1000, "seed": 2**31 - 1}
 
 
 def key(field: str) -> str:
@@ -37,6 +39,8 @@ def to_widgets(cfg: TrainConfig) -> None:
     st.session_state[key("test_subset")] = min(cfg.test_subset or n_test, n_test)
     s = resources.settings()
     st.session_state[key("layers")] = min(cfg.layers, s.max_layers)
+    for field, high in WIDGET_MAX.items():  # a valid link may ask for more than a widget shows (dropout 0.99)
+        st.session_state[key(field)] = min(getattr(cfg, field), high)
     st.session_state[key("epochs")] = min(cfg.epochs, s.max_epochs)
 
 
@@ -110,7 +114,7 @@ def advanced() -> None:
     a.slider(t("Momentum (SGD + momentum only)"), 0.0, 0.99, step=0.01, key=key("momentum"))
     a.select_slider(t("Weight decay"), options(DECAYS, st.session_state[key("weight_decay")]),
                     key=key("weight_decay"), format_func=lambda v: f"{v:g}")
-    b.slider(t("Dropout between layers"), 0.0, 0.5, step=0.05, key=key("dropout"),
+    b.slider(t("Dropout between layers"), 0.0, MAX_DROPOUT, step=0.05, key=key("dropout"),
              help=t("Applied only between stacked layers, so it does nothing with 1 layer."))
     b.number_input(t("Gradient clipping (0 = off)"), 0.0, 100.0, step=0.5, key=key("clip"))
     c.number_input(t("Seed"), 0, 2**31 - 1, step=1, key=key("seed"))
