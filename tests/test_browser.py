@@ -296,10 +296,10 @@ def test_upload_a_model_and_a_corrupt_one(page, server, tmp_path, tiny):
 def test_language_choice_survives_navigation(page, server):
     """?lang=zh is kept when the student follows the sidebar's page links (which drop the query string)."""
     page.goto(f"{server.url}/?lang=zh")
-    page.locator("h1", has_text="逐行读数字").first.wait_for(timeout=60_000)
+    page.locator("h1", has_text="逐行读手写数字").first.wait_for(timeout=60_000)
     settle(page)
     page.get_by_role("link", name="训练").click()
-    page.locator("h1", has_text="用 MNIST 的行训练一个 RNN").first.wait_for(timeout=60_000)
+    page.locator("h1", has_text="用 MNIST 图像的行训练一个 RNN").first.wait_for(timeout=60_000)
     assert "lang=zh" in page.url
     no_exception(page, "train in Chinese")
 
@@ -331,7 +331,7 @@ def test_chinese_browser_gets_chinese_everywhere_after_a_run_and_a_drawing(page,
         page = context.new_page()
         page.set_default_timeout(30_000)
         page.goto(f"{server.url}/train?subset=2000&epochs=1&hidden=16&test_subset=500")  # no ?lang=
-        page.locator("h1", has_text="用 MNIST 的行训练一个 RNN").first.wait_for(timeout=60_000)
+        page.locator("h1", has_text="用 MNIST 图像的行训练一个 RNN").first.wait_for(timeout=60_000)
         settle(page)
         press_train(page)
         page.wait_for_selector(STOP_BUTTON, state="detached", timeout=120_000)
