@@ -2,22 +2,39 @@
 
 from __future__ import annotations
 
+from statistics import fmean
+
 from .data import MnistData
 from .model import RowClassifier
 from .orders import ORDERS
 from .evaluate import evaluate
+from .stats import spread
 
 
-def shipped_order_results(cards: dict[str, dict], cell: str = "lstm") -> dict:
-    """From the shipped `<cell>-<order>` cards: orders (registry order), acc, acc_by_rows and matrix."""
-    by_order = {c["config"]["order"]: c for name, c in cards.items() if name.startswith(f"{cell}-")
-                and c["config"]["cell"] == cell}
-    orders = [o for o in ORDERS if o in by_order]
+def shipped_order_results(cards: dict[str, dict], cell: str = "lstm", seed_cards: dict[str, dict] | None = None) -> dict:
+    """From the shipped `<cell>-<order>` cards and the cards of the same configs trained with other seeds
+    (`seed_cards`, lib.pretrained.seed_cards): orders (registry order), and per order the mean over its runs of acc,
+    acc_by_rows and the cross-order matrix row, with `seeds` = lib.stats.spread of the runs' test accuracies."""
+    runs: dict[str, list[dict]] = {}
+    for name, card in sorted({**cards, **(seed_cards or {})}.items()):
+        if name.startswith(f"{cell}-") and card["config"]["cell"] == cell:
+            runs.setdefault(card["config"]["order"], []).append(card)
+    orders = [o for o in ORDERS if o in runs]
+    matrix = {o: _mean_dicts([c.get("cross_order", {}) for c in runs[o]]) for o in orders}
     return {"orders": orders,
-            "acc": {o: by_order[o]["metrics"]["acc"] for o in orders},
-            "n": {o: by_order[o]["metrics"]["n"] for o in orders},
-            "acc_by_rows": {o: by_order[o]["metrics"]["acc_by_rows"] for o in orders},
-            "matrix": {o: by_order[o].get("cross_order", {}) for o in orders}}
+            "acc": {o: fmean(c["metrics"]["acc"] for c in runs[o]) for o in orders},
+            "n": {o: runs[o][0]["metrics"]["n"] for o in orders},
+            "acc_by_rows": {o: [fmean(k) for k in zip(*(c["metrics"]["acc_by_rows"] for c in runs[o]))]
+                            for o in orders},
+            "matrix": matrix,
+            "seeds": {o: spread([c["metrics"]["acc"] for c in runs[o]]) | {"seed_list": sorted(
+                c["config"]["seed"] for c in runs[o])} for o in orders}}
+
+
+def _mean_dicts(rows: list[dict]) -> dict:
+    """Key-wise mean of dicts of numbers, over the keys they all have ({} if any is empty)."""
+    keys = [k for k in rows[0] if all(k in r for r in rows)] if rows and all(rows) else []
+    return {k: fmean(r[k] for r in rows) for k in keys}
 
 
 def cross_order(models: dict[str, RowClassifier], data: MnistData, limit: int = 0, seed: int = 0) -> dict:

@@ -67,6 +67,14 @@ def save_checkpoint(stem: str | Path, model: RowClassifier, card: dict) -> tuple
     return paths
 
 
+def save_card(stem: str | Path, card: dict) -> Path:
+    """Write STEM.json alone (a run whose weights do not ship); returns its path."""
+    path = Path(stem).with_suffix(".json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(json.dumps(card, indent=1).encode())
+    return path
+
+
 def _depth(text: bytes) -> int:
     """How deeply JSON brackets nest in `text` (strings skipped), counted before parsing so no parser recurses far.
 

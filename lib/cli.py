@@ -11,14 +11,14 @@ from dataclasses import fields, replace
 from pathlib import Path
 
 from .analysis import cross_order
-from .checkpoints import CheckpointError, card_from_run, load_checkpoint, save_checkpoint
+from .checkpoints import CheckpointError, card_from_run, load_checkpoint, save_card, save_checkpoint
 from .data import DataUnavailable, MnistData, load_mnist
 from .devices import resolve_device
 from .evaluate import evaluate
 from .fit import fit
 from .messages import Message
 from .orders import ORDERS
-from .pretrained import FOLDER, SPECS
+from .pretrained import FOLDER, SPECS, seed_name
 from .sample import FOLDER as SAMPLE_FOLDER
 from .sample import make_sample
 from .train import DEVICES, PRESETS, TrainConfig, fit_to_data, preset
@@ -110,7 +110,9 @@ def cmd_make_pretrained(args) -> int:
         return 2
     for name in args.only or list(SPECS):
         description, cfg = SPECS[name]
-        cfg = replace(cfg, device=args.device)
+        cfg = replace(cfg, device=args.device, seed=args.seed)
+        stem = Path(args.out) / name if args.seed == 0 else Path(args.out) / "seeds" / seed_name(name, args.seed)
+        name = seed_name(name, args.seed)
         print(f"== {name}: {description}", flush=True)
         model, card, result = fit_and_card(cfg, data, name, _Progress())
         if card is None:
@@ -119,7 +121,10 @@ def cmd_make_pretrained(args) -> int:
         if name.startswith("lstm-"):  # the row-order experiment: each model read in every order
             card["cross_order"] = cross_order({cfg.order: model}, data)[cfg.order]
         card["description"] = description
-        save_checkpoint(Path(args.out) / name, model, card)
+        if args.seed == 0:
+            save_checkpoint(stem, model, card)
+        else:  # another seed's run only adds to the spread: its card, not its weights, ships
+            save_card(stem, card)
         print(json.dumps(result), flush=True)
     return 0
 
@@ -201,6 +206,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--only", nargs="+", choices=list(SPECS))
     p.add_argument("--out", default=str(FOLDER))
     p.add_argument("--device", default="auto", choices=DEVICES)
+    p.add_argument("--seed", type=int, default=0,
+                   help="0 (default): the shipped weights; another seed writes only the card, into OUT/seeds/")
     p.set_defaults(func=cmd_make_pretrained)
     p = sub.add_parser("shipped-table", help="print the shipped models' markdown table (as in the README)")
     p.set_defaults(func=cmd_shipped_table)

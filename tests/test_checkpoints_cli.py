@@ -152,3 +152,31 @@ def test_readme_table_is_the_cards():
     readme = (ROOT / "README.md").read_text()
     section = readme.split("<!-- shipped-table -->")[1].split("<!-- /shipped-table -->")[0]
     assert section.strip() == cli.shipped_table().strip()
+
+
+def test_every_shipped_config_card_states_all_its_settings():
+    """A card written before a setting existed must still say how it was trained (not fall back to a new default)."""
+    for name in SPECS:
+        card = json.loads((FOLDER / f"{name}.json").read_text())
+        assert set(card["config"]) == set(TrainConfig().to_dict()), name
+        assert TrainConfig.from_dict(card["config"]) == replace(SPECS[name][1], device=card["config"]["device"]), name
+
+
+def test_every_row_order_ships_three_seeds():
+    """The row-order results are means over seed 0 (the shipped weights) and the cards of EXTRA_SEEDS."""
+    from lib.analysis import shipped_order_results
+    from lib.orders import ORDERS
+    from lib.pretrained import EXTRA_SEEDS, seed_cards, seed_name
+
+    extra = seed_cards()
+    shipped = {n: json.loads((FOLDER / f"{n}.json").read_text()) for n in SPECS}
+    for order in ORDERS:
+        base = shipped[f"lstm-{order}"]
+        for seed in EXTRA_SEEDS:
+            card = extra[seed_name(f"lstm-{order}", seed)]
+            assert card["data"]["n_train"] == 60000 and card["metrics"]["n"] == 10000
+            same = {k: v for k, v in card["config"].items() if k not in ("seed", "device")}
+            assert same == {k: v for k, v in base["config"].items() if k not in ("seed", "device")}
+            assert card["config"]["seed"] == seed and set(card["cross_order"]) == set(ORDERS)
+    results = shipped_order_results(shipped, seed_cards=extra)
+    assert all(results["seeds"][o]["seed_list"] == [0, *EXTRA_SEEDS] for o in ORDERS)

@@ -31,3 +31,24 @@ def test_spread_of_repeated_runs():
     s = stats.spread([0.97, 0.98, 0.99])
     assert s["mean"] == pytest.approx(0.98) and s["sd"] == pytest.approx(0.01) and s["runs"] == 3
     assert stats.spread([0.5])["sd"] == 0.0
+
+
+def test_shipped_order_results_are_means_over_seeds():
+    from lib.analysis import shipped_order_results
+
+    def card(order, seed, acc, rows, cross):
+        return {"config": {"cell": "lstm", "order": order, "seed": seed},
+                "metrics": {"acc": acc, "n": 10000, "acc_by_rows": rows}, "cross_order": cross}
+
+    cards = {"lstm-forward": card("forward", 0, 0.99, [0.1, 0.9], {"forward": 0.99, "reversed": 0.4}),
+             "lstm-reversed": card("reversed", 0, 0.98, [0.2, 0.8], {"forward": 0.5, "reversed": 0.98}),
+             "gru-forward": {"config": {"cell": "gru", "order": "forward", "seed": 0}}}
+    seeds = {"lstm-forward-seed1": card("forward", 1, 0.97, [0.3, 0.7], {"forward": 0.97, "reversed": 0.2})}
+    r = shipped_order_results(cards, seed_cards=seeds)
+    assert r["orders"] == ["forward", "reversed"]
+    assert r["acc"]["forward"] == pytest.approx(0.98) and r["acc"]["reversed"] == pytest.approx(0.98)
+    assert r["acc_by_rows"]["forward"] == pytest.approx([0.2, 0.8])
+    assert r["matrix"]["forward"] == pytest.approx({"forward": 0.98, "reversed": 0.3})
+    assert r["seeds"]["forward"]["runs"] == 2 and r["seeds"]["forward"]["sd"] == pytest.approx(0.01414, abs=1e-4)
+    assert r["seeds"]["reversed"]["runs"] == 1 and r["seeds"]["forward"]["seed_list"] == [0, 1]
+    assert shipped_order_results(cards)["acc"]["forward"] == 0.99  # without seed cards: the shipped run alone

@@ -8,7 +8,7 @@ import torch
 from lib.checkpoints import CheckpointError, list_checkpoints, load_checkpoint
 from lib.data import DataUnavailable, MnistData, load_mnist
 from lib.jobs import JobManager
-from lib.pretrained import FOLDER
+from lib.pretrained import FOLDER, seed_cards
 from lib.settings import Settings, load_settings
 from lib.messages import Problem
 from ui.i18n import t, tr_all
@@ -89,6 +89,12 @@ def _shipped() -> dict[str, tuple[torch.nn.Module, dict]]:
         except CheckpointError as exc:
             print(f"skipping shipped model {name}: {exc}")
     return models
+
+
+@st.cache_resource(show_spinner=False)
+def shipped_seed_cards() -> dict[str, dict]:
+    """The cards of the shipped configs trained with other seeds (pretrained/seeds/): the row-order spread."""
+    return seed_cards()
 
 
 def shipped_evaluation(name: str, order: str) -> dict:

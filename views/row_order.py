@@ -13,7 +13,7 @@ from lib.train import preset
 from lib import stats
 from ui import captions, charts, resources, state, training
 from ui.common import page
-from ui.i18n import t
+from ui.i18n import t, tn
 
 EXPERIMENT_ORDERS = ["forward", "reversed", "shuffled"]
 CHECK_DIGITS = 2000  # test digits for the student's cross-order matrix (quick on a CPU)
@@ -24,10 +24,11 @@ def order_name(o: str) -> str:
 
 
 def comparison(acc: dict, n: dict, by_rows: dict, matrix: dict, key: str, matrix_n: int,
-               seeds: dict | None = None) -> None:
+               seeds: dict | None = None, matrix_runs: int = 1) -> None:
     """The three charts of the experiment, each with a short reading for students computed from its numbers.
 
     `seeds`: order -> lib.stats.spread of its runs with different seeds; then `acc` holds their means.
+    `matrix_runs`: how many seeds' matrices `matrix` is the mean of.
     """
     orders = list(acc)
     left, right = st.columns(2)
@@ -50,16 +51,18 @@ def comparison(acc: dict, n: dict, by_rows: dict, matrix: dict, key: str, matrix
                     "work, not when the information arrives.",
                     list=t(LIST_SEPARATOR).join(f"{order_name(o)} {rows_to_reach(by_rows[o])}" for o in orders)))
     if any(matrix.get(o) for o in orders):
-        matrix_chart(matrix, key, matrix_n)
+        matrix_chart(matrix, key, matrix_n, matrix_runs)
 
 
-def matrix_chart(matrix: dict, key: str, n: int) -> None:
+def matrix_chart(matrix: dict, key: str, n: int, runs: int = 1) -> None:
     trained = [o for o in matrix if matrix[o]]
     tested = list(next(iter(matrix[o] for o in trained)))
     z = [[matrix[a][b] for b in tested] for a in trained]
+    title = (t("Trained on one order (rows), tested on another (columns), {n:,} test digits", n=n) if runs == 1 else
+             t("Trained on one order (rows), tested on another (columns), {n:,} test digits, mean over {k} seeds",
+               n=n, k=runs))
     st.plotly_chart(charts.heatmap(z, [order_name(o) for o in tested], [order_name(o) for o in trained],
-                                   t("Trained on one order (rows), tested on another (columns), {n:,} test digits",
-                                     n=n), t("tested on"), t("trained on"), colorscale="Viridis", zmin=0, zmax=1,
+                                   title, t("tested on"), t("trained on"), colorscale="Viridis", zmin=0, zmax=1,
                                    text_fmt="{:.0%}"),
                     key=f"{key}_matrix", width="stretch")
     st.caption(captions.matrix_reading(matrix))
@@ -68,14 +71,19 @@ def matrix_chart(matrix: dict, key: str, n: int) -> None:
 def shipped_section() -> None:
     st.header(t("The experiment, from the shipped models"))
     cards = {name: card for name, (_, card) in resources.shipped().items()}
-    results = shipped_order_results(cards)
+    results = shipped_order_results(cards, seed_cards=resources.shipped_seed_cards())
     if not results["orders"]:
         st.warning(t("The shipped lstm-* models are missing: run `python -m lib.cli make-pretrained`."))
         return
-    st.caption(t("Five 2×128 LSTMs with the same settings, each trained on the full MNIST in one row order and "
-                 "scored on the 10,000 test digits."))
+    runs = min(s["runs"] for s in results["seeds"].values())
+    st.caption(tn("A 2×128 LSTM with the same settings, trained on the full MNIST in each row order and scored on "
+                  "the 10,000 test digits.",
+                  "A 2×128 LSTM with the same settings, trained on the full MNIST in each row order with {n} seeds "
+                  "(other initial weights and batches) and scored on the 10,000 test digits; every number below is "
+                  "the mean over the seeds.", runs))
     n = {o: results["n"][o] for o in results["orders"]}
-    comparison(results["acc"], n, results["acc_by_rows"], results["matrix"], key="shipped", matrix_n=min(n.values()))
+    comparison(results["acc"], n, results["acc_by_rows"], results["matrix"], key="shipped", matrix_n=min(n.values()),
+               seeds=results["seeds"] if runs > 1 else None, matrix_runs=runs)
 
 
 def base_config():
