@@ -327,8 +327,23 @@ def english_on_screen(page: Page) -> list[str]:
     return sorted(set(english_words(text)) - icon_words - {"csv", "json", "safetensors"})
 
 
+def draw_a_one(page: Page) -> None:
+    """A vertical stroke with the mouse on Inspect's canvas (the component renders in a shadow root, which
+    Playwright's CSS locators pierce; the top canvas of its stack takes the pointer)."""
+    canvas = page.locator(".st-key-canvas canvas").last
+    canvas.wait_for(timeout=60_000)
+    box = canvas.bounding_box()
+    x, top = box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.2
+    page.mouse.move(x, top)
+    page.mouse.down()
+    for k in range(1, 21):
+        page.mouse.move(x, top + k * box["height"] * 0.03)
+    page.mouse.up()
+
+
 def test_chinese_browser_gets_chinese_everywhere_after_a_run(page, server):
-    """A browser that prefers Chinese opens the app in Chinese; after a run, Train and Inspect show no English."""
+    """A browser that prefers Chinese opens the app in Chinese; after a run, Train and Inspect (with a drawn digit)
+    show no English."""
     context = page.context.browser.new_context(viewport=VIEWPORT, locale="zh-CN")  # the same browser, zh-CN
     try:
         page = context.new_page()
@@ -347,6 +362,13 @@ def test_chinese_browser_gets_chinese_everywhere_after_a_run(page, server):
         settle(page)
         settle(page)
         no_exception(page, "inspect in Chinese")
+        assert english_on_screen(page) == []
+        page.get_by_text("自己绘制").click()  # "Draw your own"
+        settle(page)
+        draw_a_one(page)
+        page.get_by_text("网络看到的：28 × 28 像素").wait_for(timeout=60_000)  # the drawing reached the model
+        settle(page)
+        no_exception(page, "inspect in Chinese with a drawing")
         assert english_on_screen(page) == []
         screenshot(page, "inspect-zh")
     finally:
