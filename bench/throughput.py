@@ -1,6 +1,7 @@
 """What a user gets: our pipeline against the lesson's, each run in a fresh process; then time to 98 % from scratch.
 
 Run: MNIST_ROOT=... python -m bench.throughput [--rounds 3] [--quick] [--json] [--recipe fast]
+     [--quiet-wait 600 --max-others 0.15]   (on a shared machine: start samples only when it is idle, rerun disturbed)
 
 Every sample is its own `python -m bench.throughput --child NAME` process, as a CLI run or a fresh server's first job
 is: nothing runs before it in that process, so no warm-up of the allocator or of torch carries over. The contenders
@@ -59,10 +60,10 @@ def _faults() -> int:
 
 
 def _sync(device) -> None:
-    import torch
+    """Wait for the device's queued work before reading a clock (CUDA and MPS queue it; lib.devices knows how)."""
+    from lib.devices import synchronize
 
-    if device.type == "cuda":
-        torch.cuda.synchronize()
+    synchronize(device)
 
 
 def lesson_loaders(root: str, batch_size: int):
@@ -84,7 +85,8 @@ def child_lesson(steps: int, batch_size: int, device_name: str) -> dict:
     import torch
     import torch.nn.functional as F
 
-    from lib.train import build_model, preset, resolve_device
+    from lib.devices import resolve_device
+    from lib.train import build_model, preset
 
     device = resolve_device(device_name)
     train_loader, test_loader = lesson_loaders(os.environ["MNIST_ROOT"], batch_size)
@@ -121,7 +123,8 @@ def child_lesson(steps: int, batch_size: int, device_name: str) -> dict:
 def child_ours(steps: int, batch_size: int, device_name: str, precision: str) -> dict:
     """lib.train.train for WARMUP + steps steps (its own clock, read from the step events); then lib's evaluate."""
     from lib.data import load_mnist
-    from lib.train import build_model, evaluate, preset, resolve_device, train, use_bf16
+    from lib.devices import resolve_device, use_bf16
+    from lib.train import build_model, evaluate, preset, train
 
     device = resolve_device(device_name)
     data = load_mnist()
@@ -266,13 +269,13 @@ def run(args) -> dict:
     import torch
 
     from lib.alloc import status
-    from lib.train import device_label, resolve_device, use_bf16
+    from lib.devices import device_label, resolve_device, use_bf16
 
     device = resolve_device(args.device)
     bf16 = use_bf16("auto", device)
     names = [] if args.skip_throughput else [n for n in (args.only or CONTENDERS) if bf16 or CONTENDERS[n][1] != "auto"]
     samples: dict[str, list[dict]] = {n: [] for n in names}
-    for r in range(args.rounds):
+    for r in range(args.rounds if names else 0):
         for name in names[r % len(names):] + names[:r % len(names)]:  # alternate, rotating who goes first
             s = sample(name, args, CONTENDERS[name][2])
             samples[name].append({**s, "round": r + 1})

@@ -2,19 +2,47 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from contextlib import contextmanager, nullcontext
 
 import torch
 import torch.nn.functional as F
 
+_GLOBAL_GENERATOR = threading.Lock()  # held while a run's private stream is in PyTorch's process-wide generator
 
-def optimisation_step(model, opt, x, y, clip, bf16, every_step: bool = False):
+
+class PrivateStream:
+    """A run's own stream of PyTorch's process-wide CPU generator, for the one thing PyTorch draws only from it: the
+    dropout between a recurrent layer's stacked layers. The run's state is swapped in for its forward pass (under a
+    lock) and out again after, so a dropout run is reproducible bit for bit while other runs train beside it, and
+    never moves their streams. Dropout runs' forward passes take turns; runs without dropout never wait.
+    """
+
+    def __init__(self, seed: int):
+        self.state = torch.Generator().manual_seed(seed).get_state()  # what torch.manual_seed(seed) would give
+
+    @contextmanager
+    def active(self):
+        with _GLOBAL_GENERATOR:
+            saved = torch.get_rng_state()
+            torch.set_rng_state(self.state)
+            try:
+                yield
+            finally:
+                self.state = torch.get_rng_state()
+                torch.set_rng_state(saved)
+
+
+def optimisation_step(model, opt, x, y, clip, bf16, every_step: bool = False, stream: PrivateStream | None = None):
     """One optimisation step; returns the (unsynchronised) summed loss and correct count tensors.
 
     every_step: the loss is the mean over all 28 steps' answers (B, 28, 10), so the classifier learns to answer
     after any number of rows; otherwise only the last step's answer is trained, as in the lesson.
+    stream: the run's private generator stream for dropout (the forward pass draws the masks; backward reuses them).
     """
-    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):  # weights stay float32
+    with (stream.active() if stream else nullcontext()), \
+            torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):  # weights stay float32
         steps = model.step_logits(x) if every_step else None  # (B, 28, 10)
         logits = steps[:, -1] if every_step else model(x)  # (B, 10)
     if every_step:

@@ -21,13 +21,15 @@ CELLS = {  # registry: name -> (torch module, label for widgets: English source 
 }
 
 
-def model_input(images: torch.Tensor, order: str, gen: torch.Generator | None = None) -> torch.Tensor:
+def model_input(images: torch.Tensor, order: str, gen: torch.Generator | None = None,
+                index: torch.Tensor | None = None) -> torch.Tensor:
     """Every model's input contract: (B, 28, 28) uint8 digits -> lines in `order` -> normalised float32 (B, 28, 28).
 
     Training, evaluation and drawing all go through here, so a model sees its digits the same way everywhere.
-    `gen` draws the per-image orders (the "random" order); the other orders ignore it.
+    `gen` draws the per-image orders (the "random" order), or `index` (B, 28) gives them drawn ahead; the other
+    orders ignore both.
     """
-    return normalize(get_order(order).apply(images, gen))
+    return normalize(get_order(order).apply(images, gen, index))
 
 
 class RowClassifier(nn.Module):

@@ -45,12 +45,17 @@ class RowOrder:
         """(1 or n, 28) long: the source row (or column) read at each step."""
         return self._index(n, gen)
 
-    def apply(self, x: torch.Tensor, gen: torch.Generator | None = None) -> torch.Tensor:
-        """(B, 28, 28) images -> (B, 28, 28) sequences, step t holding the line this order reads at t."""
+    def apply(self, x: torch.Tensor, gen: torch.Generator | None = None,
+              index: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, 28, 28) images -> (B, 28, 28) sequences, step t holding the line this order reads at t.
+
+        A per-image order draws its (B, 28) index from `gen`, or takes `index`, drawn ahead (training draws a
+        whole epoch's at once and puts it on the device once: the same numbers, no host-to-device copy a step).
+        """
         lines = x.transpose(1, 2) if self.axis == 2 else x
         if not self.per_image:
             return lines[:, self._fixed_index(x.device)]
-        idx = self.line_index(len(x), gen).to(x.device)
+        idx = (self.line_index(len(x), gen) if index is None else index).to(x.device)
         return lines[torch.arange(len(x), device=x.device)[:, None], idx]
 
     def _fixed_index(self, device: torch.device) -> torch.Tensor:

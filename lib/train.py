@@ -10,11 +10,10 @@ from typing import Iterator
 import torch
 
 from .data import MnistData, stratified_indices
-from .devices import available_devices, resolve_device  # noqa: F401 TODO import from lib.devices in bench/throughput.py
 from .devices import choose_device, device_label, exact_fp32, synchronize, use_bf16
 from .evaluate import evaluate
 from .fields import typed_fields
-from .loop import Clock as _Clock, Window as _Window, optimisation_step
+from .loop import Clock as _Clock, PrivateStream, Window as _Window, optimisation_step
 from .messages import N_, Message, Problem, Term, msg
 from .model import CELLS, RowClassifier, model_input
 from .optim import lr_factor, make_optimizer
@@ -193,16 +192,17 @@ def train(cfg: TrainConfig, data: MnistData, model: RowClassifier,
           stop: threading.Event | None = None) -> Iterator[dict]:
     """Train `model` in place, yielding flat dicts: start, step (every log_every), epoch, then done/stopped/diverged.
 
-    Closing the generator or setting `stop` leaves the model as trained so far. Randomness is private to the run
-    (weights, batches and random orders use its own generators) except dropout, which PyTorch draws from the
-    process-wide generator: only a run with dropout seeds it (torch.manual_seed), so runs without dropout never
-    disturb others. What remains: two dropout runs training at once share that generator, so each is reproducible
-    alone but not bit for bit while another dropout run trains beside it.
+    Closing the generator or setting `stop` leaves the model as trained so far. Randomness is private to the run:
+    weights, batches and random orders use its own generators, and on a CPU dropout draws from the run's own stream
+    of the process-wide generator (lib.loop.PrivateStream), so runs training side by side never disturb each other.
+    On a GPU cuDNN keeps one dropout state per device, seeded here (torch.manual_seed also seeds CUDA's): a GPU
+    dropout run is reproducible alone, not bit for bit beside another GPU dropout run.
     """
     cfg.validate()
     device, note = choose_device(cfg.device, cfg.cell, cfg.batch_size, uses_dropout(cfg))
-    if uses_dropout(cfg):
-        torch.manual_seed(cfg.seed)  # process-wide (and CUDA's, which seeds cuDNN's dropout state): see above
+    stream = PrivateStream(cfg.seed) if uses_dropout(cfg) and device.type == "cpu" else None
+    if uses_dropout(cfg) and device.type != "cpu":
+        torch.manual_seed(cfg.seed)  # the accelerator's generators, which seed its dropout state: see above
     exact_fp32(device)  # float32 on a GPU means float32, as on the CPU that trained the cards (no TF32)
     model.to(device).train()
     data = data.to(device)  # a no-op when lib.jobs hands over its shared copy on this device
@@ -224,6 +224,9 @@ def train(cfg: TrainConfig, data: MnistData, model: RowClassifier,
         # the epoch's digits in batch order, put on the device once (not an index copy every step); the same draw
         # from `gen` as lib.data.batch_indices
         shuffled = pool[torch.randperm(len(pool), generator=gen).to(device)]
+        # a per-image order's (N, 28) lines for the whole epoch, drawn next from `gen` (the same numbers as a draw
+        # per batch) and put on the device once
+        lines = ORDERS[cfg.order].line_index(len(shuffled), gen).to(device) if ORDERS[cfg.order].per_image else None
         for first in range(0, len(shuffled), cfg.batch_size):
             if stop is not None and stop.is_set():
                 yield {"event": "stopped", "epoch": epoch, "step": step, "elapsed": clock.elapsed()}
@@ -231,9 +234,10 @@ def train(cfg: TrainConfig, data: MnistData, model: RowClassifier,
             for pg in opt.param_groups:
                 pg["lr"] = cfg.lr * lr_factor(cfg.scheduler, step / max(total - 1, 1))
             idx = shuffled[first:first + cfg.batch_size]
-            x = model_input(data.train_x[idx], cfg.order, gen)  # (B, 28, 28) uint8 -> ordered float lines
+            x = model_input(data.train_x[idx], cfg.order, gen,  # (B, 28, 28) uint8 -> ordered float lines
+                            None if lines is None else lines[first:first + cfg.batch_size])
             loss, correct = optimisation_step(model, opt, x, data.train_y[idx], cfg.clip, bf16,
-                                              cfg.loss == "every-step")
+                                              cfg.loss == "every-step", stream)
             window.add(loss, correct, len(idx))
             step += 1
             if step == 1:  # cuDNN setup / MPS graph compilation: out of the speed and time-left estimates

@@ -160,3 +160,20 @@ def test_random_order_differs_per_image():
 def test_unknown_order_names_the_choices():
     with pytest.raises(ValueError, match="forward"):
         get_order("diagonal")
+
+
+def test_an_epoch_of_per_image_orders_drawn_at_once_equals_a_draw_per_batch():
+    """Training draws the random order's lines for a whole epoch in one go (one copy to the device, not one a
+    step): the numbers are those a draw per batch gave, so random-order runs train as before."""
+    import torch
+
+    from lib.model import model_input
+    from lib.orders import ORDERS
+
+    order, images = ORDERS["random"], torch.randint(0, 256, (150, 28, 28), dtype=torch.uint8)
+    per_batch_gen, epoch_gen = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    lines = order.line_index(len(images), epoch_gen)
+    for first in range(0, len(images), 64):
+        batch = images[first:first + 64]
+        assert torch.equal(model_input(batch, "random", per_batch_gen),
+                           model_input(batch, "random", index=lines[first:first + 64]))

@@ -281,3 +281,32 @@ def test_a_validation_split_is_held_out_of_training_and_scored_each_epoch(tiny):
 
 def test_the_lesson_preset_scores_the_test_set_each_epoch_as_the_lesson_did():
     assert preset("lesson").validation == 0.0 and preset("quick").validation > 0
+
+
+def test_dropout_runs_side_by_side_train_bit_for_bit_as_alone(tiny):
+    """Dropout draws from each run's own stream (lib.loop.PrivateStream): two dropout runs training at once, in two
+    threads as the job queue runs them, end with exactly the weights each gets alone; the process-wide generator is
+    left where it was."""
+    a = replace(TINY, layers=2, dropout=0.5, max_steps=12, epochs=1)
+    b = replace(a, seed=3, hidden=12)
+
+    def weights(cfg, out):
+        model, _ = run(cfg, tiny)
+        out[cfg.seed] = [p.detach().clone() for p in model.parameters()]
+
+    alone: dict = {}
+    for cfg in (a, b):
+        weights(cfg, alone)
+    before = torch.get_rng_state()
+    together: dict = {}
+    threads = [threading.Thread(target=weights, args=(cfg, together)) for cfg in (a, b)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert torch.equal(torch.get_rng_state(), before)
+    for seed in (a.seed, b.seed):
+        assert all(torch.equal(x, y) for x, y in zip(alone[seed], together[seed]))
+    without: dict = {}
+    weights(replace(a, dropout=0.0), without)  # the dropout did something: the masks are in the weights
+    assert not all(torch.equal(x, y) for x, y in zip(alone[a.seed], without[a.seed]))
