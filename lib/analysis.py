@@ -64,3 +64,21 @@ def reading_table(cards: dict[str, dict]) -> str:
         lines.append(f"| {name} | {card['config']['order']} | {loss} | {score} | {rows[6]:.1%} | {rows[13]:.1%} "
                      f"| {rows[19]:.1%} | {rows[23]:.1%} |")
     return "\n".join(lines)
+
+
+def seed_table(cards: dict[str, dict], seed_cards: dict[str, dict], cell: str = "lstm") -> str:
+    """Markdown: per row order, each seed's test accuracy and their mean ± standard deviation (the numbers the Row
+    order page draws and docs/teaching-notes.md quotes; tests/test_docs.py checks the document against this)."""
+    results = shipped_order_results(cards, cell, seed_cards)
+    lines = ["| order | seeds | test accuracy of each run (10,000 digits) | mean ± sd | lowest – highest | rows to 90 % "
+             "of the final accuracy (mean curve) |", "|---|---|---|---:|---:|---:|"]
+    for o in results["orders"]:
+        runs = sorted((c for c in {**cards, **seed_cards}.values() if c["config"]["cell"] == cell
+                       and c["config"]["order"] == o and c.get("name", "").startswith(f"{cell}-")),
+                      key=lambda c: c["config"]["seed"])
+        s = results["seeds"][o]
+        seeds = ", ".join(str(c["config"]["seed"]) for c in runs)
+        accs = ", ".join(f"{c['metrics']['acc']:.2%}" for c in runs)
+        lines.append(f"| {o} | {seeds} | {accs} | {s['mean']:.2%} ± {s['sd']:.2%} | {s['min']:.2%} – {s['max']:.2%} "
+                     f"| {rows_to_reach(results['acc_by_rows'][o])} |")
+    return "\n".join(lines)

@@ -64,3 +64,12 @@ def test_teaching_notes_quote_the_shipped_cards():
     doc = (ROOT / "docs" / "teaching-notes.md").read_text()
     table = doc.split("<!-- reading-table -->\n")[1].split("\n<!-- /reading-table -->")[0]
     assert table == reading_table(cards)
+
+
+def test_teaching_notes_quote_every_seed_of_the_row_order_experiment():
+    from lib.analysis import seed_table
+    from lib.pretrained import seed_cards
+    cards = {p.stem: json.loads(p.read_text()) for p in (ROOT / "pretrained").glob("*.json")}
+    doc = (ROOT / "docs" / "teaching-notes.md").read_text()
+    table = doc.split("<!-- seed-table -->\n")[1].split("\n<!-- /seed-table -->")[0]
+    assert table == seed_table(cards, seed_cards())
