@@ -14,8 +14,11 @@ import plotly.io as pio
 
 from ui.i18n import t
 
-FONT = dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=15, color="#1B1F2A")
-PALETTE = ["#E4572E", "#2E86AB", "#4CAF50", "#9C27B0", "#F2A541", "#17BECF", "#8C564B", "#E377C2",
+# Text on charts in the theme's text colour; the first colour is the theme's primary (5.1:1 behind white text, which
+# the per-class bars print inside): docs/accessibility.md.
+FONT = dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=15, color="#0E1117")
+PRIMARY = "#C4401A"
+PALETTE = [PRIMARY, "#2E86AB", "#4CAF50", "#9C27B0", "#F2A541", "#17BECF", "#8C564B", "#E377C2",
            "#7F7F7F", "#BCBD22"]
 # plotly_white's look, only for the trace types drawn here: plotly deep-copies the template into every figure, and
 # the full one (defaults for every trace type) made a chart ~1.45x slower to build and its JSON larger (bench.charts).
@@ -85,7 +88,7 @@ def digit(image, line: int | None = None, axis: int = 1, read: list[int] | None 
     if line is not None:
         box = dict(x0=-0.5, x1=27.5, y0=line - 0.5, y1=line + 0.5) if axis == 1 else \
             dict(x0=line - 0.5, x1=line + 0.5, y0=-0.5, y1=27.5)
-        fig.add_shape(type="rect", line=dict(color="#E4572E", width=3), **box)
+        fig.add_shape(type="rect", line=dict(color=PRIMARY, width=3), **box)
     fig.update_xaxes(visible=False, range=[-0.6, 27.6])
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
     return style(fig, title, height, legend=False)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import io
+import re
+
 import numpy as np
 import plotly.graph_objects as go
 
-from ui.charts import bars, class_lines, digit, heatmap, style
+from ui.charts import PRIMARY, bars, class_lines, digit, heatmap, style
 from ui.i18n import t, tc
 
 STEPS = list(range(1, 29))  # step numbers 1..28 on the y axes
-MARK = "#E4572E"  # the current step's outline, as on the digit
+MARK = PRIMARY  # the current step's outline, as on the digit
 
 
 def reading(image, lines: list[int], axis: int, step: int, title: str = "", height: int = 360) -> go.Figure:
@@ -76,6 +80,17 @@ def class_accuracy(accuracy: list[float], title: str = "", height: int = 520) ->
 
 
 def enlarge(image, factor: int = 3) -> np.ndarray:
-    """(28, 28) uint8 -> (28*factor, 28*factor) with crisp square pixels, for st.image galleries."""
+    """(28, 28) uint8 -> (28*factor, 28*factor) with crisp square pixels."""
     img = np.asarray(image, dtype=np.uint8)
     return img.repeat(factor, axis=0).repeat(factor, axis=1)
+
+
+def digit_markdown(image, alt: str, factor: int = 3) -> str:
+    """A digit as a Markdown image with a text alternative (`![alt](data:…)`, for st.markdown): st.image has none
+    (its alt is the image's index, "0", which a screen reader reads as a digit). Pixels enlarged `factor` times."""
+    from PIL import Image  # Pillow comes with Streamlit
+
+    buffer = io.BytesIO()
+    Image.fromarray(enlarge(image, factor)).save(buffer, format="PNG")
+    alt = re.sub(r"[\[\]\\]", " ", alt)  # nothing that would end the Markdown alt text early
+    return f"![{alt}](data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()})"

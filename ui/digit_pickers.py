@@ -83,7 +83,9 @@ def pick_drawn() -> dict | None:
         right.info(t("Draw a digit (0 to 9) on the black square, as large as you like. It is cropped, scaled to "
                      "20 × 20 pixels and centred in 28 × 28 the way MNIST digits were."))
         return None
-    right.image(charts.enlarge(image, 8), caption=t("What the network sees: 28 × 28 pixels"))
+    right.markdown(charts.digit_markdown(image, t("Your drawing, cropped, scaled and centred as the network sees it: "
+                                                  "28 × 28 pixels."), factor=8))
+    right.caption(t("What the network sees: 28 × 28 pixels"))
     return {"image": image, "label": None, "seed": 0, "title": t("Your digit")}
 
 

@@ -2,10 +2,49 @@
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from ui import charts_inspect as charts
 from ui.i18n import t
+
+# Each chart's caption starts with what it is and ends with what it shows for this digit or model: the chart's text
+# alternative, in the visitor's language (docs/accessibility.md).
+
+
+def reading_text(seen: dict, digit: dict, step: int) -> str:
+    """The digit and the model's guess after `step` lines, in words."""
+    guess, sure = seen["predicted"][step - 1], seen["confidence"][step - 1]
+    if digit["label"] is None:
+        return t("{title}: after {k} steps the model guesses {guess} ({p:.0%} sure).", title=digit["title"], k=step,
+                 guess=guess, p=sure)
+    return t("{title}, a handwritten {label}: after {k} steps the model guesses {guess} ({p:.0%} sure).",
+             title=digit["title"], label=digit["label"], k=step, guess=guess, p=sure)
+
+
+def final_text(seen: dict) -> str:
+    """The top two classes after the last step and the step the answer settled at."""
+    last = np.asarray(seen["probs"][-1])
+    top, second = (int(c) for c in np.argsort(last)[::-1][:2])
+    return t("After the last step: {top} at {p:.1%}, then {second} at {q:.1%}; the top class no longer changes "
+             "from step {settled} on.", top=top, p=last[top], second=second, q=last[second], settled=seen["settled"])
+
+
+def confusion_text(counts) -> str:
+    """How many mistakes and the most frequent one, read from the confusion matrix."""
+    off = np.asarray(counts, dtype=int).copy()
+    np.fill_diagonal(off, 0)
+    if off.sum() == 0:
+        return t("No test digit is misclassified.")
+    true, pred = np.unravel_index(off.argmax(), off.shape)
+    return t("{total:,} mistakes in all; the most frequent is a {true} read as {pred}, {n:,} times.",
+             total=int(off.sum()), true=int(true), pred=int(pred), n=int(off[true, pred]))
+
+
+def class_text(accuracy: list[float]) -> str:
+    low, high = int(np.argmin(accuracy)), int(np.argmax(accuracy))
+    return t("Lowest: class {low} ({a:.1%}); highest: class {high} ({b:.1%}).", low=low, a=accuracy[low], high=high,
+             b=accuracy[high])
 
 def show_metrics(seen: dict, digit: dict, step: int) -> None:
     """What the network says after `step` lines, what the truth is, and when it made up its mind."""
@@ -28,6 +67,7 @@ def show_reading(seen: dict, digit: dict, step: int) -> None:
         st.plotly_chart(charts.reading(digit["image"], seen["lines"], seen["axis"], step, digit["title"]),
                         key="inspect_digit_chart", width="stretch")
         line = int(seen["lines"][step - 1]) + 1  # counted from 1, as on the Lesson page
+        st.caption(reading_text(seen, digit, step))
         st.caption(t("Outlined: row {line}, read at step {k}. Dimmed rows are not read yet.", line=line, k=step)
                    if seen["axis"] == 1 else
                    t("Outlined: column {line}, read at step {k}. Dimmed columns are not read yet.", line=line, k=step))
@@ -40,7 +80,7 @@ def show_reading(seen: dict, digit: dict, step: int) -> None:
         st.caption(t("Each row is what the final classifier says after that many steps (darker = more probable). "
                      "It was trained to answer after the last step only, so its early answers are a by-product: "
                      "for models reading top → bottom they often stay unsure until the last rows, even when the "
-                     "telling strokes came early."))
+                     "telling strokes came early.") + " " + final_text(seen))
     with right:
         st.plotly_chart(charts.prob_lines(seen["probs"], step, t("Each class, step by step"), height=480),
                         key="inspect_prob_lines", width="stretch")
@@ -56,7 +96,10 @@ def show_states(seen: dict, cell: str, step: int) -> None:
     st.caption(t("Each row is the top layer's output h after that step (blue positive, red negative): the only "
                  "thing the classifier reads, and only after the last step. It is not all the network remembers: "
                  "an LSTM also carries its cell state c, and each lower layer has a state of its own; neither is "
-                 "drawn here. The state can keep changing over blank rows too."))
+                 "drawn here. The state can keep changing over blank rows too.") + " " +
+               t("At step {k} its values run from {low:.2f} to {high:.2f}; {n} of {h} units are beyond ±0.5.",
+                 k=step, low=float(hidden[step - 1].min()), high=float(hidden[step - 1].max()),
+                 n=int((abs(hidden[step - 1]) > 0.5).sum()), h=hidden.shape[1]))
     if cell != "lstm":
         st.info(t("Gates are shown for LSTMs only; this model is a {cell}.", cell=cell.upper()))
         return
@@ -80,4 +123,7 @@ def show_gates(seen: dict, step: int) -> None:
                  "from this layer's input at the step (the row, for layer 1; layer 1's output, for layer 2) and "
                  "from the previous h. Forget gate: how much of the cell state is kept; near 1 (yellow) keeps it, "
                  "near 0 forgets. Output gate: how much of the cell state goes out as h, to the layer above (or "
-                 "the classifier) and to this layer's own next step."))
+                 "the classifier) and to this layer's own next step.") + " " +
+               t("At step {k}, averaged over the units of layer {n}: input {i:.2f}, forget {f:.2f}, output {o:.2f}.",
+                 k=step, n=layer + 1, i=float(seen["input"][layer][step - 1].mean()),
+                 f=float(seen["forget"][layer][step - 1].mean()), o=float(seen["output"][layer][step - 1].mean())))

@@ -171,6 +171,27 @@ def curves(jobs: list[Job], key: str, color_by_order: bool = False) -> None:
     right.plotly_chart(charts.lines([series(j, "step", "step", "lr") for j in jobs], tc("training", "step"),
                                     t("learning rate"),
                                     t("Learning rate")), key=f"{key}_lr", width="stretch")
+    st.caption(curves_text(jobs))  # the three charts' text alternative
+
+
+def curves_text(jobs: list[Job]) -> str:
+    """What the curves show, run by run: the loss from first to last step, the last accuracy, the learning rate."""
+    parts = []
+    for job in jobs:
+        steps, epochs = job.of_kind("step"), job.of_kind("epoch")
+        if not steps:
+            continue
+        values = dict(run=state.run_label(job), a=steps[0]["loss"], b=steps[-1]["loss"], n=steps[-1]["step"],
+                      lr0=steps[0]["lr"], lr1=steps[-1]["lr"])
+        if not epochs:
+            parts.append(t("{run}: training loss from {a:.3f} to {b:.3f} over {n:,} steps; learning rate from "
+                           "{lr0:.2g} to {lr1:.2g}.", **values))
+            continue
+        kind = _scored_on(job)
+        parts.append(t("{run}: training loss from {a:.3f} to {b:.3f} over {n:,} steps; {held} accuracy {acc:.1%} "
+                       "after epoch {e}; learning rate from {lr0:.2g} to {lr1:.2g}.", **values, e=epochs[-1]["epoch"],
+                       held=t("validation") if kind == "val" else t("test"), acc=epochs[-1][f"{kind}_acc"]))
+    return " ".join(parts)
 
 
 def order_look(order: str) -> dict:

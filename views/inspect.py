@@ -11,7 +11,7 @@ from ui import charts_inspect as charts
 from ui.common import page
 from ui.digit_pickers import mistakes, pick_digit
 from ui.i18n import t, tn
-from ui.inspect_panels import show_reading, show_states
+from ui.inspect_panels import class_text, confusion_text, show_reading, show_states
 from ui.model_picker import evaluation_of, pick_model
 from ui.upload import upload_box
 
@@ -53,8 +53,11 @@ def show_gallery(data, ev: dict) -> None:
         return
     columns = st.columns(GALLERY_COLUMNS)
     for k, (i, true, pred) in enumerate(wrong):
-        columns[k % GALLERY_COLUMNS].image(charts.enlarge(data.test_x[i].numpy()), width=84,
-                                           caption=t("true {true} → predicted {pred}", true=true, pred=pred))
+        with columns[k % GALLERY_COLUMNS]:  # an image with a text alternative, then its caption
+            st.markdown(charts.digit_markdown(data.test_x[i].numpy(), t("Test digit #{i}: a handwritten {true}, which "
+                                                                        "the model reads as {pred}.", i=i, true=true,
+                                                                        pred=pred)))
+            st.caption(t("true {true} → predicted {pred}", true=true, pred=pred))
     st.caption(t("The first {n} mistakes in test-set order. Some are ambiguous even for people; others show what "
                  "the model has not learned yet.", n=len(wrong)))
 
@@ -68,11 +71,12 @@ def show_model(data, ev: dict) -> None:
                         key="inspect_confusion", width="stretch")
         st.caption(t("Rows are the true class, columns the prediction; the diagonal counts the right answers. "
                      "Darker cells off the diagonal show which digits get mixed up (4 and 9, 3 and 5, 7 and 2 "
-                     "are classics)."))
+                     "are classics).") + " " + confusion_text(ev["confusion"]))
     with right:
         st.plotly_chart(charts.class_accuracy(ev["per_class_acc"], t("Accuracy per class")),
                         key="inspect_per_class", width="stretch")
-        st.caption(t("The share of each class's test digits that the model gets right."))
+        st.caption(t("The share of each class's test digits that the model gets right.") + " " +
+                   class_text(ev["per_class_acc"]))
     show_gallery(data, ev)
 
 

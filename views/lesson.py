@@ -15,6 +15,11 @@ from ui.common import page
 from ui.i18n import t
 
 LESSON = "lesson-forward"
+# Streamlit's syntax colours are 2.2-3.7:1 on its code background; these reach 5.8:1 or more (WCAG 2.1 AA asks 4.5).
+CODE_COLOURS = {"#0B5CAD": "keyword tag function class-name selector builtin", "#17703A": "string char attr-value "
+                "boolean constant symbol", "#0A6B61": "number regex", "#5E6270": "comment prolog doctype cdata "
+                "punctuation", "#A0420A": "operator entity decorator atrule", "#0B5F8A": "attr-name property variable",
+                "#7A3E9D": "url", "#B3261E": "important"}
 EVERY_STEP = "lesson-every-step"  # the lesson's model trained with a loss on every step's answer
 
 
@@ -32,7 +37,7 @@ def toggle_play() -> None:
 
 
 @st.fragment(run_every=0.6 if st.session_state.get("playing") else None)
-def reader(image: np.ndarray, seen: dict | None) -> None:
+def reader(image: np.ndarray, seen: dict | None, index: int, label: int) -> None:
     """The digit fed row by row: a step slider (or Play), the highlighted row, and the model's guess so far."""
     # run_every is read when the whole page runs, and a click in here reruns only this fragment: so Play, Pause
     # and the end of the digit rerun the page, which starts or stops the 0.6 s timer.
@@ -51,10 +56,14 @@ def reader(image: np.ndarray, seen: dict | None) -> None:
     left, mid, right = st.columns([1.1, 1.1, 1.4])
     left.plotly_chart(charts.digit(image, line=step - 1, read=list(range(step)), title=t("The image")),
                       key="lesson_digit", width="stretch")
+    left.caption(t("Test digit #{i}, a handwritten {label}: rows 1 to {k} are read, row {k} is outlined and the rows "
+                   "below are dimmed.", i=index, label=label, k=step))
     strip = image[step - 1:step].astype(float)
     mid.plotly_chart(charts.heatmap(strip, list(range(28)), [t("row {k}", k=step)], t("Input at step {k}: 28 "
                                     "numbers", k=step), colorscale="gray", zmin=0, zmax=255, height=200),
                      key="lesson_strip", width="stretch")
+    mid.caption(t("Row {k}: {ink} of its 28 pixels have ink; the brightest is {top} of 255.", k=step,
+                  ink=int((strip > 0).sum()), top=int(strip.max())))
     mid.markdown(t("At step {k} the LSTM receives row {k} as a vector of 28 pixel values and updates its "
                    "memory. It sees nothing else of the image at that moment.", k=step))
     if seen is not None:  # lib.drawing.read_digit's trace of the lesson model on this digit
@@ -62,7 +71,8 @@ def reader(image: np.ndarray, seen: dict | None) -> None:
                                        t("The lesson model's guess after row {k}", k=step), yrange=[0, 1.15],
                                        digits=0), key="lesson_probs", width="stretch")
         right.metric(t("Best guess so far"), str(seen["predicted"][step - 1]))
-        right.caption(t("{p:.0%} sure", p=seen["confidence"][step - 1]))
+        right.caption(t("After row {k} the lesson model guesses {guess}, {p:.0%} sure; the digit is a {label}.",
+                        k=step, guess=seen["predicted"][step - 1], p=seen["confidence"][step - 1], label=label))
 
 
 def diagram() -> str:
@@ -76,7 +86,7 @@ def diagram() -> str:
     edges += [f"l{layer}_{a} -> l{layer}_{b} [style={'dashed' if a == 3 else 'solid'}];"
               for layer in (1, 2) for a, b in zip(steps, steps[1:])]
     edges += ['l2_28 -> fc; fc -> out;']
-    head = (f'fc [label="Linear(100 → 10)", shape=box, style=filled, fillcolor="#E4572E", fontcolor=white]; '
+    head = (f'fc [label="Linear(100 → 10)", shape=box, style=filled, fillcolor="{charts.PRIMARY}", fontcolor=white]; '
             f'out [label="{scores}", shape=box];')
     return ("digraph { rankdir=LR; node [fontname=Helvetica, shape=ellipse]; " + " ".join(nodes) + head
             + " ".join(edges) + " }")
@@ -97,7 +107,7 @@ def idea(data) -> None:
     idx = st.number_input(t("Test digit #"), 0, len(data.test_y) - 1, value=0, key="lesson_digit_idx")
     image = data.test_x[idx].numpy()
     model, _ = lesson_model()
-    reader(image, read_digit(model, image, "forward") if model is not None else None)
+    reader(image, read_digit(model, image, "forward") if model is not None else None, idx, int(data.test_y[idx]))
     st.subheader(t("2 · The LSTM reads one row per step and keeps only its last output"))
     st.graphviz_chart(diagram(), width="stretch")
     st.markdown(t("Each step passes a memory (hidden and cell state) to the next. After row 28 the top layer's "
@@ -108,6 +118,8 @@ def idea(data) -> None:
 def model_code() -> None:
     st.subheader(t("3 · The model in code"))
     cfg = preset("lesson")
+    st.html("<style>" + " ".join(f'[data-testid="stCode"] .token.{c} {{color: {colour} !important}}'
+                                 for colour, classes in CODE_COLOURS.items() for c in classes.split()) + "</style>")
     st.code(inspect.getsource(RowClassifier), language="python", wrap_lines=True)
     st.markdown(t("The lesson trains it with **{opt}**, learning rate **{lr}**, batch **{bs}**, for **{ep}** "
                   "epochs: `RowClassifier(\"lstm\", hidden=100, layers=2)`.", opt=cfg.optimizer.upper(),
