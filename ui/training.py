@@ -171,7 +171,9 @@ def curves(jobs: list[Job], key: str, color_by_order: bool = False) -> None:
     right.plotly_chart(charts.lines([series(j, "step", "step", "lr") for j in jobs], tc("training", "step"),
                                     t("learning rate"),
                                     t("Learning rate")), key=f"{key}_lr", width="stretch")
-    st.caption(curves_text(jobs))  # the three charts' text alternative
+    summary = curves_text(jobs)  # the three charts' text alternative
+    if summary:
+        st.caption(summary)
 
 
 def curves_text(jobs: list[Job]) -> str:
