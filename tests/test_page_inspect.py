@@ -2,6 +2,7 @@
 
 import base64
 import json
+import re
 
 import numpy as np
 import pytest
@@ -79,8 +80,11 @@ def test_shipped_model_renders_every_chart(shipped):
         assert key in figs, key
     counts = array(figs["inspect_confusion"]["data"][0]["text"]).astype(float)  # (10, 10) true x predicted
     assert counts.shape == (10, 10) and counts.sum() == len(resources.mnist().test_y)
-    captions = [c for img in at.image for c in img.captions]  # the gallery of mistakes
-    assert 1 <= len(captions) <= 24 and all(c.startswith("true ") and "→ predicted" in c for c in captions)
+    # the gallery of mistakes: Markdown images with a text alternative each, a caption below
+    alts = [m for md in at.markdown for m in re.findall(r"!\[([^\]]*)\]\(data:image/png", md.value)]
+    captions = [c.value for c in at.caption if c.value.startswith("true ")]
+    assert 1 <= len(alts) <= 24 and all("which the model reads as" in a for a in alts)
+    assert len(captions) == len(alts) and all("→ predicted" in c for c in captions)
 
 
 def test_digit_by_index_shows_probabilities_per_step(shipped, mnist):
