@@ -1,4 +1,4 @@
-"""Command line: `python -m lib.cli train|evaluate|make-pretrained|make-sample|shipped-table`."""
+"""Command line: `python -m lib.cli train|evaluate|make-pretrained|make-sample|shipped-table|scaling`."""
 
 from __future__ import annotations
 
@@ -169,6 +169,32 @@ def cmd_shipped_table(args) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    """A whole number from 1 to 100,000, for argparse (which then prints `error: …` with the usage)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 100_000:
+        raise argparse.ArgumentTypeError(f"{value} is not between 1 and 100,000")
+    return value
+
+
+def cmd_scaling(args) -> int:
+    """Time per training step and per prediction as the image grows, for each family; --json: the last line."""
+    from .scaling import scaling
+
+    def progress(family, height, result):
+        if not args.json:
+            shown = ("out of memory" if "error" in result else
+                     f"train {result['train_ms']:8.1f} ms/step, predict {result['predict_ms']:8.1f} ms")
+            print(f"{height:>4} × {height:<4} {family:<12} {shown}", flush=True)
+
+    out = scaling(args.device, tuple(args.heights), tuple(args.families), args.repeats, args.batch_size, progress)
+    print(json.dumps(out) if args.json else f"{out['device']}, batch {out['batch_size']}, medians of {args.repeats}")
+    return 0
+
+
 def cmd_make_sample(args) -> int:
     root = args.root or os.environ.get("MNIST_ROOT")
     if not root:
@@ -209,6 +235,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0,
                    help="0 (default): the shipped weights; another seed writes only the card, into OUT/seeds/")
     p.set_defaults(func=cmd_make_pretrained)
+    p = sub.add_parser("scaling", help="sequential against parallel: ms per training step and per prediction as "
+                                       "the image grows (heights 28-224), for each model family")
+    p.add_argument("--device", default="auto", choices=DEVICES)
+    p.add_argument("--heights", nargs="+", type=int, default=[28, 56, 112, 224], choices=[28, 56, 112, 224])
+    p.add_argument("--families", nargs="+", default=["lstm", "gru", "cnn", "transformer"],
+                   choices=["lstm", "gru", "rnn", "cnn", "transformer"])
+    p.add_argument("--repeats", type=_positive, default=5, help="timed steps per measurement (their median is reported)")
+    p.add_argument("--batch-size", type=_positive, default=64)
+    p.add_argument("--json", action="store_true", help="one JSON object on the last line")
+    p.set_defaults(func=cmd_scaling)
     p = sub.add_parser("shipped-table", help="print the shipped models' markdown table (as in the README)")
     p.set_defaults(func=cmd_shipped_table)
     p = sub.add_parser("make-sample", help="rebuild mnist-sample/ (the shipped offline digits) from the official files")

@@ -1,0 +1,126 @@
+"""Sequential against parallel, measured: time per training step and per prediction as the image grows.
+
+The lesson's second conclusion: a recurrent network must finish one step before the next, so it is slow on large
+images, while a CNN (or a Transformer) computes in parallel. Here each family reads the same digits upsampled from
+28 × 28 to H × H (H = 28, 56, 112, 224; every row then has H pixels, so a recurrent model takes H steps of H pixels),
+with the lesson's sizes (hidden 100, 2 layers), at batch 64 on one device. Plain data for the page and the CLI
+(`python -m lib.cli scaling --json`).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+
+from .devices import device_label, is_out_of_memory, free_memory, resolve_device, synchronize
+from .model import ConvClassifier, RowClassifier, RowTransformer
+
+HEIGHTS = (28, 56, 112, 224)
+FAMILIES = ("lstm", "gru", "cnn", "transformer")
+BATCH = 64  # the lesson's batch size
+HIDDEN, LAYERS = 100, 2  # the lesson's sizes, for every family
+WARMUP = 2  # untimed steps first: cuDNN/oneDNN choose their kernels for a new shape there
+
+
+def build(family: str, height: int) -> torch.nn.Module:
+    """The family's model for H × H images (a recurrent one reads H rows of H pixels), its weights drawn from a
+    private generator: built on the meta device, nothing is drawn from the process-wide one that jobs share."""
+    with torch.device("meta"):
+        if family in ("lstm", "gru", "rnn"):
+            model = RowClassifier(family, HIDDEN, LAYERS, line=height)
+        elif family == "cnn":
+            model = ConvClassifier(HIDDEN, LAYERS)
+        elif family == "transformer":
+            model = RowTransformer(HIDDEN, LAYERS, line=height, steps=height)
+        else:
+            raise ValueError(f"unknown family {family!r}; choose one of {', '.join(FAMILIES)}")
+    model = model.to_empty(device="cpu")
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():  # small uniform weights: the time per step does not depend on them
+            p.copy_((torch.rand(p.shape, generator=gen) - 0.5) * 0.2)
+    return model
+
+
+def sequential_steps(family: str, height: int) -> int:
+    """Computations that must run one after another in a forward pass: a recurrent layer's H steps each wait for
+    the one before (with 2 layers, cuDNN can overlap them as a wavefront: H + 1); a CNN's conv layers and a
+    Transformer's encoder layers each process all positions at once."""
+    if family in ("lstm", "gru", "rnn"):
+        return height + LAYERS - 1
+    return 2 + LAYERS if family == "cnn" else LAYERS
+
+
+def upsampled(height: int, batch: int = BATCH, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, H, H) images and (B,) labels: 28 × 28 noise digits upsampled bilinearly (the time does not depend on
+    the pixels' values, only on the shape)."""
+    gen = torch.Generator().manual_seed(seed)
+    small = torch.rand(batch, 1, 28, 28, generator=gen)
+    x = small if height == 28 else F.interpolate(small, size=(height, height), mode="bilinear", align_corners=False)
+    return x.squeeze(1), torch.randint(0, 10, (batch,), generator=gen)
+
+
+def _median_ms(fn, device: torch.device, repeats: int) -> float:
+    for _ in range(WARMUP):
+        fn()
+    times = []
+    for _ in range(repeats):
+        synchronize(device)
+        t0 = time.perf_counter()
+        fn()
+        synchronize(device)  # the GPU's queued work is part of the step
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def measure(family: str, height: int, device: torch.device, repeats: int = 5, batch: int = BATCH) -> dict:
+    """Milliseconds per training step (forward, backward, SGD step) and per prediction (forward, no gradients) at
+    `batch`, medians of `repeats` after WARMUP; {"error": "out_of_memory"} when the device cannot hold it."""
+    model = build(family, height).to(device)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    x, y = (t.to(device) for t in upsampled(height, batch))
+
+    def train_step():
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    @torch.no_grad()
+    def predict():
+        model(x).argmax(1)
+
+    try:
+        model.train()
+        train_ms = _median_ms(train_step, device, repeats)
+        model.eval()
+        predict_ms = _median_ms(predict, device, repeats)
+    except RuntimeError as exc:
+        if not is_out_of_memory(exc):
+            raise
+        del model, opt, x, y
+        free_memory(device.type)
+        return {"error": "out_of_memory"}
+    return {"train_ms": train_ms, "predict_ms": predict_ms}
+
+
+def scaling(device: str = "auto", heights=HEIGHTS, families=FAMILIES, repeats: int = 5, batch: int = BATCH,
+            on_result=lambda family, height, result: None) -> dict:
+    """Every family at every height on one device, as the page and `lib.cli scaling --json` report it: lists of
+    milliseconds per step (None where the device ran out of memory), one entry per height."""
+    dev = resolve_device(device)
+    out = {"device": device_label(dev), "heights": list(heights), "batch_size": batch, "hidden": HIDDEN,
+           "layers": LAYERS, "threads": torch.get_num_threads() if dev.type == "cpu" else 0,
+           "sequential_steps": {f: [sequential_steps(f, h) for h in heights] for f in families},
+           "params": {f: sum(p.numel() for p in build(f, 28).parameters()) for f in families},
+           "train_ms": {f: [] for f in families}, "predict_ms": {f: [] for f in families}}
+    for height in heights:
+        for family in families:
+            result = measure(family, height, dev, repeats, batch)
+            out["train_ms"][family].append(result.get("train_ms"))
+            out["predict_ms"][family].append(result.get("predict_ms"))
+            on_result(family, height, result)
+    return out
