@@ -11,6 +11,18 @@ import math
 import statistics
 
 Z95 = 1.96  # two-sided 95 %
+# Student's t, two-sided 95 %, by degrees of freedom: a mean over a few seeds knows its spread only roughly, so
+# its gap must be wider than 1.96 standard errors (with 3 seeds per side, 2.78) before a caption names a winner.
+T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
+       12: 2.179, 14: 2.145, 16: 2.120, 18: 2.101, 20: 2.086, 30: 2.042}
+
+
+def t95(df: int) -> float:
+    """The two-sided 95 % critical value of Student's t with `df` degrees of freedom (rounded down to the table,
+    which errs on the careful side; 1.96 beyond 30)."""
+    if df > 30:
+        return Z95
+    return T95[max(k for k in T95 if k <= max(df, 1))]
 
 
 def interval(acc: float, n: int, z: float = Z95) -> tuple[float, float]:
@@ -44,16 +56,19 @@ def standard_error(acc: float, n: int) -> float:
     return math.sqrt(max(acc * (1 - acc), 1e-12) / max(n, 1))
 
 
-def extremes(acc: dict[str, float], n: dict[str, int], se: dict[str, float] | None = None) -> dict:
+def extremes(acc: dict[str, float], n: dict[str, int], se: dict[str, float] | None = None,
+             runs: int | None = None) -> dict:
     """The names tied for highest and for lowest accuracy (within the noise of the best and of the worst).
 
-    The noise is each accuracy's binomial error on its n test digits, or `se` when given (e.g. the standard error
-    of a mean over seeds). {"highest": [...], "lowest": [...], "all_tie": bool}, names in the order of `acc`.
+    The noise is each accuracy's binomial error on its n test digits, or `se` when given (the standard error of a
+    mean over `runs` seeds each: then Student's t with 2·(runs − 1) degrees of freedom sets the bar, not 1.96).
+    {"highest": [...], "lowest": [...], "all_tie": bool}, names in the order of `acc`.
     """
+    z = t95(2 * (runs - 1)) if se and runs and runs > 1 else Z95
     se = se or {k: standard_error(acc[k], n[k]) for k in acc}
     best, worst = max(acc, key=acc.get), min(acc, key=acc.get)
-    highest = [k for k in acc if not differ_se(acc[k], se[k], acc[best], se[best])]
-    lowest = [k for k in acc if not differ_se(acc[k], se[k], acc[worst], se[worst])]
+    highest = [k for k in acc if not differ_se(acc[k], se[k], acc[best], se[best], z)]
+    lowest = [k for k in acc if not differ_se(acc[k], se[k], acc[worst], se[worst], z)]
     return {"highest": highest, "lowest": lowest, "all_tie": len(highest) == len(acc)}
 
 

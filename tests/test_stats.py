@@ -52,3 +52,13 @@ def test_shipped_order_results_are_means_over_seeds():
     assert r["seeds"]["forward"]["runs"] == 2 and r["seeds"]["forward"]["sd"] == pytest.approx(0.01414, abs=1e-4)
     assert r["seeds"]["reversed"]["runs"] == 1 and r["seeds"]["forward"]["seed_list"] == [0, 1]
     assert shipped_order_results(cards)["acc"]["forward"] == 0.99  # without seed cards: the shipped run alone
+
+
+def test_a_mean_over_three_seeds_needs_students_t_not_1_96():
+    # gap 0.004, each mean's standard error 0.001: 2.83 standard errors of the difference (sqrt 2 · 0.001 = 0.0014)
+    acc, se, n = {"a": 0.990, "b": 0.986}, {"a": 0.001, "b": 0.001}, {"a": 10000, "b": 10000}
+    assert not stats.extremes(acc, n, se)["all_tie"]  # with 1.96 (many runs) it would name a winner
+    assert not stats.extremes(acc, n, se, runs=3)["all_tie"]  # t(4) = 2.776 < 2.83: still a winner
+    assert stats.extremes({"a": 0.990, "b": 0.9865}, n, se, runs=3)["all_tie"]  # 2.47 standard errors: a tie
+    assert not stats.extremes({"a": 0.990, "b": 0.9865}, n, se)["all_tie"]
+    assert stats.t95(4) == 2.776 and stats.t95(11) == 2.228 and stats.t95(100) == stats.Z95

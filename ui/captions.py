@@ -16,14 +16,19 @@ def order_ranking(acc: dict[str, float], n: dict[str, int], repeats: int = 1,
                   se: dict[str, float] | None = None) -> str:
     """Which row orders score highest and lowest, naming a winner only when the gap exceeds the uncertainty.
 
-    With repeats > 1, `acc` holds means over seeds and `se` their standard errors, which decide the ties.
+    With repeats > 1, `acc` holds means over seeds and `se` their standard errors, which decide the ties (with
+    Student's t for so few runs).
     """
-    found = stats.extremes(acc, n, se if repeats > 1 else None)
+    found = stats.extremes(acc, n, se if repeats > 1 else None, runs=repeats)
     if found["all_tie"] and repeats > 1:
         text = t("All these orders tie: the gaps between their means are within the spread across seeds.")
     elif found["all_tie"]:
         text = t("All these orders tie: the gaps between them are within the uncertainty of the test score "
                  "({n:,} test digits, 95 % interval).", n=min(n.values()))
+    elif repeats > 1:
+        text = t("Highest: {high}. Lowest: {low}. Orders named together tie: the gap between their means is within "
+                 "what the spread across seeds allows (95 %, Student's t).", high=_names(found["highest"], acc),
+                 low=_names(found["lowest"], acc))
     else:
         text = t("Highest: {high}. Lowest: {low}. Orders named together tie: their gap is within the uncertainty "
                  "of the test score (95 % interval, shown as error bars).", high=_names(found["highest"], acc),
