@@ -124,3 +124,22 @@ def scaling(device: str = "auto", heights=HEIGHTS, families=FAMILIES, repeats: i
             out["predict_ms"][family].append(result.get("predict_ms"))
             on_result(family, height, result)
     return out
+
+
+def table(out: dict) -> str:
+    """Markdown: ms per training step and per prediction for each family and height, the steps that run in
+    sequence, and each family's time at the largest height over its time at 28 (docs/benchmarks.md)."""
+    heights, families = out["heights"], list(out["train_ms"])
+    ms = lambda v: "out of memory" if v is None else f"{v:,.1f}"  # noqa: E731
+    head = " | ".join(f"{h} × {h}" for h in heights)
+    lines = [f"| family (weights) | ms per | {head} | growth {heights[0]} → {heights[-1]} | steps in sequence |",
+             "|---|---|" + "---:|" * len(heights) + "---:|---:|"]
+    for f in families:
+        for kind in ("train", "predict"):
+            values = out[f"{kind}_ms"][f]
+            growth = (f"{values[-1] / values[0]:.1f}×" if values[0] and values[-1] else "")
+            steps = " → ".join(str(s) for s in (out["sequential_steps"][f][0], out["sequential_steps"][f][-1]))
+            name = f"{f} ({out['params'][f]:,})" if kind == "train" else ""
+            lines.append(f"| {name} | {'training step' if kind == 'train' else 'prediction'} | "
+                         + " | ".join(ms(v) for v in values) + f" | {growth} | {steps if kind == 'train' else ''} |")
+    return "\n".join(lines)

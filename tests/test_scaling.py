@@ -65,3 +65,11 @@ def test_cli_scaling_json_is_its_last_line(capsys):
     assert out["heights"] == [28] and out["device"].startswith("CPU")
     assert set(out["train_ms"]) == {"lstm", "gru", "cnn", "transformer"} == set(out["predict_ms"])
     assert cli.main(["scaling", "--repeats", "0"]) == 2 and "between 1 and" in capsys.readouterr().err
+
+
+def test_the_table_shows_a_gap_where_memory_ran_out():
+    out = {"heights": [28, 56], "train_ms": {"cnn": [2.0, None]}, "predict_ms": {"cnn": [1.0, 3.0]},
+           "sequential_steps": {"cnn": [4, 4]}, "params": {"cnn": 147760}}
+    text = scaling.table(out)
+    assert "| cnn (147,760) | training step | 2.0 | out of memory |  | 4 → 4 |" in text
+    assert "| prediction | 1.0 | 3.0 | 3.0× |" in text
