@@ -42,6 +42,12 @@ def test_row_order_shows_shipped_comparison(mnist):
     keys = {c.key for c in at.get("plotly_chart")}
     assert keys == {"shipped_bars", "shipped_rows", "shipped_matrix"}
     assert any("Highest:" in c.value for c in at.caption)
+    # three seeds per order (pretrained/seeds/): means with ± one standard deviation, the matrix averaged too
+    charts = {c.key: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    assert "mean ± spread over 3 seeds" in charts["shipped_bars"]["layout"]["title"]["text"]
+    assert charts["shipped_bars"]["data"][0]["error_y"]["visible"]
+    assert "mean over 3 seeds" in charts["shipped_matrix"]["layout"]["title"]["text"]
+    assert any("with 3 seeds" in c.value for c in at.caption)
 
 
 def test_train_every_order_compares_your_models(mnist):
