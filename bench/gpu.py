@@ -189,6 +189,7 @@ def main(argv=None) -> int:
 
     from lib.data import load_mnist
     from lib.devices import choose_device, device_label, probe
+    from lib.scaling import scaling
 
     kind = pick_device(args.device)
     if kind is None:
@@ -209,6 +210,7 @@ def main(argv=None) -> int:
                 ("samples_per_s_64", lambda: samples_per_s(kind, data, 64, warmup=20, steps=300)),
                 ("samples_per_s_1024", lambda: samples_per_s(kind, data, 1024, warmup=5, steps=50)),
                 ("time_to_98", lambda: time_to_98(kind, data)),
+                ("scaling", lambda: scaling(kind)),  # sequential against parallel: lib.cli scaling's numbers
                 ("concurrent", lambda: concurrent(kind, data)),
                 ("out_of_memory", lambda: out_of_memory(kind, data))]
     t0 = time.perf_counter()
