@@ -76,8 +76,8 @@ def shipped_section() -> None:
         st.warning(t("The shipped lstm-* models are missing: run `python -m lib.cli make-pretrained`."))
         return
     runs = min(s["runs"] for s in results["seeds"].values())
-    st.caption(tn("A 2×128 LSTM with the same settings, trained on the full MNIST in each row order and scored on "
-                  "the 10,000 test digits.",
+    st.caption(tn("A 2×128 LSTM with the same settings, trained on the full MNIST in each row order with {n} seed "
+                  "and scored on the 10,000 test digits.",
                   "A 2×128 LSTM with the same settings, trained on the full MNIST in each row order with {n} seeds "
                   "(other initial weights and batches) and scored on the 10,000 test digits; every number below is "
                   "the mean over the seeds.", runs))
