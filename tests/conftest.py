@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lib.data import MnistData, load_idx_folder, load_sample  # noqa: E402
+
+
+def wait_for(predicate, timeout: float = 30.0) -> bool:
+    """Poll `predicate` every 20 ms until it holds (True), or fail the test after `timeout` seconds."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    raise AssertionError("timed out")
 
 
 def synthetic(n_train: int = 200, n_test: int = 100, seed: int = 0) -> MnistData:

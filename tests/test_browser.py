@@ -55,16 +55,22 @@ def _mnist_root() -> None:
         pytest.skip("set MNIST_ROOT to run the browser test on the real MNIST")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    if not CHROMIUM.exists():  # only reached in CI
-        pytest.fail(f"{CHROMIUM} is missing: the browser test must run in CI")
+def running_server(tmp_path_factory, name: str):
+    """The app on a free port for one test module's browser tests, stopped at the end (a generator for a fixture).
+    A missing browser is only reached in CI, where it fails; no MNIST skips locally and fails in CI."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: the browser tests must run in CI")
     _mnist_root()
-    srv = browser_server.start(tmp_path_factory.mktemp("server"), wait_s=60)
+    srv = browser_server.start(tmp_path_factory.mktemp(name), wait_s=60)
     try:
         yield srv
     finally:
         srv.stop()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    yield from running_server(tmp_path_factory, "server")
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ from lib.jobs import JobManager
 from lib.messages import Message, Problem
 from lib.orders import ORDERS, get_order
 from lib.train import TrainConfig, build_model, train
+from conftest import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = TrainConfig(hidden=16, layers=1, lr=0.01, optimizer="adam", batch_size=20, epochs=1, log_every=5,
@@ -28,15 +29,6 @@ SGD = replace(TINY, optimizer="sgd", lr=0.1)  # trains on the CPU while CUDA is 
 # whether a CUDA graph is being captured
 NO_KERNELS = "CUDA error: no kernel image is available for execution on the device\nCUDA kernel errors might be " \
              "asynchronously reported at some other API call"
-
-
-def wait_for(predicate, timeout=30.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    raise AssertionError("timed out")
 
 
 def answer(value: bool):

@@ -12,18 +12,10 @@ import torch
 from lib import jobs as jobs_module
 from lib.jobs import JobManager
 from lib.train import TrainConfig
+from conftest import wait_for
 
 CFG = TrainConfig(hidden=16, layers=1, optimizer="adam", lr=0.01, batch_size=20, epochs=2, log_every=2, device="cpu",
                   validation=0.0)
-
-
-def wait_for(predicate, timeout=30.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    raise AssertionError("timed out")
 
 
 @pytest.fixture()
