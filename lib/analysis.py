@@ -14,9 +14,10 @@ from .stats import spread
 def shipped_order_results(cards: dict[str, dict], cell: str = "lstm", seed_cards: dict[str, dict] | None = None) -> dict:
     """From the shipped `<cell>-<order>` cards and the cards of the same configs trained with other seeds
     (`seed_cards`, lib.pretrained.seed_cards): orders (registry order), and per order the mean over its runs of acc,
-    acc_by_rows and the cross-order matrix row, with `seeds` = lib.stats.spread of the runs' test accuracies."""
+    acc_by_rows and the cross-order matrix row; `runs` = each run's seed and test accuracy (by seed), and `seeds` =
+    lib.stats.spread of those accuracies."""
     runs: dict[str, list[dict]] = {}
-    for name, card in sorted({**cards, **(seed_cards or {})}.items()):
+    for name, card in sorted({**cards, **(seed_cards or {})}.items(), key=lambda item: item[1]["config"]["seed"]):
         if name.startswith(f"{cell}-") and card["config"]["cell"] == cell:
             runs.setdefault(card["config"]["order"], []).append(card)
     orders = [o for o in ORDERS if o in runs]
@@ -27,8 +28,8 @@ def shipped_order_results(cards: dict[str, dict], cell: str = "lstm", seed_cards
             "acc_by_rows": {o: [fmean(k) for k in zip(*(c["metrics"]["acc_by_rows"] for c in runs[o]))]
                             for o in orders},
             "matrix": matrix,
-            "seeds": {o: spread([c["metrics"]["acc"] for c in runs[o]]) | {"seed_list": sorted(
-                c["config"]["seed"] for c in runs[o])} for o in orders}}
+            "runs": {o: [{"seed": c["config"]["seed"], "acc": c["metrics"]["acc"]} for c in runs[o]] for o in orders},
+            "seeds": {o: spread([c["metrics"]["acc"] for c in runs[o]]) for o in orders}}
 
 
 def _mean_dicts(rows: list[dict]) -> dict:
@@ -73,12 +74,9 @@ def seed_table(cards: dict[str, dict], seed_cards: dict[str, dict], cell: str = 
     lines = ["| order | seeds | test accuracy of each run (10,000 digits) | mean ± sd | lowest – highest | rows to 90 % "
              "of the final accuracy (mean curve) |", "|---|---|---|---:|---:|---:|"]
     for o in results["orders"]:
-        runs = sorted((c for c in {**cards, **seed_cards}.values() if c["config"]["cell"] == cell
-                       and c["config"]["order"] == o and c.get("name", "").startswith(f"{cell}-")),
-                      key=lambda c: c["config"]["seed"])
-        s = results["seeds"][o]
-        seeds = ", ".join(str(c["config"]["seed"]) for c in runs)
-        accs = ", ".join(f"{c['metrics']['acc']:.2%}" for c in runs)
+        s, runs = results["seeds"][o], results["runs"][o]
+        seeds = ", ".join(str(r["seed"]) for r in runs)
+        accs = ", ".join(f"{r['acc']:.2%}" for r in runs)
         lines.append(f"| {o} | {seeds} | {accs} | {s['mean']:.2%} ± {s['sd']:.2%} | {s['min']:.2%} – {s['max']:.2%} "
                      f"| {rows_to_reach(results['acc_by_rows'][o])} |")
     return "\n".join(lines)

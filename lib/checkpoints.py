@@ -53,17 +53,22 @@ def to_bytes(model: RowClassifier, card: dict) -> tuple[bytes, bytes]:
     """(safetensors bytes, card JSON bytes) for download or saving."""
     state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
     weights = save_safetensors_bytes(state, metadata={"format": FORMAT, "config": json.dumps(card["config"])})
-    return weights, json.dumps(card, indent=1).encode()
+    return weights, card_bytes(card)
+
+
+def card_bytes(card: dict) -> bytes:
+    """A card as the JSON file that is saved and downloaded."""
+    return json.dumps(card, indent=1).encode()
 
 
 def save_checkpoint(stem: str | Path, model: RowClassifier, card: dict) -> tuple[Path, Path]:
     """Write STEM.safetensors and STEM.json; returns both paths."""
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
-    weights, card_bytes = to_bytes(model, card)
+    weights, card_json = to_bytes(model, card)
     paths = stem.with_suffix(".safetensors"), stem.with_suffix(".json")
     paths[0].write_bytes(weights)
-    paths[1].write_bytes(card_bytes)
+    paths[1].write_bytes(card_json)
     return paths
 
 
@@ -71,7 +76,7 @@ def save_card(stem: str | Path, card: dict) -> Path:
     """Write STEM.json alone (a run whose weights do not ship); returns its path."""
     path = Path(stem).with_suffix(".json")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(json.dumps(card, indent=1).encode())
+    path.write_bytes(card_bytes(card))
     return path
 
 

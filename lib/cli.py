@@ -19,6 +19,7 @@ from .fit import fit
 from .messages import Message
 from .orders import ORDERS
 from .pretrained import FOLDER, SPECS, seed_name
+from . import scaling
 from .sample import FOLDER as SAMPLE_FOLDER
 from .sample import make_sample
 from .train import DEVICES, PRESETS, TrainConfig, fit_to_data, preset
@@ -104,15 +105,16 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_make_pretrained(args) -> int:
+    seed = TrainConfig.from_dict({"seed": args.seed}).validate().seed  # the checks of every other way in
     data = load_mnist()
     if not data.full:
         print("error: make-pretrained needs the full MNIST: set MNIST_ROOT", file=sys.stderr)
         return 2
     for name in args.only or list(SPECS):
         description, cfg = SPECS[name]
-        cfg = replace(cfg, device=args.device, seed=args.seed)
-        stem = Path(args.out) / name if args.seed == 0 else Path(args.out) / "seeds" / seed_name(name, args.seed)
-        name = seed_name(name, args.seed)
+        cfg = replace(cfg, device=args.device, seed=seed)
+        stem = Path(args.out) / name if seed == 0 else Path(args.out) / "seeds" / seed_name(name, seed)
+        name = seed_name(name, seed)
         print(f"== {name}: {description}", flush=True)
         model, card, result = fit_and_card(cfg, data, name, _Progress())
         if card is None:
@@ -121,7 +123,7 @@ def cmd_make_pretrained(args) -> int:
         if name.startswith("lstm-"):  # the row-order experiment: each model read in every order
             card["cross_order"] = cross_order({cfg.order: model}, data)[cfg.order]
         card["description"] = description
-        if args.seed == 0:
+        if seed == 0:
             save_checkpoint(stem, model, card)
         else:  # another seed's run only adds to the spread: its card, not its weights, ships
             save_card(stem, card)
@@ -182,15 +184,13 @@ def _positive(text: str) -> int:
 
 def cmd_scaling(args) -> int:
     """Time per training step and per prediction as the image grows, for each family; --json: the last line."""
-    from .scaling import scaling
-
     def progress(family, height, result):
         if not args.json:
             shown = ("out of memory" if "error" in result else
                      f"train {result['train_ms']:8.1f} ms/step, predict {result['predict_ms']:8.1f} ms")
             print(f"{height:>4} × {height:<4} {family:<12} {shown}", flush=True)
 
-    out = scaling(args.device, tuple(args.heights), tuple(args.families), args.repeats, args.batch_size, progress)
+    out = scaling.scaling(args.device, tuple(args.heights), tuple(args.families), args.repeats, args.batch_size, progress)
     print(json.dumps(out) if args.json else f"{out['device']}, batch {out['batch_size']}, medians of {args.repeats}")
     return 0
 
@@ -238,9 +238,8 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("scaling", help="sequential against parallel: ms per training step and per prediction as "
                                        "the image grows (heights 28-224), for each model family")
     p.add_argument("--device", default="auto", choices=DEVICES)
-    p.add_argument("--heights", nargs="+", type=int, default=[28, 56, 112, 224], choices=[28, 56, 112, 224])
-    p.add_argument("--families", nargs="+", default=["lstm", "gru", "cnn", "transformer"],
-                   choices=["lstm", "gru", "rnn", "cnn", "transformer"])
+    p.add_argument("--heights", nargs="+", type=int, default=list(scaling.HEIGHTS), choices=scaling.HEIGHTS)
+    p.add_argument("--families", nargs="+", default=list(scaling.FAMILIES), choices=(*scaling.FAMILIES, "rnn"))
     p.add_argument("--repeats", type=_positive, default=5, help="timed steps per measurement (their median is reported)")
     p.add_argument("--batch-size", type=_positive, default=64)
     p.add_argument("--json", action="store_true", help="one JSON object on the last line")

@@ -32,6 +32,15 @@ def model_input(images: torch.Tensor, order: str, gen: torch.Generator | None = 
     return normalize(get_order(order).apply(images, gen, index))
 
 
+def draw_uniform(module: nn.Module, seed: int, bound: float) -> None:
+    """Every parameter from U(-bound, bound), drawn from a private generator seeded with `seed` (never from the
+    process-wide one that other jobs' dropout draws from)."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(torch.rand(p.shape, generator=gen) * 2 * bound - bound)
+
+
 class RowClassifier(nn.Module):
     """Recurrent cell over the 28 steps, then Linear(hidden -> 10) on the last step's output (the lesson's design)."""
 
@@ -46,11 +55,7 @@ class RowClassifier(nn.Module):
 
     def reset_parameters(self, seed: int) -> None:
         """Re-draw every weight from PyTorch's default U(-1/sqrt(H), 1/sqrt(H)) with a private seeded generator."""
-        gen = torch.Generator().manual_seed(seed)
-        bound = 1.0 / math.sqrt(self.rnn.hidden_size)  # also Linear's default bound, since its fan-in is H
-        with torch.no_grad():
-            for p in self.parameters():
-                p.copy_(torch.rand(p.shape, generator=gen) * 2 * bound - bound)
+        draw_uniform(self, seed, 1.0 / math.sqrt(self.rnn.hidden_size))  # also Linear's default, its fan-in is H
 
     def outputs(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 28, 28) normalised lines -> (B, 28, H) top-layer outputs at every step."""

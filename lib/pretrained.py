@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from .checkpoints import CheckpointError, parse_card
 from .orders import ORDERS
 from .train import TrainConfig, preset
 
@@ -36,8 +37,6 @@ def seed_name(name: str, seed: int) -> str:
 def seed_cards(folder: Path = SEED_FOLDER) -> dict[str, dict]:
     """name -> card of every run in pretrained/seeds/ (same configs as the shipped ones, other seeds); a file that
     is not a valid card is skipped, as a broken shipped model is."""
-    from .checkpoints import CheckpointError, parse_card
-
     cards = {}
     for path in sorted(Path(folder).glob("*.json")):
         try:

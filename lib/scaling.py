@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from .devices import device_label, is_out_of_memory, free_memory, resolve_device, synchronize
-from .model import ConvClassifier, RowClassifier, RowTransformer
+from .model import ConvClassifier, RowClassifier, RowTransformer, draw_uniform
 
 HEIGHTS = (28, 56, 112, 224)
 FAMILIES = ("lstm", "gru", "cnn", "transformer")
@@ -38,10 +38,7 @@ def build(family: str, height: int) -> torch.nn.Module:
         else:
             raise ValueError(f"unknown family {family!r}; choose one of {', '.join(FAMILIES)}")
     model = model.to_empty(device="cpu")
-    gen = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for p in model.parameters():  # small uniform weights: the time per step does not depend on them
-            p.copy_((torch.rand(p.shape, generator=gen) - 0.5) * 0.2)
+    draw_uniform(model, 0, 0.1)  # small uniform weights: the time per step does not depend on them
     return model
 
 

@@ -112,6 +112,9 @@ def test_cli_reports_bad_settings_and_bad_files(tmp_path, capsys):
     (tmp_path / "x.json").write_text("{}")
     assert cli.main(["evaluate", str(tmp_path / "x.safetensors")]) == 2
     assert "error:" in capsys.readouterr().err
+    for seed in ("-1", str(2**64)):  # refused before any data is loaded
+        assert cli.main(["make-pretrained", "--seed", seed, "--out", str(tmp_path)]) == 2
+        assert "seed" in capsys.readouterr().err
 
 
 def test_cli_runs_as_a_module():
@@ -179,4 +182,4 @@ def test_every_row_order_ships_three_seeds():
             assert same == {k: v for k, v in base["config"].items() if k not in ("seed", "device")}
             assert card["config"]["seed"] == seed and set(card["cross_order"]) == set(ORDERS)
     results = shipped_order_results(shipped, seed_cards=extra)
-    assert all(results["seeds"][o]["seed_list"] == [0, *EXTRA_SEEDS] for o in ORDERS)
+    assert all([r["seed"] for r in results["runs"][o]] == [0, *EXTRA_SEEDS] for o in ORDERS)

@@ -50,7 +50,8 @@ def test_shipped_order_results_are_means_over_seeds():
     assert r["acc_by_rows"]["forward"] == pytest.approx([0.2, 0.8])
     assert r["matrix"]["forward"] == pytest.approx({"forward": 0.98, "reversed": 0.3})
     assert r["seeds"]["forward"]["runs"] == 2 and r["seeds"]["forward"]["sd"] == pytest.approx(0.01414, abs=1e-4)
-    assert r["seeds"]["reversed"]["runs"] == 1 and r["seeds"]["forward"]["seed_list"] == [0, 1]
+    assert r["seeds"]["reversed"]["runs"] == 1 and r["runs"]["forward"] == [{"seed": 0, "acc": 0.99},
+                                                                             {"seed": 1, "acc": 0.97}]
     assert shipped_order_results(cards)["acc"]["forward"] == 0.99  # without seed cards: the shipped run alone
 
 
