@@ -5,7 +5,7 @@ from __future__ import annotations
 from statistics import fmean
 
 from .data import MnistData
-from .model import RowClassifier
+from .model import Classifier
 from .orders import ORDERS
 from .evaluate import evaluate
 from .stats import spread
@@ -38,7 +38,7 @@ def _mean_dicts(rows: list[dict]) -> dict:
     return {k: fmean(r[k] for r in rows) for k in keys}
 
 
-def cross_order(models: dict[str, RowClassifier], data: MnistData, limit: int = 0, seed: int = 0) -> dict:
+def cross_order(models: dict[str, Classifier], data: MnistData, limit: int = 0, seed: int = 0) -> dict:
     """Test every model (keyed by the order it was trained on) on every order: {train: {test: acc}}."""
     return {train: {test: evaluate(model, data, test, limit=limit, seed=seed)["acc"] for test in ORDERS}
             for train, model in models.items()}

@@ -15,7 +15,7 @@ from safetensors.torch import save as save_safetensors_bytes
 
 from . import __version__
 from .messages import Problem, msg
-from .model import RowClassifier
+from .families import make_model
 from .train import TrainConfig, build_model
 
 FORMAT = "row-by-row/1"  # the card's format tag; a file without it is not ours
@@ -49,7 +49,7 @@ def card_from_run(name: str, cfg: TrainConfig, test: dict, data: dict, events: l
     return make_card(name, cfg, test, data, training, history=[e for e in events if e["event"] == "epoch"])
 
 
-def to_bytes(model: RowClassifier, card: dict) -> tuple[bytes, bytes]:
+def to_bytes(model: torch.nn.Module, card: dict) -> tuple[bytes, bytes]:
     """(safetensors bytes, card JSON bytes) for download or saving."""
     state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
     weights = save_safetensors_bytes(state, metadata={"format": FORMAT, "config": json.dumps(card["config"])})
@@ -61,7 +61,7 @@ def card_bytes(card: dict) -> bytes:
     return json.dumps(card, indent=1).encode()
 
 
-def save_checkpoint(stem: str | Path, model: RowClassifier, card: dict) -> tuple[Path, Path]:
+def save_checkpoint(stem: str | Path, model: torch.nn.Module, card: dict) -> tuple[Path, Path]:
     """Write STEM.safetensors and STEM.json; returns both paths."""
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
@@ -123,7 +123,7 @@ def parse_card(raw: bytes | str | dict) -> dict:
     return raw
 
 
-def from_bytes(weights: bytes, card: bytes | str | dict) -> tuple[RowClassifier, dict]:
+def from_bytes(weights: bytes, card: bytes | str | dict) -> tuple[torch.nn.Module, dict]:
     """Rebuild a model from safetensors bytes and its card, or raise CheckpointError."""
     if len(weights) > MAX_BYTES:
         raise CheckpointError(msg("weights.too_big", size=len(weights) / MB, limit=MAX_BYTES // MB))
@@ -150,8 +150,8 @@ def from_bytes(weights: bytes, card: bytes | str | dict) -> tuple[RowClassifier,
 def _mismatch(cfg: TrainConfig, state: dict) -> str:
     """How the tensors in `state` differ from the model `cfg` describes ('' if they fit), without allocating it."""
     with torch.device("meta"):  # shapes only: no memory, no initialisation
-        wanted = {k: tuple(v.shape) for k, v in RowClassifier(cfg.cell, cfg.hidden, cfg.layers, cfg.dropout)
-                  .state_dict().items()}
+        wanted = {k: tuple(v.shape) for k, v in make_model(cfg.cell, cfg.hidden, cfg.layers, cfg.dropout,
+                                                           cfg.positions).state_dict().items()}
     missing, unexpected = sorted(set(wanted) - set(state)), sorted(set(state) - set(wanted))
     if missing or unexpected:
         return f"missing {', '.join(missing) or 'nothing'}; unexpected {', '.join(unexpected) or 'nothing'}"
@@ -161,7 +161,7 @@ def _mismatch(cfg: TrainConfig, state: dict) -> str:
     return ""
 
 
-def load_checkpoint(path: str | Path) -> tuple[RowClassifier, dict]:
+def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, dict]:
     """Load PATH(.safetensors) and its sibling .json card."""
     weights_path = Path(path).with_suffix(".safetensors")
     card_path = weights_path.with_suffix(".json")

@@ -120,7 +120,7 @@ def cmd_make_pretrained(args) -> int:
         if card is None:
             print(f"error: {name} did not train: {result['message']}", file=sys.stderr)
             return 1
-        if name.startswith("lstm-"):  # the row-order experiment: each model read in every order
+        if cfg.loss == "last-step":  # the row-order experiment: each model read in every order
             card["cross_order"] = cross_order({cfg.order: model}, data)[cfg.order]
         card["description"] = description
         if seed == 0:
@@ -133,7 +133,7 @@ def cmd_make_pretrained(args) -> int:
 
 def shipped_table(folder: Path = FOLDER) -> str:
     """Markdown table of the shipped models, read from their cards."""
-    lines = ["| model | cell | layers×hidden | optimizer | epochs | order | test acc | train time | device |",
+    lines = ["| model | family | layers×hidden | optimizer | epochs | order | test acc | train time | device |",
              "|---|---|---|---|---:|---|---:|---:|---|"]
     total, spans = 0.0, []
     for name in SPECS:
@@ -148,7 +148,8 @@ def shipped_table(folder: Path = FOLDER) -> str:
         spans.append((end - tr["seconds"], end))
         device = tr["device"] if tr.get("device_type") != "cpu" else \
             f"CPU ({tr['threads']} thread{'s' if tr['threads'] > 1 else ''})"
-        lines.append(f"| {name} | {c['cell']} | {c['layers']}×{c['hidden']} | {c['optimizer']} lr {c['lr']:g} | "
+        family = c["cell"] + ("" if c.get("positions", True) else " (no positions)")
+        lines.append(f"| {name} | {family} | {c['layers']}×{c['hidden']} | {c['optimizer']} lr {c['lr']:g} | "
                      f"{c['epochs']} | {c['order']} | {card['metrics']['acc']:.2%} | {tr['seconds'] / 60:.1f} min | "
                      f"{device} |")
     wall = _covered(spans)
@@ -207,7 +208,7 @@ def cmd_make_sample(args) -> int:
 
 def _add_config_flags(p: argparse.ArgumentParser) -> None:
     for f in fields(TrainConfig):
-        kind = {"int": int, "float": float, "str": str}[f.type]
+        kind = {"int": int, "float": float, "str": str, "bool": str}[f.type]  # "false": TrainConfig.from_dict reads it
         p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=kind, default=None,
                        help=f"default {f.default!r}")
 

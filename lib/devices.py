@@ -10,11 +10,10 @@ from pathlib import Path
 import torch
 
 from .messages import N_, Message, Problem, Term, msg
-from .model import CELLS
+from .families import FAMILIES
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 MPS_MIN_BATCH = 256  # below this, per-step MPS overhead outweighs its speed for these small models: auto stays on CPU
-MPS_NATIVE_CELLS = ("lstm",)  # GRU and plain RNN have no native MPS kernels: slower there than on the CPU
 EXCLUSIVE = ("mps",)  # backends not safe to drive from two threads at once (two jobs abort the process): one job each
 OOM_SIGNS = ("out of memory", "CUDNN_STATUS_ALLOC_FAILED", "CUBLAS_STATUS_ALLOC_FAILED")
 _probed: dict[str, str | None] = {}  # device type -> None if a tiny op runs there, else the error in short
@@ -49,8 +48,8 @@ def choose_device(name: str, cell: str | None = None, batch_size: int | None = N
         if error:
             return torch.device("cpu"), msg("device.no_kernels", device=accelerator_name(kind), error=error)
         if kind == "mps":
-            if cell in CELLS and cell not in MPS_NATIVE_CELLS:
-                return torch.device("cpu"), msg("device.mps_cell", cell=Term(CELLS[cell][1]))
+            if cell in FAMILIES and not FAMILIES[cell].mps_native:
+                return torch.device("cpu"), msg("device.mps_cell", cell=Term(FAMILIES[cell].label))
             if batch_size is not None and batch_size < MPS_MIN_BATCH:
                 return torch.device("cpu"), msg("device.mps_small_batch", batch=batch_size, low=MPS_MIN_BATCH)
             if stacked_dropout:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
+from .internals import trace
 from .messages import Problem, msg
-from .model import RowClassifier, model_input, trace
+from .model import model_input
 from .orders import SIDE, get_order
 
 BOX = 20  # MNIST fits each digit's longer side into 20 pixels...
@@ -82,20 +84,32 @@ def preprocess(canvas: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(_centre(img)), 0, 255).astype(np.uint8)
 
 
-def read_digit(model: RowClassifier, image: np.ndarray, order: str, seed: int = 0) -> dict:
-    """Feed one (28, 28) uint8 digit to `model` in `order`; the trace for that one digit plus which line each step read.
+def read_digit(model: nn.Module, image: np.ndarray, order: str, seed: int = 0) -> dict:
+    """Feed one (28, 28) uint8 digit to `model` (any family) in `order`: what its family shows of that one digit.
 
-    Returns numpy arrays without the batch axis: probs (28, 10), hidden (28, H), for LSTMs input/forget/output/cell
-    (L, 28, H); and plain data: lines (28 ints, the original row or column read at each step), axis (1 rows,
-    2 columns), predicted and confidence (the top class and its probability after each step), settled (the first
-    step from which the prediction stays the final one). The "random" order is seeded with `seed`, so it is stable.
+    Every family: lines (28 ints, the original row or column at each input line), axis (1 rows, 2 columns), arranged
+    ((28, 28) uint8, the digit as the model receives it: line k is original line lines[k]; the row order rearranges
+    the pixels before any family sees them), and predicted and confidence, lists with one entry per answer the model
+    gives (the top class and its probability), so [-1] is always its final answer.
+    Recurrent: 28 answers, one after each step; probs (28, 10), hidden (28, H), for LSTMs input/forget/output/cell
+    (L, 28, H), and settled (the first step from which the prediction stays the final one).
+    Others answer once, having seen all lines together: probs (10,), predicted and confidence of length 1; a
+    Transformer also attention (L, 28), the class token's attention to each input line per layer (mean over heads);
+    a CNN features (C, 28, 28), its first convolution's maps after ReLU, and filters (C, 3, 3).
+    Arrays are numpy, without the batch axis. The "random" order is seeded with `seed`, so it is stable.
     """
     rows = get_order(order)
     x = torch.as_tensor(np.asarray(image, dtype=np.uint8))[None]  # (1, 28, 28) uint8
     seq = model_input(x, order, torch.Generator().manual_seed(seed))  # (1, 28, 28) float, step-major
+    arranged = rows.apply(x, torch.Generator().manual_seed(seed))[0].numpy()  # the same draw, before normalising
     lines = rows.line_index(1, torch.Generator().manual_seed(seed))[0].tolist()  # same draw as apply's
-    result = {k: (v[0] if k in ("probs", "hidden") else v[:, 0]) for k, v in trace(model, seq).items()}
-    predicted = result["probs"].argmax(-1).tolist()  # (28,) top class after each step
+    per_layer = ("input", "forget", "output", "cell", "attention")  # (L, B, ...): the batch is the second axis
+    result = {k: v if k == "filters" else v[:, 0] if k in per_layer else v[0] for k, v in trace(model, seq).items()}
+    answers = np.atleast_2d(result["probs"])  # (28, 10) recurrent, (1, 10) otherwise
+    predicted = answers.argmax(-1).tolist()  # the top class after each answer
+    common = {"lines": lines, "axis": rows.axis, "arranged": arranged, "predicted": predicted,
+              "confidence": answers.max(-1).tolist()}
+    if result["probs"].ndim == 1:
+        return result | common
     changed = [k for k in range(1, SIDE) if predicted[k] != predicted[k - 1]]
-    return result | {"lines": lines, "axis": rows.axis, "predicted": predicted,
-                     "confidence": result["probs"].max(-1).tolist(), "settled": changed[-1] + 1 if changed else 1}
+    return result | common | {"settled": changed[-1] + 1 if changed else 1}

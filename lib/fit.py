@@ -9,7 +9,7 @@ from typing import Callable, Iterator
 
 from .data import MnistData
 from .evaluate import evaluate
-from .model import RowClassifier
+from .model import Classifier
 from .train import TrainConfig, build_model, train
 
 
@@ -17,7 +17,7 @@ from .train import TrainConfig, build_model, train
 class Fitted:
     """What a run left: its model, every dict train() yielded, the final test scores (None if there are none)."""
 
-    model: RowClassifier
+    model: Classifier
     events: list = field(default_factory=list)
     scores: dict | None = None  # evaluate() on every loaded test digit; None if it diverged or never stepped
     seconds: float = 0.0  # training and its per-epoch scoring, not the final scoring
@@ -36,7 +36,7 @@ def run_to_end(run: Iterator[dict], on_event: Callable[[dict], None] = lambda ev
             return end.value
 
 
-def fit(cfg: TrainConfig, data: MnistData, model: RowClassifier | None = None, stop: threading.Event | None = None,
+def fit(cfg: TrainConfig, data: MnistData, model: Classifier | None = None, stop: threading.Event | None = None,
         on_event: Callable[[dict], None] = lambda event: None) -> Fitted:
     """Train a fresh model (or `model`) by `cfg`, then score it on all the loaded test digits.
 

@@ -17,13 +17,14 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 
 from .checkpoints import card_from_run
 from .data import MnistData
 from .devices import EXCLUSIVE, device_label, free_memory, is_out_of_memory, resolve_device, usable_cpus
-from .model import RowClassifier
+from .model import Classifier
 from .fit import fit
 from .messages import N_, Message, Problem, msg
 from .train import TrainConfig, build_model, uses_dropout
@@ -61,13 +62,14 @@ class Job:
     id: int = field(default_factory=lambda: next(_ids))
     state: str = "queued"  # queued -> running -> done | stopped | diverged | error
     events: list = field(default_factory=list)  # append-only; readers take a len() snapshot
-    model: RowClassifier | None = None
+    model: Classifier | None = None
     result: dict | None = None  # evaluate() on the test set when the run ends
     message: Message | None = None  # why it diverged, stopped by itself or failed, for the UI to translate
     seconds: float = 0.0  # training time, queueing excluded
     stop_event: threading.Event = field(default_factory=threading.Event)
     group: int = 0  # runs started together with the same settings and other seeds share the first one's id
     device: str = "cpu"  # the device type it trains on (cpu | cuda | mps), chosen when it is submitted
+    task: Callable[["Job"], None] | None = None  # a measurement that waits its turn like a run (submit_task)
 
     @property
     def finished(self) -> bool:
@@ -133,6 +135,16 @@ class JobManager:
         threading.Thread(target=self._run, args=(job, data), daemon=True, name=f"job-{job.id}").start()
         return job
 
+    def submit_task(self, task: Callable[[Job], None], owner: str, name: str, device: str = "cpu") -> Job:
+        """Queue work that is not a training run (lib.scaling's measurement) in the same line as the runs, so it
+        never times itself against a run training beside it; `task(job)` appends its progress to job.events."""
+        job = Job(TrainConfig(), owner, name, device=device, task=task)
+        with self._cond:
+            self._active.append(job)
+            self._seen[owner] = time.time()
+        threading.Thread(target=self._run, args=(job, None), daemon=True, name=f"task-{job.id}").start()
+        return job
+
     def position(self, job: Job) -> int:
         """1-based place in its device's waiting line (the CPU's or the GPU's), 0 if running or finished."""
         with self._cond:
@@ -190,6 +202,10 @@ class JobManager:
             started, lock = self._wait_turn(job)
             if not started:
                 job.state = "stopped"
+                return
+            if job.task is not None:
+                job.task(job)
+                job.state = "done"
                 return
             on_device, shared = self._take_copy(data, job.device), job.device != "cpu"
             _execute(job, on_device)

@@ -29,6 +29,10 @@ TEXT: dict[str, str] = {
     "setting.digits": N_("{setting} must be 0 (all) or at least 10"),
     "setting.at_least": N_("{setting} must be at least {low:,}"),
     "setting.unknown": N_("unknown settings: {names}"),
+    "setting.not_for_family": N_("{setting} does not apply to the {family}; leave it at its default"),
+    "setting.every_step": N_("the loss after every row needs a model that answers after every row, a recurrent one "
+                             "(LSTM, GRU, plain RNN); the {family} reads all rows at once"),
+    "setting.heads": N_("the {family}'s hidden size must be a multiple of {heads} (its attention heads share it)"),
     "setting.type": N_("{setting} must be {kind}, not {value}"),
     "kind.int": N_("a whole number"),
     "kind.float": N_("a number"),

@@ -14,6 +14,11 @@ FOLDER = Path(__file__).resolve().parent.parent / "pretrained"
 # validation=0.0: these were trained on all 60,000 digits, the test set scored after each epoch (as the lesson did).
 STRONG = TrainConfig(hidden=128, layers=2, lr=0.003, optimizer="adam", scheduler="one-cycle", batch_size=128,
                      epochs=12, clip=1.0, log_every=100, validation=0.0)
+# The lesson's conclusion across families (views/conclusion.py): the lesson's sizes (hidden 100, 2 layers) for the
+# CNN and the Transformer, trained like STRONG; a Transformer learns slower, so it gets more epochs.
+CNN = replace(STRONG, cell="cnn", hidden=100, lr=0.003, epochs=8)
+TRANSFORMER = replace(STRONG, cell="transformer", hidden=100, lr=0.002, epochs=15)
+FAMILY_ORDERS = ("forward", "shuffled", "random")  # the orders each new family is shipped in
 SEED_FOLDER = FOLDER / "seeds"  # cards (no weights) of the same configs trained with other seeds: the spread
 EXTRA_SEEDS = (1, 2)  # with seed 0 (the shipped weights) three runs per row order
 
@@ -26,6 +31,12 @@ SPECS: dict[str, tuple[str, TrainConfig]] = {  # name -> (description, config)
                           "be known after k rows.", preset("lesson", loss="every-step", log_every=100)),
     "gru-forward": ("2×128 GRU with Adam, top → bottom.", replace(STRONG, cell="gru")),
     "rnn-forward": ("2×128 plain tanh RNN with Adam, top → bottom.", replace(STRONG, cell="rnn", lr=0.001)),
+    **{f"cnn-{order}": (f"CNN (hidden 100, 2 layers: 147,760 weights) with Adam, lines in the '{order}' order.",
+                        replace(CNN, order=order)) for order in FAMILY_ORDERS},
+    **{f"transformer-{order}": (f"Transformer (rows as tokens, 2 layers of 100) with Adam, lines in the '{order}' "
+                                "order.", replace(TRANSFORMER, order=order)) for order in FAMILY_ORDERS},
+    "transformer-bag-forward": ("Transformer without position embeddings: a bag of rows, which cannot know their "
+                                "order.", replace(TRANSFORMER, positions=False)),
 }
 
 

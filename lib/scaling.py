@@ -10,13 +10,15 @@ with the lesson's sizes (hidden 100, 2 layers), at batch 64 on one device. Plain
 from __future__ import annotations
 
 import statistics
+import threading
 import time
 
 import torch
 import torch.nn.functional as F
 
 from .devices import device_label, is_out_of_memory, free_memory, resolve_device, synchronize
-from .model import ConvClassifier, RowClassifier, RowTransformer, draw_uniform
+from .families import FAMILIES as REGISTRY, make_model
+from .model import draw_uniform
 
 HEIGHTS = (28, 56, 112, 224)
 FAMILIES = ("lstm", "gru", "cnn", "transformer")
@@ -29,14 +31,7 @@ def build(family: str, height: int) -> torch.nn.Module:
     """The family's model for H × H images (a recurrent one reads H rows of H pixels), its weights drawn from a
     private generator: built on the meta device, nothing is drawn from the process-wide one that jobs share."""
     with torch.device("meta"):
-        if family in ("lstm", "gru", "rnn"):
-            model = RowClassifier(family, HIDDEN, LAYERS, line=height)
-        elif family == "cnn":
-            model = ConvClassifier(HIDDEN, LAYERS)
-        elif family == "transformer":
-            model = RowTransformer(HIDDEN, LAYERS, line=height, steps=height)
-        else:
-            raise ValueError(f"unknown family {family!r}; choose one of {', '.join(FAMILIES)}")
+        model = make_model(family, HIDDEN, LAYERS, line=height, steps=height)  # a ValueError names the families
     model = model.to_empty(device="cpu")
     draw_uniform(model, 0, 0.1)  # small uniform weights: the time per step does not depend on them
     return model
@@ -46,7 +41,7 @@ def sequential_steps(family: str, height: int) -> int:
     """Computations that must run one after another in a forward pass: a recurrent layer's H steps each wait for
     the one before (with 2 layers, cuDNN can overlap them as a wavefront: H + 1); a CNN's conv layers and a
     Transformer's encoder layers each process all positions at once."""
-    if family in ("lstm", "gru", "rnn"):
+    if REGISTRY[family].recurrent:
         return height + LAYERS - 1
     return 2 + LAYERS if family == "cnn" else LAYERS
 
@@ -140,3 +135,35 @@ def table(out: dict) -> str:
             lines.append(f"| {name} | {'training step' if kind == 'train' else 'prediction'} | "
                          + " | ".join(ms(v) for v in values) + f" | {growth} | {steps if kind == 'train' else ''} |")
     return "\n".join(lines)
+
+
+class Measurements:
+    """The server's measurements, one per device type, and the job measuring each now. A class shares them: a
+    student who asks while one is running joins it, instead of queueing another (30 at once would time each other)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._results: dict[str, dict] = {}
+        self._jobs: dict[str, object] = {}
+
+    def result(self, device: str) -> dict | None:
+        return self._results.get(device)
+
+    def running(self, device: str):
+        """The job measuring `device` now, or None."""
+        job = self._jobs.get(device)
+        return job if job is not None and not job.finished else None
+
+    def start(self, device: str, submit) -> object:
+        """The running job for `device`, or a new one from `submit(task)` (a lib.jobs.Job); the task stores the
+        result under `device` when it ends."""
+        with self._lock:
+            job = self.running(device)
+            if job is None:
+                job = self._jobs[device] = submit(lambda j: self._measure(device, j))
+            return job
+
+    def _measure(self, device: str, job) -> None:
+        def progress(family, height, result):
+            job.events.append({"event": "measured", "family": family, "height": height, **result})
+        self._results[device] = scaling(device, on_result=progress)

@@ -29,7 +29,8 @@ def _shown(text: str) -> str:
 def config_from_query(params: Mapping[str, object], base: TrainConfig) -> tuple[TrainConfig, list[Message]]:
     """Apply each valid query value to `base`; every rejected one is skipped and explained (one Message each)."""
     cfg, notices = base, []
-    for key, raw in params.items():
+    # the family first: whether a setting such as positions=false is allowed depends on it, wherever it is written
+    for key, raw in sorted(params.items(), key=lambda item: item[0] != "cell"):
         if key in APP_KEYS:
             continue
         value = raw[-1] if isinstance(raw, list) and raw else raw

@@ -15,7 +15,8 @@ from .evaluate import evaluate
 from .fields import typed_fields
 from .loop import Clock as _Clock, PrivateStream, Window as _Window, optimisation_step
 from .messages import N_, Message, Problem, Term, msg
-from .model import CELLS, RowClassifier, model_input
+from .families import FAMILIES, family, seeded, uses
+from .model import model_input
 from .optim import lr_factor, make_optimizer
 from .orders import ORDERS
 
@@ -27,7 +28,7 @@ LOSSES = {"last-step": N_("after the last row only (the lesson)"), "every-step":
 PRECISIONS = {"fp32": N_("float32 (the lesson's)"), "bf16": N_("bfloat16 mixed precision"),
               "auto": N_("auto (bfloat16 where the CPU computes it natively, else float32)")}
 FIELD_NAMES = {  # each setting's name inside a sentence ("the batch size must be ..."), for messages
-    "cell": N_("the cell"), "hidden": N_("the hidden size"), "layers": N_("the number of layers"),
+    "cell": N_("the model family"), "positions": N_("the position embedding"), "hidden": N_("the hidden size"), "layers": N_("the number of layers"),
     "dropout": N_("dropout"), "lr": N_("the learning rate"), "optimizer": N_("the optimizer"),
     "momentum": N_("momentum"), "weight_decay": N_("weight decay"), "scheduler": N_("the learning-rate schedule"),
     "batch_size": N_("the batch size"), "epochs": N_("the number of epochs"),
@@ -46,7 +47,8 @@ NOT_LEARNING_ACC = 0.2  # a last epoch below this training accuracy (chance: 0.1
 class TrainConfig:
     """Everything that defines a run; a checkpoint stores it and loading rebuilds the model from it."""
 
-    cell: str = "lstm"  # recurrent cell: lstm | gru | rnn
+    cell: str = "lstm"  # model family, see lib.families: lstm | gru | rnn | cnn | transformer (named `cell` since
+    # the first version, when every model was a recurrent cell: shared links and cards keep working)
     hidden: int = 100  # hidden units per layer (the lesson used 100)
     layers: int = 2  # stacked recurrent layers (the lesson used 2)
     dropout: float = 0.0  # dropout between stacked layers
@@ -68,6 +70,7 @@ class TrainConfig:
     loss: str = "last-step"  # last-step (the lesson: only the answer after row 28 is trained) | every-step
     log_every: int = 50  # steps between progress dicts
     max_steps: int = 0  # stop after this many steps; 0 = no limit
+    positions: bool = True  # Transformer only: a learned position embedding per row; False = a bag of rows
 
     def validate(self) -> "TrainConfig":
         """Raise a Problem (a ValueError) naming every impossible setting and what is allowed; return self."""
@@ -103,7 +106,8 @@ def _checks(c: TrainConfig) -> list[tuple[bool, Message]]:
     """(condition, message) pairs; every message names the setting and what is allowed."""
     finite = all(math.isfinite(v) for v in (c.lr, c.momentum, c.weight_decay, c.dropout, c.clip, c.validation))
     return [
-        _one_of("cell", c.cell, {k: label for k, (_, label) in CELLS.items()}),
+        _one_of("cell", c.cell, {k: f.label for k, f in FAMILIES.items()}),
+        *_family_checks(c),
         _between("hidden", c.hidden, 1, 1024),
         _between("layers", c.layers, 1, 8),
         (finite, msg("setting.finite")),
@@ -127,6 +131,20 @@ def _checks(c: TrainConfig) -> list[tuple[bool, Message]]:
         (c.log_every >= 1, msg("setting.at_least", setting=field("log_every"), low=1)),
         (c.max_steps >= 0, msg("setting.not_negative", setting=field("max_steps"))),
     ]
+
+
+def _family_checks(c: TrainConfig) -> list[tuple[bool, Message]]:
+    """What only some families have: a setting set away from its default for a family it means nothing to, and a
+    Transformer's hidden size that its attention heads cannot share."""
+    if c.cell not in FAMILIES:
+        return []
+    label, default = Term(family(c.cell).label), TrainConfig()
+    unused = [(not uses(c.cell, name) and getattr(c, name) != getattr(default, name), name)
+              for name in ("dropout", "loss", "positions")]
+    heads = family(c.cell).heads
+    return [(not off, msg("setting.every_step" if name == "loss" else "setting.not_for_family", setting=field(name),
+                          family=label)) for off, name in unused] + \
+        [(not heads or c.hidden % heads == 0, msg("setting.heads", family=label, heads=heads))]
 
 
 PRESETS = {  # registry: name -> (label, one-line description, config)
@@ -170,25 +188,18 @@ def fit_to_data(cfg: TrainConfig, n_train: int, n_test: int) -> tuple[TrainConfi
     return replace(cfg, **changes), notes
 
 
-def build_model(cfg: TrainConfig) -> RowClassifier:
-    """A freshly initialised model for `cfg`, its weights fixed by cfg.seed.
-
-    Built on the meta device first: PyTorch's own initialisation would draw from the process-wide generator, which
-    the dropout of other jobs training at that moment draws from too.
-    """
-    with torch.device("meta"):
-        model = RowClassifier(cfg.cell, cfg.hidden, cfg.layers, cfg.dropout)
-    model = model.to_empty(device="cpu")
-    model.reset_parameters(cfg.seed)
-    return model
+def build_model(cfg: TrainConfig) -> torch.nn.Module:
+    """A freshly initialised model of cfg's family, its weights fixed by cfg.seed (lib.families.seeded)."""
+    return seeded(cfg.cell, cfg.hidden, cfg.layers, cfg.dropout, cfg.positions, cfg.seed)
 
 
 def uses_dropout(cfg: TrainConfig) -> bool:
-    """Whether the run draws dropout masks (only between stacked layers)."""
-    return cfg.layers > 1 and cfg.dropout > 0
+    """Whether the run draws dropout masks: a recurrent family's only between stacked layers, a Transformer's in
+    every encoder layer."""
+    return cfg.dropout > 0 and (cfg.layers > 1 or not family(cfg.cell).recurrent)
 
 
-def train(cfg: TrainConfig, data: MnistData, model: RowClassifier,
+def train(cfg: TrainConfig, data: MnistData, model: torch.nn.Module,
           stop: threading.Event | None = None) -> Iterator[dict]:
     """Train `model` in place, yielding flat dicts: start, step (every log_every), epoch, then done/stopped/diverged.
 

@@ -108,3 +108,37 @@ def test_read_digit_summary_per_step():
     assert 1 <= settled <= 28
     assert all(p == out["predicted"][-1] for p in out["predicted"][settled - 1:])
     assert settled == 1 or out["predicted"][settled - 2] != out["predicted"][-1]
+
+
+def test_read_digit_of_a_cnn_answers_once_and_shows_its_feature_maps():
+    model = build_model(TrainConfig(cell="cnn", hidden=16, layers=1))
+    image = np.random.default_rng(1).integers(0, 256, (28, 28), dtype=np.uint8)
+    out = read_digit(model, image, "columns")
+    assert out["probs"].shape == (10,) and abs(out["probs"].sum() - 1) < 1e-5
+    assert out["predicted"] == [int(out["probs"].argmax())] and np.isclose(out["confidence"][0], out["probs"].max())
+    assert out["features"].shape == (4, 28, 28) and (out["features"] >= 0).all()  # hidden // 4 maps, after ReLU
+    assert out["filters"].shape == (4, 3, 3)
+    assert "settled" not in out and "hidden" not in out and "attention" not in out
+    assert out["axis"] == 2 and np.array_equal(out["arranged"], image.T)  # columns become the lines
+
+
+@pytest.mark.parametrize("positions", [True, False])
+def test_read_digit_of_a_transformer_gives_attention_per_layer(positions):
+    model = build_model(TrainConfig(cell="transformer", hidden=16, layers=2, positions=positions))
+    image = np.random.default_rng(2).integers(0, 256, (28, 28), dtype=np.uint8)
+    out = read_digit(model, image, "random", seed=3)
+    assert out["probs"].shape == (10,) and len(out["predicted"]) == len(out["confidence"]) == 1
+    att = out["attention"]
+    assert att.shape == (2, 28) and (att >= 0).all() and (att.sum(-1) <= 1 + 1e-5).all()  # the rest: the class token
+    assert sorted(out["lines"]) == list(range(28)) and np.array_equal(out["arranged"], image[out["lines"]])
+    assert "features" not in out and "hidden" not in out and "forget" not in out
+    if not positions:  # a bag of rows: the same lines in another order, the same answer
+        other = read_digit(model, image, "reversed")
+        assert np.allclose(other["probs"], read_digit(model, image, "forward")["probs"], atol=1e-5)
+
+
+def test_read_digit_of_a_recurrent_model_arranges_the_lines_too():
+    model = build_model(TrainConfig(cell="rnn", hidden=8, layers=1))
+    image = np.random.default_rng(3).integers(0, 256, (28, 28), dtype=np.uint8)
+    out = read_digit(model, image, "reversed")
+    assert np.array_equal(out["arranged"], image[::-1]) and len(out["predicted"]) == 28

@@ -14,7 +14,7 @@ from lib.messages import TEXT, Message, Term
 from ui import i18n
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["lesson.py", "train.py", "row_order.py", "inspect.py"]
+PAGES = ["lesson.py", "train.py", "row_order.py", "inspect.py", "conclusion.py"]
 # Words that stay as they are in Chinese text: names, units, file formats, and the app's own name.
 NAMES = {"lstm", "gru", "rnn", "cnn", "transformer", "mnist", "pytorch", "sgd", "adam", "adamw", "cpu", "gpu", "mps",
          "cuda", "nvidia", "apple", "bfloat16", "float32", "tanh", "linear", "one-cycle", "mb", "json", "toml", "nan",

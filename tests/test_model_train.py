@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from lib.data import normalize
-from lib.model import RowClassifier, lstm_internals, trace
+from lib.internals import lstm_internals, trace
+from lib.model import RowClassifier
 from lib.devices import use_bf16
 from lib.evaluate import evaluate
 from lib.messages import Message
@@ -128,7 +129,7 @@ def test_max_steps_ends_with_an_epoch_score(tiny):
 
 @pytest.mark.parametrize("bad, word", [
     ({"hidden": 0}, "hidden"), ({"layers": 99}, "layers"), ({"lr": -1.0}, "learning rate"),
-    ({"lr": float("nan")}, "finite"), ({"optimizer": "rmsprop"}, "optimizer"), ({"cell": "transformer"}, "cell"),
+    ({"lr": float("nan")}, "finite"), ({"optimizer": "rmsprop"}, "optimizer"), ({"cell": "mamba"}, "family"),
     ({"batch_size": 0}, "batch"), ({"epochs": 0}, "epochs"), ({"subset": 5}, "training digits"),
     ({"order": "diagonal"}, "row order"), ({"dropout": 1.0}, "dropout"), ({"device": "tpu"}, "device"),
 ])

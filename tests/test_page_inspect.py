@@ -156,3 +156,142 @@ def test_a_new_upload_under_a_known_name_drops_the_old_ones_scores(tiny):
     at.run()
     assert not at.exception and at.session_state["error"] == []
     assert key not in at.session_state["analyses"] and at.session_state["inspect_model"] == key
+
+
+# Every family on Inspect: what only recurrent cells have (the step slider, probabilities per step, hidden state,
+# gates) shows only for them; a Transformer shows its attention over the lines, a CNN its first feature maps.
+RECURRENT_ONLY = ("inspect_probs_heatmap", "inspect_prob_lines", "inspect_hidden", "inspect_gate_input",
+                  "inspect_gate_forget", "inspect_gate_output")
+WHOLE = ("inspect_digit_chart", "inspect_probs_bars", "inspect_confusion", "inspect_per_class")
+INSIDE = {"cnn": "inspect_features", "transformer": "inspect_attention"}
+
+
+def family_run(data, cell: str, order: str = "forward", positions: bool = True) -> Job:
+    """A finished, untrained session run of a family (small, so the page renders fast)."""
+    cfg = TrainConfig(cell=cell, hidden=16, layers=1, order=order, positions=positions, device="cpu")
+    model = build_model(cfg).eval()
+    return Job(cfg, owner="test", name=f"tiny-{cell}", state="done", model=model, events=[],
+               result=evaluate(model, data, order))
+
+
+def family_page(job: Job, lang: str = "en", **state) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.query_params["lang"] = lang
+    for key, value in {"runs": [job], "inspect_run": job.id, "inspect_mode": "index", **state}.items():
+        at.session_state[key] = value
+    return ok(at.run())
+
+
+def assert_whole_image_panels(at: AppTest, cell: str) -> dict:
+    """The panels of a family that takes in all lines at once are there, the recurrent ones are not."""
+    figs = charts(at)
+    assert all(key in figs for key in WHOLE + (INSIDE[cell],)), sorted(figs)
+    assert not [key for key in RECURRENT_ONLY + tuple(v for k, v in INSIDE.items() if k != cell) if key in figs]
+    assert not [s for s in at.slider if s.key == "inspect_step"]
+    assert not at.info  # no "Gates are shown for LSTMs only" (nor anything else)
+    probs = array(figs["inspect_probs_bars"]["data"][0]["y"])
+    assert probs.shape == (10,) and abs(probs.sum() - 1) < 1e-4
+    return figs
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_cnn_shows_its_feature_maps_and_nothing_recurrent(no_shipped, tiny, lang):
+    at = family_page(family_run(tiny, "cnn"), lang)
+    figs = assert_whole_image_panels(at, "cnn")
+    z = array(figs["inspect_features"]["data"][0]["z"])  # 4 maps of 28 x 28 (hidden 16 // 4), tiled 2 x 2
+    assert z.shape == (2 * 34, 2 * 34) and np.isfinite(z).sum() == 4 * 28 * 28
+    assert len(figs["inspect_features"]["layout"]["annotations"]) == 4  # each map's filter number
+    if lang == "en":
+        assert metric(at, "Its guess").value in [str(c) for c in range(10)]
+        assert metric(at, "True class").value == str(int(resources.mnist().test_y[0]))
+        caption = next(c.value for c in at.caption if c.value.startswith("Each small map"))
+        assert "responds most" in caption
+        assert any(c.value.startswith("CNN with two convolution") for c in at.caption)
+        assert not [c.value for c in at.caption if "after 28 steps" in c.value or "reading top" in c.value]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("positions", [True, False])
+def test_a_transformer_shows_its_attention_over_the_rows(no_shipped, tiny, lang, positions):
+    at = family_page(family_run(tiny, "transformer", "reversed", positions), lang)
+    figs = assert_whole_image_panels(at, "transformer")
+    heat = figs["inspect_attention"]["data"][0]
+    z = array(heat["z"])
+    assert z.shape == (1, 28) and (z >= 0).all() and z.sum() <= 1 + 1e-5  # one layer; the rest is on the class token
+    assert list(heat["x"]) == [str(28 - k) for k in range(28)]  # read bottom → top: labelled by the original row
+    if lang == "en":
+        caption = next(c.value for c in at.caption if c.value.startswith("Each row of the map is one layer"))
+        assert "In the last layer, rows" in caption
+        assert ("cannot know the order" in caption) != positions
+        assert any("line 1 is row 28 of the original digit" in c.value for c in at.caption)
+
+
+def test_a_transformer_reading_columns_labels_them(no_shipped, tiny):
+    at = family_page(family_run(tiny, "transformer", "columns"))
+    heat = charts(at)["inspect_attention"]
+    assert heat["layout"]["xaxis"]["title"]["text"].startswith("original column")
+    assert any("In the last layer, columns" in c.value for c in at.caption)
+
+
+def test_a_gru_has_no_gates_but_says_so_with_its_label(no_shipped, tiny):
+    at = family_page(family_run(tiny, "gru"))
+    figs = charts(at)
+    assert all(key in figs for key in DIGIT_CHARTS) and "inspect_gate_input" not in figs
+    assert [i.value for i in at.info] == ["Gates are shown for LSTMs only; this model is a GRU."]
+
+
+def _upload(weights: bytes, card: bytes) -> AppTest:
+    """upload._load in a script run (the page's file uploader cannot be filled in AppTest)."""
+    def script():
+        import streamlit as st
+
+        from ui import upload
+        st.session_state["error"] = upload._load(st.session_state["w"], st.session_state["c"], "m.safetensors")
+
+    at = AppTest.from_function(script, default_timeout=60)
+    at.session_state["w"], at.session_state["c"] = weights, card
+    return at.run()
+
+
+@pytest.mark.parametrize("cell", ["cnn", "transformer"])
+def test_an_uploaded_model_of_a_new_family_is_inspected(no_shipped, tiny, cell):
+    job = family_run(tiny, cell)
+    loaded = _upload(*to_bytes(job.model, job.card(tiny.describe())))
+    assert not loaded.exception and loaded.session_state["error"] == []
+    key = f"upload:tiny-{cell} · m.safetensors"
+    assert loaded.session_state["inspect_model"] == key
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["uploads"] = loaded.session_state["uploads"]
+    at.session_state["inspect_model"] = key
+    at = ok(at.run())
+    assert at.selectbox(key="inspect_model").value == key
+    assert_whole_image_panels(at, cell)
+
+
+def test_bad_input_new_family_weights_under_another_familys_card(tiny):
+    """Bad input: a CNN's weights uploaded with a Transformer's card are refused with a message, and kept nowhere."""
+    cnn, transformer = family_run(tiny, "cnn"), family_run(tiny, "transformer")
+    weights, _ = to_bytes(cnn.model, cnn.card(tiny.describe()))
+    _, card = to_bytes(transformer.model, transformer.card(tiny.describe()))
+    at = _upload(weights, card)
+    assert not at.exception and at.session_state["error"]
+    assert "uploads" not in at.session_state and "inspect_model" not in at.session_state
+    assert [m.id for m in at.session_state["error"]] == ["weights.mismatch"]  # says which tensors do not fit
+
+
+def test_whole_image_captions_follow_the_data(monkeypatch):
+    """The sentences computed from a drawn digit (no true class), the attention and the feature maps."""
+    from ui import i18n, inspect_families as panels
+    monkeypatch.setattr(i18n, "language", lambda: "en")
+    seen = {"predicted": [4], "confidence": [0.8]}
+    assert panels.answer_text(seen, {"label": None, "title": "Your drawing"}) == (
+        "Your drawing: taking in all 28 lines at once, the model guesses 4 (80% sure).")
+    weights = np.full((2, 28), 0.01)
+    weights[-1, [3, 10, 20]] = [0.3, 0.2, 0.1]  # the last layer's top three: lines 4, 11, 21 read
+    lines = list(range(27, -1, -1))  # bottom → top: line k is row 28 - k
+    text = panels.attention_text(weights, lines, axis=1)
+    assert text.startswith("In the last layer, rows 25, 18, 8 get the most attention (60% of it together")
+    maps = np.zeros((3, 28, 28))
+    maps[1, 5, 5] = 2.0
+    assert panels.features_text(maps) == ("On this digit filter 2 responds most (mean 0.00). 2 of 3 maps are zero "
+                                           "everywhere: their patterns are nowhere in this digit.")

@@ -94,3 +94,26 @@ def test_three_seeds_per_order_show_mean_and_spread(mnist):
     assert "mean ± spread over 3 seeds" in spec["layout"]["title"]["text"]
     assert spec["data"][0]["error_y"]["visible"] and len(spec["data"][0]["error_y"]["array"]) == 2
     assert any("mean of 3 runs with different seeds" in c.value for c in at.caption)
+
+
+def test_row_order_experiment_with_a_cnn_has_no_rows_chart(mnist):
+    """A family that takes in all rows at once has no answer after k rows: the page says so instead of a chart."""
+    at = page("row_order.py")
+    cnn = TrainConfig(cell="cnn", hidden=16, layers=1, optimizer="adam", lr=0.003, batch_size=100, epochs=1,
+                      subset=1000, log_every=5)
+    at.session_state["runs"] = [Job(cnn, owner="test", state="done")]
+    at.run()
+    at.radio(key="exp_base").set_value("train").run()
+    at.multiselect(key="exp_orders").set_value(["forward", "random"]).run()
+    at.button[0].click().run()
+    runs = at.session_state["runs"][1:]
+    assert [(j.config.cell, j.config.order) for j in runs] == [("cnn", "forward"), ("cnn", "random")]
+    end = time.time() + 300
+    while not all(j.finished for j in runs) and time.time() < end:
+        resources.jobs().touch(runs[0].owner)
+        time.sleep(0.3)
+    at.run()
+    assert not at.exception and all(j.state == "done" for j in runs)
+    keys = {c.key for c in at.get("plotly_chart")}
+    assert {"yours_bars", "yours_matrix"} <= keys and "yours_rows" not in keys
+    assert any("no answer after k rows" in i.value for i in at.info)

@@ -100,3 +100,38 @@ def class_lines(probs, title: str = "", height: int = 340) -> go.Figure:
     series = [{"name": str(c), "x": list(range(1, 29)), "y": probs[:, c].tolist(), "color": PALETTE[c]}
               for c in range(10)]
     return lines(series, t("rows read"), t("probability"), title, yrange=[0, 1.02], height=height)
+
+
+def grouped_bars(groups: list[str], series: list[dict], title: str = "", yrange=None, height: int = 380) -> go.Figure:
+    """Bars side by side in each group: each series {'name', 'y' (one value per group, None = missing), 'color'}."""
+    fig = go.Figure([go.Bar(x=groups, y=s["y"], name=s["name"], marker_color=s.get("color"),
+                            text=[f"{v:.1%}" if v is not None else "" for v in s["y"]], textposition="outside",
+                            textfont=dict(size=13), cliponaxis=False) for s in series])
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(tickformat=".0%", range=yrange)
+    return style(fig, title, height, legend=True)
+
+
+def log_lines(series: list[dict], xtitle: str, ytitle: str, title: str = "", height: int = 380,
+              log_x: bool = True) -> go.Figure:
+    """Lines with markers on log axes (x too unless log_x is False): each {'name', 'x', 'y', 'color', 'dash'};
+    a None in 'y' leaves a gap (a size the device could not hold)."""
+    fig = go.Figure([go.Scatter(x=s["x"], y=s["y"], name=s["name"], mode="lines+markers", connectgaps=False,
+                                line=dict(color=s.get("color"), dash=s.get("dash"), width=3)) for s in series])
+    fig.update_xaxes(title=xtitle, type="log" if log_x else None, tickvals=series[0]["x"] if series else None)
+    fig.update_yaxes(title=ytitle, type="log")
+    return style(fig, title, height, legend=True)
+
+
+def scatter(points: list[dict], xtitle: str, ytitle: str, title: str = "", height: int = 400) -> go.Figure:
+    """Labelled points, one trace per group: each {'group', 'x', 'y', 'label', 'color', 'symbol'}; log x."""
+    fig = go.Figure()
+    for group in dict.fromkeys(p["group"] for p in points):
+        mine = [p for p in points if p["group"] == group]
+        fig.add_trace(go.Scatter(x=[p["x"] for p in mine], y=[p["y"] for p in mine], name=group, mode="markers",
+                                 text=[p["label"] for p in mine], hovertemplate="%{text}<extra></extra>",
+                                 marker=dict(size=13, color=mine[0]["color"], symbol=mine[0].get("symbol"),
+                                             line=dict(width=1, color="#0E1117"))))
+    fig.update_xaxes(title=xtitle, type="log")
+    fig.update_yaxes(title=ytitle, tickformat=".1%")
+    return style(fig, title, height, legend=True)

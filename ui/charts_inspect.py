@@ -1,15 +1,17 @@
-"""Figure builders for the Inspect page: one digit read step by step, and a model's confusion matrix."""
+"""Figure builders for the Inspect page: one digit read step by step (or all at once: its class probabilities, a
+Transformer's attention, a CNN's feature maps), and a model's confusion matrix."""
 
 from __future__ import annotations
 
 import base64
 import io
+import math
 import re
 
 import numpy as np
 import plotly.graph_objects as go
 
-from ui.charts import PRIMARY, bars, class_lines, digit, heatmap, style
+from ui.charts import PALETTE, PRIMARY, bars, class_lines, digit, heatmap, style
 from ui.i18n import t, tc
 
 STEPS = list(range(1, 29))  # step numbers 1..28 on the y axes
@@ -55,6 +57,79 @@ def states(values, step: int, title: str = "", zmin=None, zmax=None, colorscale=
                   colorscale=colorscale, zmin=zmin, zmax=zmax, height=height)
     fig.update_traces(hovertemplate=t("step %{y}, unit %{x}: %{z:.2f}") + "<extra></extra>", showscale=scale)
     return _mark_step(fig, step)
+
+
+def arranged(image, lines: list[int], axis: int, title: str = "", height: int = 360) -> go.Figure:
+    """(28, 28) uint8 lines as a model that takes them all at once receives them; the y axis names each line's
+    original row (or column), counted from 1."""
+    fig = digit(image, title=title, height=height)
+    line, pixel = np.mgrid[1:29, 1:29]  # counted from 1, as in the captions
+    where = np.stack([line, np.asarray(lines)[line - 1] + 1, pixel], -1)  # (28, 28, 3): line, original line, pixel
+    hover = (t("line %{customdata[0]} (original row %{customdata[1]}), pixel %{customdata[2]}: %{z:.0f}")
+             if axis == 1 else
+             t("line %{customdata[0]} (original column %{customdata[1]}), pixel %{customdata[2]}: %{z:.0f}"))
+    fig.update_traces(customdata=where, hovertemplate=hover + "<extra></extra>")
+    ticks = list(range(0, 28, 3))
+    fig.update_yaxes(visible=True, showgrid=False, zeroline=False, tickvals=ticks,
+                     ticktext=[str(lines[k] + 1) for k in ticks],
+                     title=t("original row") if axis == 1 else t("original column"))
+    return fig
+
+
+def class_probs(probs, title: str = "", height: int = 340) -> go.Figure:
+    """(10,) probabilities as bars, the top class in the primary colour."""
+    probs = [float(p) for p in probs]
+    top = int(np.argmax(probs))
+    fig = bars([str(c) for c in range(10)], probs, title, colors=[PRIMARY if c == top else PALETTE[1]
+                                                                   for c in range(10)],
+               yrange=[0, 1.1], height=height, digits=1)
+    fig.update_traces(hovertemplate=t("class %{x}: %{y:.1%}") + "<extra></extra>")
+    fig.update_xaxes(title=t("class"))
+    fig.update_yaxes(title=t("probability"))
+    return fig
+
+
+def attention(weights, lines: list[int], axis: int, title: str = "", height: int | None = None) -> go.Figure:
+    """(L, 28) attention of the class token to each input line, per layer; columns in input order, each labelled
+    with the line's original row (or column) number."""
+    weights = np.asarray(weights)
+    layers = [t("layer {n}", n=k + 1) for k in range(len(weights))]
+    fig = heatmap(weights, [str(k + 1) for k in lines], layers, title,
+                  xtitle=t("original row, in the order the model receives the lines") if axis == 1 else
+                  t("original column, in the order the model receives the lines"),
+                  colorscale="Blues", zmin=0, zmax=max(float(weights.max()), 1e-6),  # plotly needs both ends
+                  height=height or 200 + 60 * len(weights))
+    hover = t("%{y}, row %{x}: %{z:.1%}") if axis == 1 else t("%{y}, column %{x}: %{z:.1%}")
+    fig.update_traces(hovertemplate=hover + "<extra></extra>", colorbar=dict(tickformat=".0%"))
+    fig.update_xaxes(tickangle=0, tickfont=dict(size=11))
+    return fig
+
+
+def feature_grid(maps, most: int = 25, title: str = "", gap: int = 6, height: int = 520) -> go.Figure:
+    """(C, 28, 28) feature maps, the first `most`, tiled into one square-ish heatmap with each map's filter number
+    above it (one trace: far lighter than a subplot per map)."""
+    maps = np.asarray(maps, dtype=float)[:most]
+    n, (h, w) = len(maps), maps.shape[1:]
+    cols = math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    z = np.full((rows * (h + gap), cols * (w + gap)), np.nan)
+    info = np.zeros(z.shape + (3,), dtype=int)  # filter, line, pixel (from 1) under the mouse
+    labels = []
+    for k, fmap in enumerate(maps):
+        top, left = (k // cols) * (h + gap) + gap, (k % cols) * (w + gap)
+        z[top:top + h, left:left + w] = fmap
+        info[top:top + h, left:left + w] = np.stack(np.broadcast_arrays(k + 1, np.arange(1, h + 1)[:, None],
+                                                                        np.arange(1, w + 1)[None, :]), -1)
+        labels.append(dict(x=left + w / 2, y=top - gap / 2, text=str(k + 1), showarrow=False,
+                           font=dict(size=12)))
+    high = float(np.nanmax(z)) if n and np.nanmax(z) > 0 else 1.0
+    fig = go.Figure(go.Heatmap(z=z, customdata=info, colorscale="Viridis", zmin=0, zmax=high, hoverongaps=False,
+                               hovertemplate=t("filter %{customdata[0]}, line %{customdata[1]}, pixel "
+                                               "%{customdata[2]}: %{z:.2f}") + "<extra></extra>"))
+    fig.update_layout(annotations=labels)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+    return style(fig, title, height, legend=False)
 
 
 def confusion(counts, title: str = "", height: int = 520) -> go.Figure:

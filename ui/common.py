@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.errors import StreamlitPageNotFoundError
 
 from ui import resources, state
 from ui.i18n import LANGUAGES, language, t, tn
@@ -81,3 +82,12 @@ def page(title: str, intro: str = ""):
     if not require_data():
         st.stop()
     return resources.mnist()
+
+
+def link_to(view: str, label: str, icon: str) -> None:
+    """A link to another page (views/NAME.py). A page run on its own, outside the router's navigation (an AppTest of
+    one view), has no pages to link to: there the label is shown as text."""
+    try:
+        st.page_link(view, label=label, icon=icon)
+    except StreamlitPageNotFoundError:
+        st.markdown(f"**{label}**")

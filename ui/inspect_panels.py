@@ -1,10 +1,12 @@
-"""Inspect's panels for one digit: the reading with its metrics, the probabilities, hidden state and gates."""
+"""Inspect's panels for one digit read by a recurrent model: the reading with its metrics, the probabilities after
+each step, hidden state and gates (ui/inspect_families.py has the families that take in all lines at once)."""
 
 from __future__ import annotations
 
 import numpy as np
 import streamlit as st
 
+from lib.families import FAMILIES
 from ui import charts_inspect as charts
 from ui.i18n import t
 
@@ -89,7 +91,7 @@ def show_reading(seen: dict, digit: dict, step: int) -> None:
 
 
 def show_states(seen: dict, cell: str, step: int) -> None:
-    """The top layer's hidden state and, for LSTMs, the gates of one layer."""
+    """The top layer's hidden state and, for LSTMs, the gates of one layer (what lib.families says `cell` has)."""
     hidden = seen["hidden"]  # (28, H)
     st.plotly_chart(charts.states(hidden, step, t("Hidden state of the top layer ({h} units)", h=hidden.shape[1]),
                                   zmin=-1, zmax=1), key="inspect_hidden", width="stretch")
@@ -100,8 +102,8 @@ def show_states(seen: dict, cell: str, step: int) -> None:
                t("At step {k} its values run from {low:.2f} to {high:.2f}; {n} of {h} units are beyond ±0.5.",
                  k=step, low=float(hidden[step - 1].min()), high=float(hidden[step - 1].max()),
                  n=int((abs(hidden[step - 1]) > 0.5).sum()), h=hidden.shape[1]))
-    if cell != "lstm":
-        st.info(t("Gates are shown for LSTMs only; this model is a {cell}.", cell=cell.upper()))
+    if "gates" not in FAMILIES[cell].panels:
+        st.info(t("Gates are shown for LSTMs only; this model is a {cell}.", cell=t(FAMILIES[cell].label)))
         return
     show_gates(seen, step)
 

@@ -1,10 +1,12 @@
-"""Inspect's model picker: shipped, uploaded and this session's models, and their test-set scores (cached)."""
+"""Inspect's model picker: shipped, uploaded and this session's models of every family, and their test-set scores
+(cached)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from lib.evaluate import evaluate
+from lib.families import FAMILIES, uses
 from lib.orders import ORDERS
 from lib.train import TrainConfig
 from ui import resources, state
@@ -36,8 +38,11 @@ def title(name: str, config: TrainConfig) -> str:
     """A shipped model's readable name in the visitor's language; the file's id is shown beside it."""
     if name == LESSON_MODEL:
         return t("The original lesson's LSTM")
-    return t("{cell} {layers}×{hidden}, {order}", cell=config.cell.upper(), layers=config.layers,
-             hidden=config.hidden, order=t(ORDERS[config.order].title))
+    values = dict(cell=t(FAMILIES[config.cell].label), layers=config.layers, hidden=config.hidden,
+                  order=t(ORDERS[config.order].title))
+    if uses(config.cell, "positions") and not config.positions:
+        return t("{cell} {layers}×{hidden} without position embedding, {order}", **values)
+    return t("{cell} {layers}×{hidden}, {order}", **values)
 
 
 def pick_model() -> tuple[str, dict] | None:

@@ -1,4 +1,5 @@
-"""Read-only things shared by every session of the server, loaded once (st.cache_resource). Never mutate them."""
+"""Things shared by every session of the server, made once (st.cache_resource): read-only data and models, plus the
+two shared services by design, the job queue and the measurements it runs. Never mutate the read-only ones."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from lib.checkpoints import CheckpointError, list_checkpoints, load_checkpoint
 from lib.data import DataUnavailable, MnistData, load_mnist
 from lib.jobs import JobManager
 from lib.pretrained import FOLDER, seed_cards
+from lib.scaling import Measurements
 from lib.settings import Settings, load_settings
 from lib.messages import Problem
 from ui.i18n import t, tr_all
@@ -73,6 +75,13 @@ def jobs() -> JobManager:
     """The one job queue of this server; its cap comes from the settings."""
     s = settings()
     return JobManager(max_running=s.max_jobs, heartbeat_timeout=s.heartbeat_s)
+
+
+@st.cache_resource(show_spinner=False)
+def measurements() -> Measurements:
+    """The server's sequential-against-parallel measurements, one per device, shared by every session (like the job
+    queue, a shared object by design: a class measures once, not 30 times at once)."""
+    return Measurements()
 
 
 def shipped() -> dict[str, tuple[torch.nn.Module, dict]]:

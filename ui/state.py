@@ -7,6 +7,7 @@ import uuid
 import streamlit as st
 
 from lib.jobs import Job
+from lib.families import FAMILIES
 from lib.orders import ORDERS
 from ui import resources
 from ui.i18n import t, tn
@@ -65,7 +66,7 @@ def analyses() -> dict:
 def run_label(job: Job) -> str:
     """'#3 LSTM 1×128 · top → bottom', in the visitor's language (the order's title is translated)."""
     c = job.config
-    return f"#{job.id} {job.name or c.cell.upper()} {c.layers}×{c.hidden} · {t(ORDERS[c.order].title)}"
+    return f"#{job.id} {job.name or t(FAMILIES[c.cell].label)} {c.layers}×{c.hidden} · {t(ORDERS[c.order].title)}"
 
 
 def device_text(start: dict) -> str:

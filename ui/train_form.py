@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.devices import available_devices
-from lib.model import CELLS
+from lib.families import FAMILIES, uses
 from lib.orders import ORDERS
 from lib.train import LOSSES, OPTIMIZERS, PRECISIONS, SCHEDULERS, TrainConfig
 from ui import resources, training
@@ -47,6 +47,10 @@ def to_widgets(cfg: TrainConfig) -> None:
 def from_widgets() -> TrainConfig:
     """The config the form shows. The one place for the way out: "all N" digits becomes 0 = all, as in a preset."""
     values = {f: st.session_state[key(f)] for f in TrainConfig.__dataclass_fields__ if key(f) in st.session_state}
+    default = TrainConfig()
+    for option in ("dropout", "loss", "positions"):  # hidden for this family: left at the default, as on a link
+        if values.get("cell") in FAMILIES and not uses(values["cell"], option):
+            values[option] = getattr(default, option)
     n_train, n_test = training.loaded()
     values["subset"] = 0 if values.get("subset", 0) >= n_train else values["subset"]
     values["test_subset"] = 0 if values.get("test_subset", 0) >= n_test else values["test_subset"]
@@ -75,12 +79,20 @@ def device_name(d: str) -> str:
     return t(available_devices().get(d, d))
 
 
+def family_picker() -> str:
+    """The model family, above the form: choosing one redraws the form with only the settings it has."""
+    cell = st.radio(t("Model family"), list(FAMILIES), format_func=lambda f: t(FAMILIES[f].label), key=key("cell"),
+                    horizontal=True)
+    st.caption(t("{family}: {summary}.", family=t(FAMILIES[cell].label), summary=t(FAMILIES[cell].summary)))
+    return cell
+
+
 def settings_form() -> TrainConfig | None:
-    """The form; returns a config only when Train was pressed."""
+    """The family picker and the form; returns a config only when Train was pressed."""
     s = resources.settings()
+    cell = family_picker()
     with st.form("train_form", border=True):
         a, b, c = st.columns(3)
-        a.radio(t("Cell"), list(CELLS), format_func=lambda c: t(CELLS[c][1]), key=key("cell"), horizontal=True)
         a.select_slider(t("Hidden size"), options([h for h in HIDDEN if h <= s.max_hidden],
                                                   st.session_state[key("hidden")]), key=key("hidden"))
         a.slider(t("Layers"), 1, s.max_layers, key=key("layers"))
@@ -104,18 +116,24 @@ def settings_form() -> TrainConfig | None:
                 help=t("Train the same settings with this many seeds (other initial weights and batches): the table "
                        "then shows their mean and spread, so you can tell a real difference from chance."))
         with st.expander(t("More settings")):
-            advanced()
+            advanced(cell)
         pressed = st.form_submit_button(t("Train"), type="primary", icon=":material/play_arrow:")
     return from_widgets() if pressed else None
 
 
-def advanced() -> None:
+def advanced(cell: str) -> None:
     a, b, c = st.columns(3)
     a.slider(t("Momentum (SGD + momentum only)"), 0.0, 0.99, step=0.01, key=key("momentum"))
     a.select_slider(t("Weight decay"), options(DECAYS, st.session_state[key("weight_decay")]),
                     key=key("weight_decay"), format_func=lambda v: f"{v:g}")
-    b.slider(t("Dropout between layers"), 0.0, MAX_DROPOUT, step=0.05, key=key("dropout"),
-             help=t("Applied only between stacked layers, so it does nothing with 1 layer."))
+    if uses(cell, "dropout"):
+        b.slider(t("Dropout"), 0.0, MAX_DROPOUT, step=0.05, key=key("dropout"),
+                 help=t("Applied only between stacked layers, so it does nothing with 1 layer.")
+                 if FAMILIES[cell].recurrent else t("Applied inside every encoder layer, to attention and its "
+                                                    "feed-forward part."))
+    if uses(cell, "positions"):
+        a.checkbox(t("Position embedding"), key=key("positions"),
+                   help=t("Off: the Transformer sees a bag of rows and cannot know their order."))
     b.number_input(t("Gradient clipping (0 = off)"), 0.0, 100.0, step=0.5, key=key("clip"))
     c.number_input(t("Seed"), 0, 2**31 - 1, step=1, key=key("seed"))
     _, n_test = training.loaded()
@@ -128,10 +146,11 @@ def advanced() -> None:
                     count_options(TEST_SUBSETS, n_test, n_test, st.session_state[key("test_subset")]),
                     key=key("test_subset"), format_func=count_label(n_test))
     c.number_input(t("Log every N steps"), 1, 1000, step=1, key=key("log_every"))
-    c.radio(t("Loss on the answer"), list(LOSSES), format_func=lambda v: t(LOSSES[v]), key=key("loss"),
-            help=t("The lesson trains only the answer after the last row. Trained on the answer after every row, "
-                   "the classifier learns to answer early too, so the accuracy after k rows shows what the network "
-                   "can know by then."))
+    if uses(cell, "loss"):
+        c.radio(t("Loss on the answer"), list(LOSSES), format_func=lambda v: t(LOSSES[v]), key=key("loss"),
+                help=t("The lesson trains only the answer after the last row. Trained on the answer after every "
+                       "row, the classifier learns to answer early too, so the accuracy after k rows shows what the "
+                       "network can know by then."))
     a.selectbox(t("Precision"), list(PRECISIONS), format_func=lambda p: t(PRECISIONS[p]), key=key("precision"),
                 help=t("bfloat16 about halves the LSTM's work on CPUs that compute it natively (AMX); on other CPUs "
                        "the run uses float32. float32 is the lesson's precision; it also rounds, and results can "

@@ -1,4 +1,5 @@
-"""Inspect: watch one model read one digit line by line, and see where it goes wrong on the whole test set."""
+"""Inspect: watch one model read one digit (line by line, or all lines at once: every family), and see where it goes
+wrong on the whole test set."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import streamlit as st
 
 from lib.drawing import read_digit
 from lib import stats
+from lib.families import FAMILIES
 from lib.orders import get_order
 from ui import charts_inspect as charts
 from ui.common import page
 from ui.digit_pickers import mistakes, pick_digit
 from ui.i18n import t, tn
+from ui.inspect_families import show_answer, show_inside
 from ui.inspect_panels import class_text, confusion_text, show_reading, show_states
 from ui.model_picker import evaluation_of, pick_model
 from ui.upload import upload_box
@@ -18,30 +21,61 @@ from ui.upload import upload_box
 GALLERY, GALLERY_COLUMNS = 24, 6  # misclassified digits shown at most, in rows of 6
 
 
+def shape_text(c) -> str:
+    """The model's family and size in words."""
+    cell = t(FAMILIES[c.cell].label)
+    if c.cell == "cnn":
+        return tn("{cell} with two convolution and pooling stages, then {n} convolution layer of {hidden} channels",
+                  "{cell} with two convolution and pooling stages, then {n} convolution layers of {hidden} channels",
+                  c.layers, cell=cell, hidden=c.hidden)
+    return tn("{cell} with {n} layer of {hidden} units", "{cell} with {n} layers of {hidden} units", c.layers,
+              cell=cell, hidden=c.hidden)
+
+
 def describe(choice: dict, ev: dict) -> None:
-    """One line about the model: its shape, its reading order, its test accuracy."""
+    """One line about the model: its shape, its reading order, its test accuracy; then how its family reads."""
     c = choice["config"]
-    order = get_order(c.order)
-    shape = tn("{cell} with {n} layer of {hidden} units", "{cell} with {n} layers of {hidden} units", c.layers,
-               cell=c.cell.upper(), hidden=c.hidden)
-    st.caption(t("{shape}, reading {order}. Test accuracy {acc:.2%} ± {margin:.2%} on the {n:,} MNIST test digits "
-                 "(95 % interval).", shape=shape, order=t(order.title), acc=ev["acc"],
-                 margin=stats.margin(ev["acc"], ev["n"]), n=ev["n"]))
-    st.caption(t(order.explanation))
+    order, family = get_order(c.order), FAMILIES[c.cell]
+    values = dict(shape=shape_text(c), order=t(order.title), acc=ev["acc"], margin=stats.margin(ev["acc"], ev["n"]),
+                  n=ev["n"])
+    if family.recurrent:
+        st.caption(t("{shape}, reading {order}. Test accuracy {acc:.2%} ± {margin:.2%} on the {n:,} MNIST test digits "
+                     "(95 % interval).", **values))
+    else:
+        st.caption(t("{shape}; its lines in the order {order}. Test accuracy {acc:.2%} ± {margin:.2%} on the {n:,} "
+                     "MNIST test digits (95 % interval).", **values))
+    how = t("{family}: {summary}.", family=t(family.label), summary=t(family.summary))
+    if "positions" in family.options:
+        how += " " + (t("Each line gets a learned position embedding, so the model knows where it sits.")
+                      if c.positions else
+                      t("This one has no position embedding: it takes the lines as an unordered set."))
+    if family.recurrent or order.axis == 1:
+        how = t(order.explanation) + " " + how
+    else:  # "one column per step" is not how a model that takes in all lines at once sees them
+        how = t("The digit's columns are laid down as its lines, from left to right, instead of its rows.") + " " + how
+    st.caption(how)
 
 
 @st.fragment  # moving the step slider or the gate layer redraws this part only, not the test-set charts below
 def show_digit(choice: dict, digit: dict) -> None:
-    """Everything about one digit, at the step chosen on the slider."""
+    """Everything about one digit: for a recurrent model at the step chosen on the slider; for the others, the one
+    answer and what their family shows inside."""
     cfg = choice["config"]
+    recurrent = FAMILIES[cfg.cell].recurrent
     seen = read_digit(choice["model"], digit["image"], cfg.order, digit["seed"])
-    step = st.slider(t("Steps read so far"), 1, 28, 28, key="inspect_step",
-                     help=t("Move back to see what the network thought before it had read the whole digit."))
-    show_reading(seen, digit, step)
+    if recurrent:
+        step = st.slider(t("Steps read so far"), 1, 28, 28, key="inspect_step",
+                         help=t("Move back to see what the network thought before it had read the whole digit."))
+        show_reading(seen, digit, step)
+    else:
+        show_answer(seen, digit)
     if cfg.order == "random":
         st.caption(t("This model reads every digit in its own random order; here the order is fixed by the digit's "
                      "number, so it can differ from the one used when scoring the test set."))
-    show_states(seen, cfg.cell, step)
+    if recurrent:
+        show_states(seen, cfg.cell, step)
+    else:
+        show_inside(seen, cfg)
 
 
 def show_gallery(data, ev: dict) -> None:
@@ -82,8 +116,10 @@ def show_model(data, ev: dict) -> None:
 
 def main() -> None:
     data = page(t("Inspect a model"),
-                t("Pick a model and a digit, then watch the network read it one line per step: what it guesses "
-                  "after each line, what it remembers, and, for LSTMs, how its gates open and close."))
+                t("Pick a model and a digit, then look inside the network as it reads it. A recurrent network reads "
+                  "one line per step: see what it guesses after each line, what it remembers, and, for LSTMs, how "
+                  "its gates open and close. A Transformer takes in all lines at once: see which rows it attends "
+                  "to. A CNN slides small filters over the whole image: see what its first layer finds."))
     upload_box()
     picked = pick_model()
     if picked is None:

@@ -11,7 +11,7 @@ from lib.drawing import read_digit
 from lib.model import RowClassifier
 from lib.train import preset
 from ui import charts, resources, state
-from ui.common import page
+from ui.common import link_to, page
 from ui.i18n import t
 
 LESSON = "lesson-forward"
@@ -167,10 +167,12 @@ def conclusions() -> None:
                       dev=state.device_text(card["training"])))
     st.markdown(t("- **But an RNN is sequential.** Step 28 needs step 27, which needs step 26…: the 28 steps "
                   "cannot run at the same time. A CNN looks at all pixels at once, so its work can run in "
-                  "parallel; how much faster that is has not been measured in this app.\n"
+                  "parallel.\n"
                   "- **Does order matter?** The original lesson says an image can be read in any order. The "
                   "*Row order* page tests it: a fixed order, even a scrambled one, is learned about as well as top "
                   "→ bottom, but a new random order for every image costs several points."))
+    link_to("views/conclusion.py", t("Both claims, measured against a CNN and a Transformer: the Conclusion page"),
+            ":material/balance:")
 
 
 def main() -> None:

@@ -42,6 +42,17 @@ def comparison(acc: dict, n: dict, by_rows: dict, matrix: dict, key: str, matrix
                                   [ORDERS[o].color for o in orders], yrange=[min(acc.values()) - 0.05, 1.0],
                                   errors=errors), key=f"{key}_bars", width="stretch")
     left.caption(captions.order_ranking(acc, n, repeats, {o: s["se"] for o, s in (seeds or {}).items()}))
+    if not all(by_rows.get(o) for o in orders):  # a CNN or a Transformer: one answer, after all rows at once
+        right.info(t("These models take in all 28 rows at once, so they have no answer after k rows to chart: "
+                     "only recurrent models read one row after another."))
+    else:
+        rows_chart(orders, by_rows, right, key)
+    if any(matrix.get(o) for o in orders):
+        matrix_chart(matrix, key, matrix_n, matrix_runs)
+
+
+def rows_chart(orders: list[str], by_rows: dict, right, key: str) -> None:
+    """Accuracy after reading k rows, one line per order, and when each reaches 90 % of its final accuracy."""
     series = [{"name": order_name(o), "x": list(range(1, 29)), "y": by_rows[o], **training.order_look(o)}
               for o in orders]
     right.plotly_chart(charts.lines(series, t("rows read"), t("test accuracy"), t("Accuracy after reading k rows"),
@@ -50,8 +61,6 @@ def comparison(acc: dict, n: dict, by_rows: dict, matrix: dict, key: str, matrix
                     "trained to answer after the last row only, so these curves show when that read-out starts to "
                     "work, not when the information arrives.",
                     list=t(LIST_SEPARATOR).join(f"{order_name(o)} {rows_to_reach(by_rows[o])}" for o in orders)))
-    if any(matrix.get(o) for o in orders):
-        matrix_chart(matrix, key, matrix_n, matrix_runs)
 
 
 def matrix_chart(matrix: dict, key: str, n: int, runs: int = 1) -> None:
@@ -151,7 +160,8 @@ def experiment_results() -> None:
             cache.clear()
             cache[key] = cross_order({o: j.model for o, j in first.items()}, resources.mnist(), limit=CHECK_DIGITS)
     seeds = {o: stats.spread([j.result["acc"] for j in runs]) for o, runs in by_order.items()}
-    rows = {o: [sum(k) / len(k) for k in zip(*(j.result["acc_by_rows"] for j in runs))] for o, runs in by_order.items()}
+    rows = {o: [sum(k) / len(k) for k in zip(*(j.result["acc_by_rows"] for j in runs))]
+            if all(j.result["acc_by_rows"] for j in runs) else None for o, runs in by_order.items()}
     comparison({o: s["mean"] for o, s in seeds.items()}, {o: runs[0].result["n"] for o, runs in by_order.items()},
                rows, cache[key], key="yours", matrix_n=min(CHECK_DIGITS, len(resources.mnist().test_y)), seeds=seeds)
 

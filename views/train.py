@@ -10,6 +10,7 @@ from lib.checkpoints import to_bytes
 from lib import stats
 from lib.jobs import STATES, export_runs
 from lib.messages import LIST_SEPARATOR
+from lib.families import FAMILIES
 from lib.orders import ORDERS
 from lib.share import config_from_query, config_to_query
 from lib.train import OPTIMIZERS, PRESETS, preset
@@ -66,7 +67,7 @@ def live() -> None:
 
 def table_columns() -> dict:
     """Translated headers for the runs table (accuracy as a percentage)."""
-    labels = {"run": t("run"), "name": t("name"), "cell": t("Cell"), "hidden": t("Hidden size"),
+    labels = {"run": t("run"), "name": t("name"), "cell": t("Model family"), "hidden": t("Hidden size"),
               "layers": t("Layers"), "optimizer": t("Optimizer"), "lr": t("Learning rate"), "batch": t("Batch size"),
               "epochs": t("Epochs"), "order": t("Row order"), "digits": t("Training digits"), "state": t("state"),
               "device": t("Device")}
@@ -80,7 +81,7 @@ def table_columns() -> dict:
 def shown(job) -> dict:
     """A run's summary row with its values as people read them, in their language (lib keeps the identifiers)."""
     row = job.summary()
-    return row | {"cell": row["cell"].upper(), "optimizer": t(OPTIMIZERS[row["optimizer"]]),
+    return row | {"cell": t(FAMILIES[row["cell"]].label), "optimizer": t(OPTIMIZERS[row["optimizer"]]),
                   "order": t(ORDERS[row["order"]].title), "state": t(STATES[row["state"]]),
                   "device": state.device_text(job.last("start") or {})}
 

@@ -1,0 +1,112 @@
+"""The lesson's conclusion put to the test, as plain data for views/conclusion.py.
+
+The source lesson ("Pytorch Note38 RNN 做图像分类") ends with two claims: an image has no real sequence (read its rows
+in any order and it is still understood), and an RNN is slow because each step waits for the last, while a CNN
+computes in parallel. Here: accuracy per row order for each family (from the shipped cards), the answers the
+measurements give to the page's prediction questions, and accuracy against training time.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from statistics import fmean
+
+from .families import FAMILIES
+from .messages import N_
+
+ORDERS = ("forward", "shuffled", "random")  # the orders the page compares (lib.pretrained.FAMILY_ORDERS)
+SAME = 0.005  # a drop under half a point counts as "no change" when a prediction is scored
+RECORDED = Path(__file__).resolve().parent.parent / "docs" / "scaling-cpu.json"  # `lib.cli scaling --json` output
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One column of the order × family table: a family, with or without position embeddings."""
+
+    family: str  # lib.families name
+    positions: bool  # only a Transformer can be without
+    label: str  # English source text, translated by the UI
+
+
+VARIANTS = {
+    "lstm": Variant("lstm", True, N_("LSTM")),
+    "cnn": Variant("cnn", True, N_("CNN")),
+    "transformer": Variant("transformer", True, N_("Transformer")),
+    "transformer-bag": Variant("transformer", False, N_("Transformer without positions")),
+}
+
+
+def _runs(cards: dict[str, dict], variant: str, order: str) -> list[dict]:
+    """The shipped cards (seed runs included) of `variant` trained in `order`: named `<variant>-<order>`."""
+    v = VARIANTS[variant]
+    names = {f"{variant}-{order}"} | {f"{variant}-{order}-seed{k}" for k in range(1, 10)}
+    return [c for name, c in cards.items() if name in names
+            and c["config"]["cell"] == v.family and c["config"].get("positions", True) == v.positions]
+
+
+def order_table(cards: dict[str, dict]) -> dict:
+    """Test accuracy per variant and row order, from the shipped cards: {"acc": {variant: {order: mean acc}},
+    "runs": {variant: {order: how many seeds}}, "n": test digits, "from": {variant: {order: how it was measured}}}.
+
+    A variant trained in an order gives that order's cell ("trained"). A Transformer without positions is trained
+    once, top → bottom: it cannot tell one order of the same rows from another, so its other cells are the same
+    model scored in those orders (its card's cross-order row: "scored"). Missing cells are left out."""
+    acc, runs, source, n = {}, {}, {}, 0
+    for variant in VARIANTS:
+        for order in ORDERS:
+            trained = _runs(cards, variant, order)
+            if trained:
+                acc.setdefault(variant, {})[order] = fmean(c["metrics"]["acc"] for c in trained)
+                runs.setdefault(variant, {})[order] = len(trained)
+                source.setdefault(variant, {})[order] = "trained"
+                n = trained[0]["metrics"]["n"]
+        scored = _runs(cards, variant, "forward")
+        if not VARIANTS[variant].positions and scored and scored[0].get("cross_order"):
+            for order in ORDERS:
+                if order not in acc.get(variant, {}):
+                    acc[variant][order] = scored[0]["cross_order"][order]
+                    runs[variant][order], source[variant][order] = 1, "scored"
+    return {"acc": acc, "runs": runs, "from": source, "n": n}
+
+
+def biggest_drop(acc: dict[str, dict[str, float]], to: str = "random") -> str:
+    """The variant that loses most from top → bottom to `to`, or "none" when no variant loses SAME or more."""
+    drops = {v: a["forward"] - a[to] for v, a in acc.items() if "forward" in a and to in a}
+    if not drops or max(drops.values()) < SAME:
+        return "none"
+    return max(drops, key=drops.get)
+
+
+def growth(out: dict, kind: str = "train_ms") -> dict[str, float | None]:
+    """Each family's time at the largest measured height over its time at the smallest (None: a gap)."""
+    return {f: (v[-1] / v[0] if v and v[0] and v[-1] else None) for f, v in out[kind].items()}
+
+
+def fastest_growing(out: dict, kind: str = "train_ms") -> str | None:
+    """The family whose step time grows most from the smallest to the largest height, None without numbers."""
+    grown = {f: g for f, g in growth(out, kind).items() if g is not None}
+    return max(grown, key=grown.get) if grown else None
+
+
+def recorded_scaling(path: Path = RECORDED) -> dict | None:
+    """The measurement recorded in the repository (`python -m lib.cli scaling --json`), None if missing or bad."""
+    try:
+        out = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return out if isinstance(out, dict) and {"heights", "train_ms", "predict_ms"} <= set(out) else None
+
+
+def time_points(cards: dict[str, dict], runs: list[dict]) -> list[dict]:
+    """Accuracy against training time: one point per shipped model and per finished run of the student's.
+
+    `runs`: {"name", "config" (TrainConfig dict), "acc", "n", "seconds", "device"} each. A point: name, family,
+    acc, n, seconds, device, mine (True for the student's own). Seed cards are left out: one point per config."""
+    points = [{"name": name, "family": c["config"]["cell"], "acc": c["metrics"]["acc"], "n": c["metrics"]["n"],
+               "seconds": c["training"]["seconds"], "device": c["training"].get("device", ""), "mine": False}
+              for name, c in sorted(cards.items()) if "-seed" not in name and c.get("training")]
+    points += [{"name": r["name"], "family": r["config"]["cell"], "acc": r["acc"], "n": r["n"],
+                "seconds": r["seconds"], "device": r["device"], "mine": True} for r in runs]
+    return [p for p in points if p["family"] in FAMILIES and p["seconds"] > 0]

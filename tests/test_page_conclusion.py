@@ -1,0 +1,144 @@
+"""AppTest of the Conclusion page: predictions before charts, order across families, the measured scaling through the
+job queue (with a gap where a size does not fit), accuracy against time, and training the families from the page."""
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lib import scaling
+from lib.conclusion import VARIANTS, biggest_drop, order_table, recorded_scaling
+from lib.devices import resolve_device
+from lib.pretrained import FOLDER, seed_cards
+from tests.conftest import wait_for
+from ui import resources
+
+PAGE = str(Path(__file__).resolve().parent.parent / "views" / "conclusion.py")
+PREDICTIONS = ("predict_order", "predict_scaling", "predict_time")
+
+
+def page(lang: str = "en") -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.query_params["lang"] = lang
+    return at.run()
+
+
+def charts(at) -> dict:
+    return {c.key: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+
+
+def shipped_cards() -> dict:
+    cards = {p.stem: json.loads(p.read_text()) for p in FOLDER.glob("*.json")}
+    return {**cards, **seed_cards()}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_each_chart_appears_only_after_its_prediction(lang, mnist):
+    at = page(lang)
+    assert not at.exception and not charts(at)  # nothing measured is shown before the student predicts
+    assert [r.key for r in at.radio if r.key in PREDICTIONS] == list(PREDICTIONS)
+    at.radio(key="predict_order").set_value("none").run()
+    assert set(charts(at)) == {"conclusion_orders"}
+    at.radio(key="predict_scaling").set_value("cnn").run()
+    at.radio(key="predict_time").set_value("lstm").run()
+    assert not at.exception and not at.error
+    assert {"conclusion_orders", "scaling_train_ms", "scaling_steps_train_ms", "conclusion_time"} <= set(charts(at))
+    assert len(at.success) + len(at.warning) == 3  # each prediction is scored against its measurement
+
+
+def test_order_table_reads_every_family_from_the_shipped_models(mnist):
+    table = order_table(shipped_cards())
+    assert set(table["acc"]) == set(VARIANTS) and table["n"] == 10000
+    for variant, accs in table["acc"].items():
+        assert set(accs) == {"forward", "shuffled", "random"}, variant
+    bag = table["acc"]["transformer-bag"]  # no positions: the same answer in any order
+    assert max(bag.values()) - min(bag.values()) <= 0.002 and set(table["from"]["transformer-bag"].values()) == \
+        {"trained", "scored"}
+    at = page()
+    at.radio(key="predict_order").set_value(biggest_drop(table["acc"])).run()
+    assert at.success and "measurement agrees" in at.success[0].value
+    bars = charts(at)["conclusion_orders"]
+    assert [s["name"] for s in bars["data"]] == ["top → bottom", "shuffled (fixed)", "random per image"]
+    assert len(bars["data"][0]["x"]) == 4
+
+
+def test_page_reads_the_recorded_measurement_until_the_server_measures(mnist):
+    recorded = recorded_scaling()
+    assert recorded["heights"] == [28, 56, 112, 224] and set(recorded["train_ms"]) == set(scaling.FAMILIES)
+    at = page()
+    at.radio(key="predict_scaling").set_value("lstm").run()
+    assert any("Recorded on the development machine" in c.value for c in at.caption)
+    spec = charts(at)["scaling_train_ms"]
+    assert spec["layout"]["yaxis"]["type"] == "log" and spec["layout"]["xaxis"]["type"] == "log"
+    assert spec["data"][0]["y"] == recorded["train_ms"]["lstm"]
+
+
+def fake_scaling(device="auto", heights=scaling.HEIGHTS, families=scaling.FAMILIES, repeats=5, batch=64,
+                 on_result=lambda *a: None):
+    """A quick stand-in for lib.scaling.scaling: the CNN runs out of memory at 224, everything else is measured."""
+    out = {"device": "Test CPU", "heights": list(heights), "batch_size": batch, "hidden": 100, "layers": 2,
+           "threads": 2, "sequential_steps": {f: [scaling.sequential_steps(f, h) for h in heights] for f in families},
+           "params": {f: 1 for f in families}, "train_ms": {}, "predict_ms": {}}
+    for f in families:
+        values = [None if (f == "cnn" and h == 224) else float(h) for h in heights]
+        out["train_ms"][f], out["predict_ms"][f] = values, values
+        for h, v in zip(heights, values):
+            on_result(f, h, {"error": "out_of_memory"} if v is None else {"train_ms": v, "predict_ms": v})
+    return out
+
+
+def test_measuring_goes_through_the_queue_once_and_a_size_that_does_not_fit_is_a_gap(mnist, monkeypatch):
+    monkeypatch.setattr(scaling, "scaling", fake_scaling)
+    resources.measurements.clear()
+    at = page()
+    at.radio(key="predict_scaling").set_value("transformer").run()
+    at.button(key="measure_scaling").click().run()
+    device = resolve_device("auto").type
+    store = resources.measurements()
+    assert wait_for(lambda: store.result(device) is not None)
+    first = store._jobs[device]
+    assert first.task is not None and first.state == "done" and len(first.of_kind("measured")) == 16
+    at.run()
+    assert not at.exception
+    assert any("Measured on this server: Test CPU" in c.value for c in at.caption)
+    assert any("224 × 224" in w.value and "CNN" in w.value and "did not fit" in w.value for w in at.warning)
+    cnn = next(s for s in charts(at)["scaling_train_ms"]["data"] if s["name"] == "CNN")
+    assert cnn["y"][-1] is None and cnn["y"][:3] == [28.0, 56.0, 112.0]  # the other sizes are kept
+    assert at.button(key="measure_scaling").label == "Measure again"
+    resources.measurements.clear()
+
+
+def test_a_class_joins_the_running_measurement_instead_of_queueing_another():
+    store, submitted = scaling.Measurements(), []
+
+    class Slow:  # a job that has not finished
+        finished = False
+
+    def submit(task):
+        submitted.append(task)
+        return Slow()
+
+    assert store.start("cpu", submit) is store.start("cpu", submit)
+    assert len(submitted) == 1
+
+
+def test_train_a_family_from_the_page(mnist):
+    at = page()
+    at.radio(key="predict_order").set_value("cnn").run()
+    at.multiselect(key="conclusion_variants").set_value(["transformer-bag"])
+    at.multiselect(key="conclusion_orders_picked").set_value(["random"]).run()
+    next(b for b in at.button if b.label == "Train every pair").click().run()
+    runs = at.session_state["runs"]
+    assert [(j.config.cell, j.config.positions, j.config.order) for j in runs] == [("transformer", False, "random")]
+    end = time.time() + 300
+    while not runs[0].finished and time.time() < end:
+        resources.jobs().touch(runs[0].owner)
+        time.sleep(0.5)
+    at.run()
+    assert not at.exception and runs[0].state == "done"
+    assert "conclusion_my_orders" in charts(at)
+    at.radio(key="predict_time").set_value("cnn").run()
+    marks = charts(at)["conclusion_time"]["data"]
+    assert any(m["name"].startswith("yours: Transformer") for m in marks)

@@ -1,0 +1,179 @@
+"""The lesson's conclusion, put to the test: order across families, sequential against parallel, accuracy and time."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import streamlit as st
+
+from lib.conclusion import ORDERS as COMPARED, VARIANTS, biggest_drop, fastest_growing, order_table, \
+    recorded_scaling, time_points
+from lib.devices import resolve_device
+from lib.orders import ORDERS
+from lib.scaling import FAMILIES as MEASURED, HEIGHTS
+from lib.train import preset
+from ui import conclusion as parts, resources, state, training
+from ui.common import page
+from ui.i18n import t
+
+LESSON = "“Pytorch Note38 RNN 做图像分类”"  # the source lesson's title, quoted as it is
+
+
+def shipped_cards() -> dict[str, dict]:
+    return {**{n: card for n, (_, card) in resources.shipped().items()}, **resources.shipped_seed_cards()}
+
+
+def order_part() -> None:
+    st.header(t("1 · Does an image have an order?"))
+    st.markdown(t("**The lesson's claim.** The source lesson, {lesson}, ends by saying that an image is not really "
+                  "a sequence: its rows can be read in any order and the digit is still understood.", lesson=LESSON))
+    table = order_table(shipped_cards())
+    choices = {v: parts.variant_name(v) for v in VARIANTS} | {"none": t("none: the order does not matter")}
+    if not parts.predict("predict_order", t("Predict first: when every digit gets its own random row order, which "
+                                            "model loses the most test accuracy?"), choices,
+                         biggest_drop(table["acc"]) if table["acc"] else None):
+        return
+    if not table["acc"]:
+        st.warning(t("The shipped models for this comparison are missing: run `python -m lib.cli make-pretrained`."))
+    else:
+        parts.order_chart(table["acc"], "conclusion_orders",
+                          t("Test accuracy by row order, {n:,} test digits", n=table["n"]))
+        st.caption(t("Shipped models trained on the full MNIST, each in its order (the LSTM: mean of its seeds). The "
+                     "Transformer without positions was trained once, top → bottom, and scored in each order."))
+    st.markdown(t("**Why.** A fixed order, even a scrambled one, puts the same pixels in the same places every "
+                  "time, so every family learns it about as well: for fixed orders the lesson is right. A new "
+                  "random order for every image is different: the LSTM no longer knows which row it is reading, "
+                  "the CNN's filters see rows side by side that were not neighbours, and the Transformer's "
+                  "positions no longer name the row. The Transformer without positions never knew the order: it "
+                  "gives the same answer in any order, so it loses nothing, and its score top → bottom, below the "
+                  "one with positions, shows what knowing the order was worth."))
+    train_orders_yourself()
+
+
+def train_orders_yourself() -> None:
+    with st.expander(t("Train them yourself (quick settings: 5,000 digits, 2 epochs)")):
+        left, right = st.columns(2)
+        variants = left.multiselect(t("Models"), list(VARIANTS), default=list(VARIANTS), key="conclusion_variants",
+                                    format_func=parts.variant_name)
+        orders = right.multiselect(t("Row orders"), list(COMPARED), default=["forward", "random"],
+                                   key="conclusion_orders_picked", format_func=lambda o: t(ORDERS[o].title))
+        if st.button(t("Train every pair"), icon=":material/play_arrow:", disabled=not (variants and orders)):
+            base = training.fit(preset("quick"))
+            jobs = [training.start_run(replace(base, cell=VARIANTS[v].family, positions=VARIANTS[v].positions,
+                                               order=o), name=parts.variant_name(v)) for v in variants for o in orders]
+            st.session_state["conclusion_runs"] = {j.id: v for j, v in zip(jobs, [v for v in variants
+                                                                                   for _ in orders]) if j}
+            training.remember_active()
+            st.rerun()
+        my_orders_live()
+
+
+@st.fragment(run_every=training.poll_seconds())
+def my_orders_live() -> None:
+    mine = [(state.run_by_id(i), v) for i, v in st.session_state.get("conclusion_runs", {}).items()]
+    mine = [(job, variant) for job, variant in mine if job is not None]
+    if not mine:
+        return
+    done = [(job, variant) for job, variant in mine if job.finished and job.result is not None]
+    st.caption(t("{done} of {n} runs finished; the others train in turn on the Train page's queue.", done=len(done),
+                 n=len(mine)))
+    acc: dict[str, dict[str, float]] = {}
+    for job, variant in done:
+        acc.setdefault(variant, {})[job.config.order] = job.result["acc"]
+    if acc:
+        parts.order_chart(acc, "conclusion_my_orders", t("Your runs: test accuracy by row order"))
+    training.rerun_when_finished()
+
+
+def scaling_part() -> None:
+    st.header(t("2 · Sequential against parallel"))
+    st.markdown(t("**The lesson's claim.** A recurrent network must finish one step before it can start the next, "
+                  "so it is slow on large images, while a CNN computes all its positions in parallel."))
+    device = resolve_device("auto").type
+    out = resources.measurements().result(device) or recorded_scaling()
+    choices = {f: parts.family_name(f) for f in MEASURED}
+    if not parts.predict("predict_scaling", t("Predict first: the digits are enlarged to 224 × 224 pixels (8 times "
+                                              "taller and wider, 64 times the pixels). Whose training step grows "
+                                              "the most on this server?"), choices,
+                         fastest_growing(out) if out else None):
+        return
+    measure_controls(device, out)
+    if out is None:
+        return
+    kind = st.radio(t("Time per"), ["train_ms", "predict_ms"], horizontal=True, key="scaling_kind",
+                    format_func=lambda k: t("training step") if k == "train_ms" else t("prediction"))
+    parts.scaling_charts(out, kind)
+    if out["threads"]:
+        st.markdown(t("**Why, on this CPU.** A CPU with {n} threads runs only a few operations at once, so the time "
+                      "follows the total arithmetic, and the gap the lesson describes shrinks or even turns round. "
+                      "The CNN's work grows with the pixels in every layer: 64 times at 224. The LSTM reads 8 times "
+                      "as many rows, each 8 times longer, but only its input weights see the longer rows: updating "
+                      "its memory from one row to the next costs the same at every size. On a GPU, which runs thousands of operations at once, the CNN's extra work "
+                      "spreads over its cores while the LSTM's steps still wait for each other: there the steps in "
+                      "sequence decide.", n=out["threads"]))
+    else:
+        st.markdown(t("**Why, on this GPU.** A GPU runs thousands of operations at once: the CNN's and the "
+                      "Transformer's extra work spreads over its cores, while each of the recurrent network's steps "
+                      "is too small to fill it and must wait for the one before. The steps in sequence decide."))
+
+
+def measuring_poll() -> float | None:
+    """Poll every 2 s while this server measures (the fragment shows its progress), else never."""
+    return 2.0 if resources.measurements().running(resolve_device("auto").type) else None
+
+
+@st.fragment(run_every=measuring_poll())
+def measure_controls(device: str, out: dict | None) -> None:
+    """Where the numbers come from, and a button to measure (again) on this server through the job queue."""
+    store = resources.measurements()
+    if store.result(device) is not None and out is not store.result(device):
+        st.rerun(scope="app")  # a measurement just ended: the charts above read it
+    job, total = store.running(device), len(MEASURED) * len(HEIGHTS)
+    if job is not None:
+        done = len(job.of_kind("measured"))
+        st.progress(done / total, text=t("Measuring on this server: {done} of {n} measurements done (it waits its "
+                                         "turn in the training queue).", done=done, n=total))
+        return
+    if out is not None and store.result(device) is None:
+        st.caption(t("Recorded on the development machine, {device}, with `python -m lib.cli scaling --json` "
+                     "(docs/benchmarks.md).", device=out["device"]))
+    elif out is not None:
+        st.caption(t("Measured on this server: {device}.", device=out["device"]))
+    label = t("Measure again") if store.result(device) else t("Measure on this server")
+    if st.button(label, icon=":material/speed:", key="measure_scaling",
+                 help=t("Times every family at every size, about a minute; one measurement per server, shared by "
+                        "everyone.")):
+        parts.measurement_job(device)
+        st.rerun(scope="app")  # the fragment polls from the next page run on
+
+
+def time_part() -> None:
+    st.header(t("3 · Accuracy against training time"))
+    st.markdown(t("**The lesson's result.** Its LSTM reached 98.15 % after 10 epochs: an RNN can classify images. "
+                  "Is it also a good choice, for the accuracy it reaches and the time it takes?"))
+    points = time_points(shipped_cards(), parts.my_runs())
+    shipped = [p for p in points if not p["mine"]]
+    answer = max(shipped, key=lambda p: p["acc"])["family"] if shipped else None
+    choices = {f: parts.family_name(f) for f in dict.fromkeys(p["family"] for p in points)} or \
+        {f: parts.family_name(f) for f in MEASURED}
+    if not parts.predict("predict_time", t("Predict first: which family reaches the highest test accuracy among the "
+                                           "shipped models?"), choices, answer):
+        return
+    if points:
+        parts.time_chart(points)
+    st.markdown(t("**Why.** A CNN's filters are made for images: nearby pixels belong together, and the same "
+                  "stroke means the same wherever it is. An LSTM has to learn that from rows, one at a time. The "
+                  "shipped models were all trained on one 2-core CPU, so their times compare; your own runs, from "
+                  "the Train page, appear as diamonds, timed on this server."))
+
+
+def main() -> None:
+    page(t("The lesson's conclusion, put to the test"),
+         t("The source lesson ends with two claims about RNNs and images. Here each is measured against the two "
+           "families that replaced RNNs for images, the CNN and the Transformer. Predict first, then look."))
+    order_part()
+    scaling_part()
+    time_part()
+
+
+main()
