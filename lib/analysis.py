@@ -51,13 +51,14 @@ def rows_to_reach(acc_by_rows: list[float], fraction: float = 0.9) -> int:
 
 
 def reading_table(cards: dict[str, dict]) -> str:
-    """Markdown: each shipped model's test accuracy with its 95 % interval and its accuracy after k rows (the
-    numbers docs/teaching-notes.md quotes; tests/test_docs.py checks the document against this)."""
+    """Markdown: each shipped recurrent model's test accuracy with its 95 % interval and its accuracy after k rows
+    (the numbers docs/teaching-notes.md quotes; tests/test_docs.py checks the document against this). Families that
+    take in all rows at once have no answer after k rows: lib.conclusion.family_table has them."""
     from .stats import margin
 
     lines = ["| model | order | loss on | test accuracy (10,000 digits, 95 % interval) | after 7 rows | after 14 "
              "| after 20 | after 24 |", "|---|---|---|---:|---:|---:|---:|---:|"]
-    for name in sorted(cards):
+    for name in sorted(n for n, card in cards.items() if card["metrics"].get("acc_by_rows")):
         card = cards[name]
         m, rows = card["metrics"], card["metrics"]["acc_by_rows"]
         loss = card["config"].get("loss", "last-step")

@@ -110,3 +110,19 @@ def time_points(cards: dict[str, dict], runs: list[dict]) -> list[dict]:
     points += [{"name": r["name"], "family": r["config"]["cell"], "acc": r["acc"], "n": r["n"],
                 "seconds": r["seconds"], "device": r["device"], "mine": True} for r in runs]
     return [p for p in points if p["family"] in FAMILIES and p["seconds"] > 0]
+
+
+def family_table(cards: dict[str, dict]) -> str:
+    """Markdown: test accuracy per variant and row order, as the Conclusion page draws it (docs/teaching-notes.md
+    quotes it; tests/test_docs.py checks the document against this)."""
+    table = order_table(cards)
+    lines = ["| model | top → bottom | shuffled (fixed) | random per image | random − top → bottom | seeds |",
+             "|---|---:|---:|---:|---:|---|"]
+    for variant, acc in table["acc"].items():
+        cells = " | ".join(f"{acc[o]:.2%}" if o in acc else "—" for o in ORDERS)
+        drop = f"{(acc['random'] - acc['forward']) * 100:+.2f} points" if {"forward", "random"} <= set(acc) else "—"
+        trained = sorted({table["runs"][variant][o] for o in acc if table["from"][variant][o] == "trained"})
+        runs = " / ".join(map(str, trained)) + (" (top → bottom; scored in the others)" if "scored" in
+                                                table["from"][variant].values() else " each")
+        lines.append(f"| {variant} | {cells} | {drop} | {runs} |")
+    return "\n".join(lines)

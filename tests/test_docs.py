@@ -85,3 +85,12 @@ def test_benchmarks_tables_are_the_recorded_runs():
     scaling = json.loads((ROOT / "docs" / "scaling-cpu.json").read_text())
     assert doc.split("<!-- scaling -->\n")[1].split("\n<!-- /scaling -->")[0] == scaling_table(scaling)
     assert set(scaling["train_ms"]) == {"lstm", "gru", "cnn", "transformer"} and scaling["heights"] == [28, 56, 112, 224]
+
+
+def test_teaching_notes_quote_the_order_by_family_table():
+    from lib.conclusion import family_table
+    from lib.pretrained import seed_cards
+    cards = {p.stem: json.loads(p.read_text()) for p in (ROOT / "pretrained").glob("*.json")}
+    doc = (ROOT / "docs" / "teaching-notes.md").read_text()
+    table = doc.split("<!-- family-table -->\n")[1].split("\n<!-- /family-table -->")[0]
+    assert table == family_table({**cards, **seed_cards()})

@@ -74,8 +74,9 @@ def scaling_charts(out: dict, kind: str) -> None:
                                      a=heights[0], z=heights[-1]) for f, g in grown.items() if g]) + " " +
                  t("Weights at hidden {h} and {n} layers: {list}.", h=out["hidden"], n=out["layers"],
                    list=t(LIST_SEPARATOR).join(f"{family_name(f)} {p:,}" for f, p in out["params"].items())))
-    steps = [{"name": family_name(f), "x": heights, "y": out["sequential_steps"][f], "color": FAMILIES[f].color}
-             for f in out["sequential_steps"]]
+    steps = [{"name": family_name(f), "x": heights, "y": out["sequential_steps"][f], "color": FAMILIES[f].color,
+              "dash": "dot" if k % 2 else None}  # a dotted line stays visible where two families' counts agree
+             for k, f in enumerate(out["sequential_steps"])]
     right.plotly_chart(charts.log_lines(steps, t("image height and width (pixels)"), t("steps in sequence"),
                                         t("Steps that must wait for the one before")),
                        key=f"scaling_steps_{kind}", width="stretch")

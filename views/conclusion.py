@@ -53,10 +53,12 @@ def order_part() -> None:
 def train_orders_yourself() -> None:
     with st.expander(t("Train them yourself (quick settings: 5,000 digits, 2 epochs)")):
         left, right = st.columns(2)
-        variants = left.multiselect(t("Models"), list(VARIANTS), default=list(VARIANTS), key="conclusion_variants",
-                                    format_func=parts.variant_name)
-        orders = right.multiselect(t("Row orders"), list(COMPARED), default=["forward", "random"],
-                                   key="conclusion_orders_picked", format_func=lambda o: t(ORDERS[o].title))
+        # labels translated once, here: a format function is also called outside this run (AppTest's replies)
+        models, titles = {v: parts.variant_name(v) for v in VARIANTS}, {o: t(ORDERS[o].title) for o in COMPARED}
+        variants = left.multiselect(t("Models"), list(models), default=list(models), key="conclusion_variants",
+                                    format_func=models.get)
+        orders = right.multiselect(t("Row orders"), list(titles), default=["forward", "random"],
+                                   key="conclusion_orders_picked", format_func=titles.get)
         if st.button(t("Train every pair"), icon=":material/play_arrow:", disabled=not (variants and orders)):
             base = training.fit(preset("quick"))
             jobs = [training.start_run(replace(base, cell=VARIANTS[v].family, positions=VARIANTS[v].positions,
@@ -65,6 +67,7 @@ def train_orders_yourself() -> None:
                                                                                    for _ in orders]) if j}
             training.remember_active()
             st.rerun()
+        training.remember_active()  # on every full run, so the live fragment can tell when a run has ended
         my_orders_live()
 
 
@@ -100,8 +103,8 @@ def scaling_part() -> None:
     measure_controls(device, out)
     if out is None:
         return
-    kind = st.radio(t("Time per"), ["train_ms", "predict_ms"], horizontal=True, key="scaling_kind",
-                    format_func=lambda k: t("training step") if k == "train_ms" else t("prediction"))
+    kinds = {"train_ms": t("training step"), "predict_ms": t("prediction")}
+    kind = st.radio(t("Time per"), list(kinds), horizontal=True, key="scaling_kind", format_func=kinds.get)
     parts.scaling_charts(out, kind)
     if out["threads"]:
         st.markdown(t("**Why, on this CPU.** A CPU with {n} threads runs only a few operations at once, so the time "
@@ -163,8 +166,9 @@ def time_part() -> None:
         parts.time_chart(points)
     st.markdown(t("**Why.** A CNN's filters are made for images: nearby pixels belong together, and the same "
                   "stroke means the same wherever it is. An LSTM has to learn that from rows, one at a time. The "
-                  "shipped models were all trained on one 2-core CPU, so their times compare; your own runs, from "
-                  "the Train page, appear as diamonds, timed on this server."))
+                  "shipped models were trained on one 2-core CPU, two at a time and beside other work, so their "
+                  "times compare only roughly; your own runs, from the Train page, appear as diamonds, timed on this "
+                  "server."))
 
 
 def main() -> None:
