@@ -1,10 +1,11 @@
 """Accessibility in a real browser (issue 13): axe-core on every page in both languages, and the main flow by keyboard.
 
 axe-core (bundled by axe-playwright-python, nothing fetched at run time) checks the WCAG 2.0, 2.1 and 2.2 A and AA rules
-on each page in English and in Chinese, after a short training run on Train, and on Inspect with a model selected, a
-run sent from Train and a drawn digit. Any serious or critical violation fails, unless it is on the upstream list
-(UPSTREAM): problems of Streamlit's own markup, each checked to come from Streamlit and documented with its upstream
-issue in docs/accessibility.md. `A11Y_REPORT=path.json` writes every violation found (all impacts) for that doc.
+on each page in English and in Chinese, after a short training run on Train, on Inspect with a model selected, a
+run sent from Train and a drawn digit, and on Conclusion with its predictions answered. Any serious or critical
+violation fails, unless it is on the upstream list (UPSTREAM): problems of Streamlit's own markup, each checked to
+come from Streamlit and documented with its upstream issue in docs/accessibility.md. `A11Y_REPORT=path.json` writes
+every violation found (all impacts) for that doc.
 
 The keyboard test walks the main flow with Tab, Shift+Tab, Enter, Space and arrow keys only, and checks that the
 focused control shows a visible focus indicator. Same setup as tests/test_browser.py: Debian's chromium, real MNIST.
@@ -19,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from test_browser import (CHROMIUM, IN_CI, LAUNCH_ARGS, STOP_BUTTON, VIEWPORT, draw_a_one,  # noqa: E402
-                          no_exception, running_server, settle)
+from test_browser import (CHART, CHROMIUM, IN_CI, LAUNCH_ARGS, STOP_BUTTON, VIEWPORT, answer,  # noqa: E402
+                          draw_a_one, no_exception, running_server, settle)
 
 if not IN_CI:  # in CI a missing package is an error, not a skip
     pytest.importorskip("axe_playwright_python", reason="pip install -r requirements-dev.txt")
@@ -43,7 +44,8 @@ TINY = "subset=500&epochs=1&hidden=8&validation=0&test_subset=500"
 TITLES = {"en": {"train": "Train an RNN on MNIST rows", "inspect": "Inspect a model", "row-order": "Does row order matter?",
                  "lesson": "Row by Row: an RNN that reads digits"},
           "zh": {"train": "用 MNIST 图像的行训练一个 RNN", "lesson": "逐行读手写数字"}}
-LINKS = {"en": {"row-order": "Row order", "inspect": "Inspect"}, "zh": {"row-order": "行顺序", "inspect": "观察"}}
+LINKS = {"en": {"row-order": "Row order", "inspect": "Inspect", "conclusion": "Conclusion"},
+         "zh": {"row-order": "行顺序", "inspect": "观察", "conclusion": "结论"}}
 FOUND: dict[str, list[dict]] = {}  # "page · language" -> violations (every impact), for A11Y_REPORT
 
 
@@ -124,7 +126,8 @@ def follow(page: Page, lang: str, path: str) -> None:
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_axe_finds_nothing_serious_on_any_page(browser, server, lang):
-    """Every page, a finished run, Inspect on a shipped model, on that run and on a drawing: no serious violation."""
+    """Every page, a finished run, Inspect on a shipped model, on that run and on a drawing, Conclusion before and
+    after its predictions (its charts, captions and the "Train them yourself" controls): no serious violation."""
     page, bad = new_page(browser, lang), []
     try:
         go(page, f"{server.url}/", TITLES[lang]["lesson"])
@@ -141,6 +144,8 @@ def test_axe_finds_nothing_serious_on_any_page(browser, server, lang):
         follow(page, lang, "inspect")
         bad += check(page, f"inspect, shipped model · {lang}")
         page.locator(".st-key-inspect_model input").click()
+        # typed to filter: the list draws only its first options, and the shipped models fill them
+        page.locator(".st-key-inspect_model input").fill("your run" if lang == "en" else "你的训练")
         page.get_by_role("option", name=re.compile(r"(your run|你的训练)")).first.click()
         settle(page)
         bad += check(page, f"inspect, your run · {lang}")
@@ -151,6 +156,15 @@ def test_axe_finds_nothing_serious_on_any_page(browser, server, lang):
         settle(page)
         no_exception(page, "inspect after a drawing")
         bad += check(page, f"inspect, a drawing · {lang}")
+        follow(page, lang, "conclusion")
+        bad += check(page, f"conclusion, before predicting · {lang}")
+        for key in ("predict_order", "predict_scaling", "predict_time"):  # every chart and caption of the page
+            answer(page, key)
+        page.locator('[data-testid="stMain"] [data-testid="stExpander"] summary').click()  # "Train them yourself"
+        page.locator(".st-key-conclusion_variants").wait_for(state="visible")
+        assert page.locator(CHART).count() >= 4, "the Conclusion page's charts are not all shown"
+        no_exception(page, "conclusion with every prediction answered")
+        bad += check(page, f"conclusion, predictions answered · {lang}")
     finally:
         page.context.close()
     assert bad == [], "serious or critical accessibility violations:\n" + "\n".join(bad)

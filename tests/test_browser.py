@@ -36,9 +36,11 @@ SETTLED = browser_server.SETTLED
 EXCEPTION = '[data-testid="stException"]'
 STOP_BUTTON = '[class*="st-key-stop_"] button'  # the live panel's Stop (key stop_<run id>)
 PROGRESS = '[data-testid="stProgress"]'
+CHART = '[data-testid="stPlotlyChart"]'
 # url path -> the page's title (English, the default language)
 PAGES = {"lesson": "Row by Row: an RNN that reads digits", "train": "Train an RNN on MNIST rows",
-         "row-order": "Does row order matter?", "inspect": "Inspect a model"}
+         "row-order": "Does row order matter?", "inspect": "Inspect a model",
+         "conclusion": "The lesson's conclusion, put to the test"}
 # A run that lasts ~10-20 s on two busy cores and logs often enough to redraw the curves several times.
 TINY_RUN = "subset=20000&epochs=3&hidden=64&test_subset=1000"
 TINY_LOG_EVERY = 5  # not a shareable URL setting (lib/share.py), so set in the form's "More settings"
@@ -193,6 +195,9 @@ def test_every_page_renders_from_the_sidebar(page, server):
             assert page.locator(".st-key-lesson_step").count() == 1, "no step slider on the Lesson page"
         if path == "row-order":
             assert page.get_by_role("button", name=re.compile("Train every order")).count() == 1
+        if path == "conclusion":  # its picture, with predictions answered, is taken by the Conclusion test
+            assert page.locator(CHART).count() == 0, "the Conclusion page shows a chart before any prediction"
+            continue
         screenshot(page, path)
 
 
@@ -308,6 +313,91 @@ def test_language_choice_survives_navigation(page, server):
     page.locator("h1", has_text="用 MNIST 图像的行训练一个 RNN").first.wait_for(timeout=60_000)
     assert "lang=zh" in page.url
     no_exception(page, "train in Chinese")
+
+
+def answer(page: Page, key: str, option: int = 0) -> None:
+    """Answer one of the Conclusion page's predictions by clicking an option of its radio (the `option`-th), and wait
+    for the verdict that replaces "Pick an answer…" right below it (any language) and for the page to settle."""
+    page.locator(f'.st-key-{key} [data-testid="stRadioOption"]').nth(option).click()
+    page.locator(f'.st-key-{key} + [data-testid="stElementContainer"] [data-testid^="stAlertContent"]').wait_for(
+        timeout=60_000)
+    settle(page)
+    page.wait_for_function("() => !document.querySelector('[data-stale=\"true\"]')", timeout=30_000)
+
+
+WATCH_SCRIPT = """() => {  // from now on, note when the script last started or stopped running
+    const app = document.querySelector('[data-testid="stApp"]');
+    window.__scriptChanged = performance.now();
+    if (!window.__scriptWatched) {
+        window.__scriptWatched = new MutationObserver(() => { window.__scriptChanged = performance.now(); });
+        window.__scriptWatched.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+    }
+}"""
+QUIET = """(ms) => document.querySelector('[data-testid="stApp"]').dataset.testScriptState === 'notRunning'
+    && performance.now() - window.__scriptChanged >= ms"""
+
+
+def stays_settled(page: Page, where: str, quiet_ms: int = 3_000, timeout: float = 60_000) -> None:
+    """Wait until the script has not run for `quiet_ms` on end: a page that keeps rerunning itself never gets there
+    (a live fragment polls at most once a second, the sidebar's heartbeat every 10 s)."""
+    page.evaluate(WATCH_SCRIPT)
+    try:
+        page.wait_for_function(QUIET, arg=quiet_ms, timeout=timeout)
+    except Exception:  # noqa: BLE001 - say what happened instead of a bare timeout
+        raise AssertionError(f"{where}: the page kept running its script for {timeout / 1000:.0f} s, never quiet for "
+                             f"{quiet_ms / 1000:.0f} s on end (it reruns itself in a loop)") from None
+    settle(page)
+
+
+def keep_only(page: Page, key: str, label: str) -> None:
+    """Narrow multiselect `key` to the one option shown as `label`, with its chips' remove buttons."""
+    tags = page.locator(f".st-key-{key} [data-tag]")
+    for name in tags.evaluate_all("els => els.map(e => e.getAttribute('aria-label'))"):
+        if name != label:
+            page.locator(f'.st-key-{key} button[aria-label="Remove {name}"]').click()
+            page.locator(f'.st-key-{key} [data-tag][aria-label="{name}"]').wait_for(state="detached")
+            page.wait_for_selector(SETTLED)
+    assert tags.evaluate_all("els => els.map(e => e.getAttribute('aria-label'))") == [label]
+
+
+def test_conclusion_shows_each_chart_after_its_prediction_and_trains_a_pair(page, server):
+    """Conclusion: no chart before a prediction; a click on an answer shows the verdict and the order chart (whichever
+    families are shipped), a second the scaling charts (the README picture); "Train them yourself" narrowed to one
+    model and one order trains that run through the queue and draws the student's own chart."""
+    page.goto(f"{server.url}/conclusion")
+    title_is(page, "conclusion")
+    settle(page)
+    no_exception(page, "conclusion")
+    assert page.locator(CHART).count() == 0, "a chart is shown before any prediction"
+    assert page.get_by_text("Pick an answer to see the measurement.").count() == 3
+
+    answer(page, "predict_order")
+    verdict = page.locator('.st-key-predict_order + [data-testid="stElementContainer"]').inner_text()
+    assert verdict.startswith("You predicted: LSTM."), verdict
+    page.locator(f".st-key-conclusion_orders {CHART} .js-plotly-plot").wait_for(timeout=30_000)
+    assert page.locator(CHART).count() == 1, "a prediction showed more than its own chart"
+    assert page.get_by_text("Test accuracy of each model in each row order.").count() == 1
+
+    answer(page, "predict_scaling", option=1)
+    for key in ("scaling_train_ms", "scaling_steps_train_ms"):
+        page.locator(f".st-key-{key} .js-plotly-plot").wait_for(timeout=30_000)
+    assert page.locator(".st-key-conclusion_time").count() == 0  # the third part still waits for its prediction
+    no_exception(page, "conclusion with two predictions")
+    screenshot(page, "conclusion")
+
+    page.locator('[data-testid="stExpander"] summary', has_text="Train them yourself").click()
+    page.locator(".st-key-conclusion_variants").wait_for(state="visible")
+    keep_only(page, "conclusion_variants", "LSTM")  # the quickest family to train: one run of ~10-40 s
+    keep_only(page, "conclusion_orders_picked", "top → bottom")
+    page.get_by_role("button", name=re.compile("Train every pair")).click()
+    page.get_by_text(re.compile(r"^[01] of 1 runs finished")).wait_for(timeout=60_000)
+    mine = page.locator(f".st-key-conclusion_my_orders {CHART} .js-plotly-plot")
+    mine.wait_for(state="visible", timeout=240_000)  # the expander stays open through the reruns
+    stays_settled(page, "conclusion after its run finished")
+    no_exception(page, "conclusion after training a pair")
+    assert page.get_by_text(re.compile(r"^1 of 1 runs finished")).count() == 1
+    bars = mine.evaluate("el => el.data.map(s => [s.name, s.y])")
+    assert bars[0][0] == "top → bottom" and 0.1 < bars[0][1][0] <= 1, bars  # its test accuracy, a share
 
 
 def test_no_console_errors_and_no_server_traceback(page, server, console):

@@ -65,9 +65,9 @@ def arranged(image, lines: list[int], axis: int, title: str = "", height: int = 
     fig = digit(image, title=title, height=height)
     line, pixel = np.mgrid[1:29, 1:29]  # counted from 1, as in the captions
     where = np.stack([line, np.asarray(lines)[line - 1] + 1, pixel], -1)  # (28, 28, 3): line, original line, pixel
-    hover = (t("line %{customdata[0]} (original row %{customdata[1]}), pixel %{customdata[2]}: %{z:.0f}")
-             if axis == 1 else
-             t("line %{customdata[0]} (original column %{customdata[1]}), pixel %{customdata[2]}: %{z:.0f}"))
+    tokens = dict(k="%{customdata[0]}", o="%{customdata[1]}", p="%{customdata[2]}", v="%{z:.0f}")  # plotly's
+    hover = (t("line {k} (original row {o}), pixel {p}: {v}", **tokens) if axis == 1 else
+             t("line {k} (original column {o}), pixel {p}: {v}", **tokens))
     fig.update_traces(customdata=where, hovertemplate=hover + "<extra></extra>")
     ticks = list(range(0, 28, 3))
     fig.update_yaxes(visible=True, showgrid=False, zeroline=False, tickvals=ticks,
@@ -124,8 +124,9 @@ def feature_grid(maps, most: int = 25, title: str = "", gap: int = 6, height: in
                            font=dict(size=12)))
     high = float(np.nanmax(z)) if n and np.nanmax(z) > 0 else 1.0
     fig = go.Figure(go.Heatmap(z=z, customdata=info, colorscale="Viridis", zmin=0, zmax=high, hoverongaps=False,
-                               hovertemplate=t("filter %{customdata[0]}, line %{customdata[1]}, pixel "
-                                               "%{customdata[2]}: %{z:.2f}") + "<extra></extra>"))
+                               hovertemplate=t("filter {f}, line {k}, pixel {p}: {v}", f="%{customdata[0]}",
+                                               k="%{customdata[1]}", p="%{customdata[2]}", v="%{z:.2f}")
+                               + "<extra></extra>"))
     fig.update_layout(annotations=labels)
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")

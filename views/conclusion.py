@@ -138,8 +138,8 @@ def measure_controls(device: str, out: dict | None) -> None:
                                          "turn in the training queue).", done=done, n=total))
         return
     if out is not None and store.result(device) is None:
-        st.caption(t("Recorded on the development machine, {device}, with `python -m lib.cli scaling --json` "
-                     "(docs/benchmarks.md).", device=out["device"]))
+        st.caption(t("Recorded on the development machine, {device}, with the command {command} "
+                     "(docs/benchmarks.md).", device=out["device"], command="python -m lib.cli scaling --json"))
     elif out is not None:
         st.caption(t("Measured on this server: {device}.", device=out["device"]))
     label = t("Measure again") if store.result(device) else t("Measure on this server")
