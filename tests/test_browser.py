@@ -390,12 +390,12 @@ def test_conclusion_shows_each_chart_after_its_prediction_and_trains_a_pair(page
     keep_only(page, "conclusion_variants", "LSTM")  # the quickest family to train: one run of ~10-40 s
     keep_only(page, "conclusion_orders_picked", "top → bottom")
     page.get_by_role("button", name=re.compile("Train every pair")).click()
-    page.get_by_text(re.compile(r"^[01] of 1 runs finished")).wait_for(timeout=60_000)
+    page.get_by_text(re.compile(r"^(0 of 1 runs finished|Your 1 run has finished)")).wait_for(timeout=60_000)
     mine = page.locator(f".st-key-conclusion_my_orders {CHART} .js-plotly-plot")
     mine.wait_for(state="visible", timeout=240_000)  # the expander stays open through the reruns
     stays_settled(page, "conclusion after its run finished")
     no_exception(page, "conclusion after training a pair")
-    assert page.get_by_text(re.compile(r"^1 of 1 runs finished")).count() == 1
+    assert page.get_by_text("Your 1 run has finished.").count() == 1
     bars = mine.evaluate("el => el.data.map(s => [s.name, s.y])")
     assert bars[0][0] == "top → bottom" and 0.1 < bars[0][1][0] <= 1, bars  # its test accuracy, a share
 

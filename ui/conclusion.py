@@ -48,14 +48,14 @@ def order_chart(acc: dict[str, dict[str, float]], key: str, title: str) -> None:
     """Grouped bars: for each variant, its test accuracy in each compared order; a caption reads the drops."""
     variants = list(acc)
     series = [{"name": t(ORDERS[o].title), "color": ORDERS[o].color, "y": [acc[v].get(o) for v in variants]}
-              for o in COMPARED]
+              for o in COMPARED if any(o in acc[v] for v in variants)]  # no legend entry for an order not run
     low = min(a for v in acc.values() for a in v.values())
     st.plotly_chart(charts.grouped_bars([variant_name(v) for v in variants], series, title,
                                         yrange=[max(0.0, low - 0.05), 1.02]), key=key, width="stretch")
     parts = [t("{model}: {a:.2%} top → bottom, {b:.2%} random per image ({d:+.1f} points)", model=variant_name(v),
                a=acc[v]["forward"], b=acc[v]["random"], d=(acc[v]["random"] - acc[v]["forward"]) * 100)
              for v in variants if {"forward", "random"} <= set(acc[v])]
-    st.caption(t("Test accuracy of each model in each row order.") + " " + sentence(parts))
+    st.caption(" ".join([t("Test accuracy of each model in each row order.")] + ([sentence(parts)] if parts else [])))
 
 
 def scaling_charts(out: dict, kind: str) -> None:

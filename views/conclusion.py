@@ -14,7 +14,7 @@ from lib.scaling import FAMILIES as MEASURED, HEIGHTS
 from lib.train import preset
 from ui import conclusion as parts, resources, state, training
 from ui.common import page
-from ui.i18n import t
+from ui.i18n import t, tn
 
 LESSON = "“Pytorch Note38 RNN 做图像分类”"  # the source lesson's title, quoted as it is
 
@@ -79,7 +79,8 @@ def my_orders_live() -> None:
         return
     done = [(job, variant) for job, variant in mine if job.finished and job.result is not None]
     st.caption(t("{done} of {n} runs finished; the others train in turn on the Train page's queue.", done=len(done),
-                 n=len(mine)))
+                 n=len(mine)) if len(done) < len(mine) else tn("Your {n} run has finished.",
+                                                               "All {n} of your runs have finished.", len(mine)))
     acc: dict[str, dict[str, float]] = {}
     for job, variant in done:
         acc.setdefault(variant, {})[job.config.order] = job.result["acc"]
