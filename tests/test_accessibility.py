@@ -220,7 +220,8 @@ def test_the_main_flow_by_keyboard_alone(browser, server):
         shows(page, "At step 28 the LSTM", timeout=60_000)  # played to the end
         settle(page)
 
-        go(page, f"{server.url}/train", TITLES["en"]["train"])  # the default preset
+        # the default preset with more epochs: on a quiet machine its 2 epochs can end before the keys reach Stop
+        go(page, f"{server.url}/train?epochs=20", TITLES["en"]["train"])
         submit = "!!el.closest('[data-testid=\"stFormSubmitButton\"]')"
         tab_to(page, submit, "the Train button")
         page.keyboard.press("Enter")
