@@ -15,8 +15,9 @@ from statistics import fmean
 
 from .families import FAMILIES
 from .messages import N_
+from .pretrained import EXTRA_SEEDS, FAMILY_ORDERS, seed_name
 
-ORDERS = ("forward", "shuffled", "random")  # the orders the page compares (lib.pretrained.FAMILY_ORDERS)
+ORDERS = FAMILY_ORDERS  # the orders the page compares: those the new families are shipped in
 SAME = 0.005  # a drop under half a point counts as "no change" when a prediction is scored
 RECORDED = Path(__file__).resolve().parent.parent / "docs" / "scaling-cpu.json"  # `lib.cli scaling --json` output
 
@@ -41,7 +42,7 @@ VARIANTS = {
 def _runs(cards: dict[str, dict], variant: str, order: str) -> list[dict]:
     """The shipped cards (seed runs included) of `variant` trained in `order`: named `<variant>-<order>`."""
     v = VARIANTS[variant]
-    names = {f"{variant}-{order}"} | {f"{variant}-{order}-seed{k}" for k in range(1, 10)}
+    names = {seed_name(f"{variant}-{order}", seed) for seed in (0, *EXTRA_SEEDS)}
     return [c for name, c in cards.items() if name in names
             and c["config"]["cell"] == v.family and c["config"].get("positions", True) == v.positions]
 
@@ -110,6 +111,20 @@ def time_points(cards: dict[str, dict], runs: list[dict]) -> list[dict]:
     points += [{"name": r["name"], "family": r["config"]["cell"], "acc": r["acc"], "n": r["n"],
                 "seconds": r["seconds"], "device": r["device"], "mine": True} for r in runs]
     return [p for p in points if p["family"] in FAMILIES and p["seconds"] > 0]
+
+
+def most_accurate_family(points: list[dict]) -> str | None:
+    """The family of the most accurate point, the answer to the page's third prediction; None without points."""
+    return max(points, key=lambda p: p["acc"])["family"] if points else None
+
+
+def best_per_family(points: list[dict]) -> dict[str, dict]:
+    """family -> its most accurate point (time_points), in the order the families first appear."""
+    best: dict[str, dict] = {}
+    for p in points:
+        if p["family"] not in best or p["acc"] > best[p["family"]]["acc"]:
+            best[p["family"]] = p
+    return best
 
 
 def family_table(cards: dict[str, dict]) -> str:

@@ -32,6 +32,13 @@ class Family:
     heads: int = 0  # attention heads; the hidden size must divide by it (0: no attention)
     mps_native: bool = True  # Apple's GPU has native kernels for it (GRU and plain RNN have none)
     color: str = "#0072B2"  # its colour on charts across pages (Okabe-Ito, told apart without colour vision too)
+    # computations that must run one after another in a forward pass, for (image height, layers): lib.scaling
+    sequential: Callable[[int, int], int] = lambda height, layers: layers  # layers that each see every position
+
+
+def _waits_for_each_row(height: int, layers: int) -> int:
+    """A recurrent layer's H steps each wait for the one before; stacked layers overlap as a wavefront (cuDNN)."""
+    return height + layers - 1
 
 
 def _recurrent(cell: str) -> Callable[..., nn.Module]:
@@ -41,23 +48,24 @@ def _recurrent(cell: str) -> Callable[..., nn.Module]:
 
 FAMILIES: dict[str, Family] = {
     "lstm": Family(N_("LSTM"), N_("reads one row after another; gates decide what its memory keeps"),
-                   _recurrent("lstm"), True, ("dropout", "loss"), ("steps", "hidden", "gates"), color="#0072B2"),
+                   _recurrent("lstm"), True, ("dropout", "loss"), ("steps", "hidden", "gates"), color="#0072B2",
+                   sequential=_waits_for_each_row),
     "gru": Family(N_("GRU"), N_("reads one row after another, with two gates instead of the LSTM's three"),
                   _recurrent("gru"), True, ("dropout", "loss"), ("steps", "hidden"), mps_native=False,
-                  color="#56B4E9"),
+                  color="#56B4E9", sequential=_waits_for_each_row),
     "rnn": Family(N_("plain RNN (tanh)"), N_("reads one row after another through a single tanh layer"),
                   _recurrent("rnn"), True, ("dropout", "loss"), ("steps", "hidden"), mps_native=False,
-                  color="#009E73"),
+                  color="#009E73", sequential=_waits_for_each_row),
     "cnn": Family(N_("CNN"), N_("applies small 3×3 filters at every position of the image at once, then pools"),
                   lambda hidden, layers, dropout, positions, line=LINE, steps=LINE: ConvClassifier(hidden, layers),
-                  False, (), ("features",), color="#D55E00"),
+                  False, (), ("features",), color="#D55E00",
+                  sequential=lambda height, layers: 2 + layers),  # two conv + pool stages, then `layers` convs
     "transformer": Family(N_("Transformer"), N_("reads all 28 rows at once; attention lets every row look at "
                                                 "every other"),
                           lambda hidden, layers, dropout, positions, line=LINE, steps=LINE: RowTransformer(
                               hidden, layers, dropout, positions, line, steps, HEADS),
                           False, ("dropout", "positions"), ("attention",), heads=HEADS, color="#CC79A7"),
 }
-RECURRENT = tuple(name for name, f in FAMILIES.items() if f.recurrent)
 
 
 def family(name: str) -> Family:

@@ -41,9 +41,7 @@ def sequential_steps(family: str, height: int) -> int:
     """Computations that must run one after another in a forward pass: a recurrent layer's H steps each wait for
     the one before (with 2 layers, cuDNN can overlap them as a wavefront: H + 1); a CNN's conv layers and a
     Transformer's encoder layers each process all positions at once."""
-    if REGISTRY[family].recurrent:
-        return height + LAYERS - 1
-    return 2 + LAYERS if family == "cnn" else LAYERS
+    return REGISTRY[family].sequential(height, LAYERS)
 
 
 def upsampled(height: int, batch: int = BATCH, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib.conclusion import ORDERS as COMPARED, VARIANTS, growth
+from lib.conclusion import ORDERS as COMPARED, VARIANTS, best_per_family, growth
 from lib.families import FAMILIES
 from lib.messages import LIST_SEPARATOR
 from lib.orders import ORDERS
@@ -99,10 +99,7 @@ def time_chart(points: list[dict]) -> None:
     st.plotly_chart(charts.scatter(marks, t("training time (seconds, log scale)"), t("test accuracy"),
                                    t("Test accuracy against training time")), key="conclusion_time",
                     width="stretch")
-    best = {}
-    for p in points:
-        if p["family"] not in best or p["acc"] > best[p["family"]]["acc"]:
-            best[p["family"]] = p
+    best = best_per_family(points)
     st.caption(t("Each point is one model: diamonds are your runs, circles the shipped models, each timed on the "
                  "machine that trained it.") + " " +
                sentence([t("best {model}: {acc:.2%} in {s:,.0f} s ({name})", model=family_name(f), acc=p["acc"],

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import streamlit as st
 
-from lib.conclusion import ORDERS as COMPARED, VARIANTS, biggest_drop, fastest_growing, order_table, \
-    recorded_scaling, time_points
+from lib.conclusion import ORDERS as COMPARED, VARIANTS, biggest_drop, fastest_growing, most_accurate_family, \
+    order_table, recorded_scaling, time_points
 from lib.devices import resolve_device
 from lib.orders import ORDERS
 from lib.scaling import FAMILIES as MEASURED, HEIGHTS
@@ -156,8 +156,7 @@ def time_part() -> None:
     st.markdown(t("**The lesson's result.** Its LSTM reached 98.15 % after 10 epochs: an RNN can classify images. "
                   "Is it also a good choice, for the accuracy it reaches and the time it takes?"))
     points = time_points(shipped_cards(), parts.my_runs())
-    shipped = [p for p in points if not p["mine"]]
-    answer = max(shipped, key=lambda p: p["acc"])["family"] if shipped else None
+    answer = most_accurate_family([p for p in points if not p["mine"]])
     choices = {f: parts.family_name(f) for f in dict.fromkeys(p["family"] for p in points)} or \
         {f: parts.family_name(f) for f in MEASURED}
     if not parts.predict("predict_time", t("Predict first: which family reaches the highest test accuracy among the "
