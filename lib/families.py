@@ -26,7 +26,8 @@ class Family:
     label: str  # the family's name on widgets and charts
     summary: str  # how it reads a digit, in one sentence
     make: Callable[..., nn.Module]  # (hidden, layers, dropout, positions, line, steps) -> the model
-    recurrent: bool  # reads one row after another: it has an answer after every row and a hidden state
+    recurrent: bool  # reads one row after another: an answer after every row and a hidden state (its model has
+    # outputs(x): (B, 28, line) -> (B, 28, H) and fc: H -> 10, which lib.internals.trace reads)
     options: tuple[str, ...] = ()  # settings beyond the shared ones that mean something for it (TrainConfig fields)
     panels: tuple[str, ...] = ()  # what Inspect shows of it: steps, hidden, gates, attention, features
     heads: int = 0  # attention heads; the hidden size must divide by it (0: no attention)
@@ -77,8 +78,11 @@ def family(name: str) -> Family:
 
 def make_model(name: str, hidden: int, layers: int, dropout: float = 0.0, positions: bool = True,
                line: int = LINE, steps: int = LINE) -> nn.Module:
-    """A family's model with PyTorch's own initial weights (build on the meta device when only shapes matter)."""
-    return family(name).make(hidden, layers, dropout, positions, line, steps)
+    """A family's model with PyTorch's own initial weights (build on the meta device when only shapes matter). It
+    carries its family's name as `model.family`, so what reads it (lib.internals.trace) asks the registry."""
+    model = family(name).make(hidden, layers, dropout, positions, line, steps)
+    model.family = name
+    return model
 
 
 def uses(name: str, option: str) -> bool:

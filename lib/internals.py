@@ -2,7 +2,8 @@
 
 A recurrent model has an answer and a hidden state after every row (an LSTM also its gates and cell state); a
 Transformer has its attention, from the class token to each row, in every layer; a CNN its first layer's feature
-maps. `trace` returns what the model's family has (lib.families.Family.panels says which).
+maps. `trace` returns what the model's family has: its registry entry (lib.families) says whether it reads row by
+row and which panels it has, and PANEL_ARRAYS says what each panel needs computed.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .families import family
 from .model import ConvClassifier, RowClassifier, RowTransformer
 
 
@@ -64,28 +66,36 @@ def feature_maps(model: ConvClassifier, x: torch.Tensor) -> torch.Tensor:
     return model.features[1](model.features[0](x.unsqueeze(1)))
 
 
+def _gates(model: RowClassifier, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    inside = lstm_internals(model.rnn, x)
+    return {k: inside[k] for k in ("input", "forget", "output", "cell")}
+
+
+PANEL_ARRAYS = {  # an Inspect panel (lib.families.Family.panels) -> the arrays it draws, beyond the answer
+    "gates": _gates,  # input/forget/output gates and cell state, each (L, B, 28, H)
+    "attention": lambda model, x: {"attention": attention(model, x)},  # (L, B, 28)
+    "features": lambda model, x: {"features": feature_maps(model, x),  # (B, C, 28, 28)
+                                  "filters": model.features[0].weight[:, 0]},  # (C, 3, 3)
+}
+
+
 @torch.no_grad()
 def trace(model: nn.Module, x: torch.Tensor) -> dict[str, np.ndarray]:
     """What the model's family shows of (B, 28, 28) normalised lines, as numpy arrays for plotting.
 
     Every family: probs (B, 10), its answer. Recurrent: probs (B, 28, 10) instead, the answer after each step, and
-    hidden (B, 28, H), the top layer's output; an LSTM also input/forget/output gates and cell state, each
-    (L, B, 28, H). Transformer: attention (L, B, 28). CNN: features (B, C, 28, 28), filters (C, 3, 3).
+    hidden (B, 28, H), the top layer's output. Then what each of the family's panels draws (PANEL_ARRAYS). `model`
+    comes from lib.families.make_model, which names its family.
     """
-    was_training = model.training
+    entry, was_training = family(model.family), model.training
     model.eval()
     x = x.to(next(model.parameters()).device)
-    if isinstance(model, RowClassifier):
-        out = model.outputs(x)
+    if entry.recurrent:
+        out = model.outputs(x)  # (B, 28, H)
         result = {"probs": model.fc(out).softmax(-1), "hidden": out}
-        if model.cell == "lstm":
-            inside = lstm_internals(model.rnn, x)
-            result.update({k: inside[k] for k in ("input", "forget", "output", "cell")})
     else:
         result = {"probs": model(x).softmax(-1)}
-        if isinstance(model, RowTransformer):
-            result["attention"] = attention(model, x)
-        if isinstance(model, ConvClassifier):
-            result.update(features=feature_maps(model, x), filters=model.features[0].weight[:, 0])
+    for panel in entry.panels:
+        result.update(PANEL_ARRAYS[panel](model, x) if panel in PANEL_ARRAYS else {})
     model.train(was_training)
     return {k: v.float().cpu().numpy() for k, v in result.items()}

@@ -39,6 +39,8 @@ def draw_uniform(module: nn.Module, seed: int, bound: float) -> None:
 class Classifier(nn.Module):
     """What every family's model has: a weight count and a seeded re-draw of its weights."""
 
+    family = ""  # its lib.families registry name, set by lib.families.make_model
+
     @property
     def n_params(self) -> int:
         return sum(p.numel() for p in self.parameters())

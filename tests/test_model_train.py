@@ -295,9 +295,14 @@ def test_dropout_runs_side_by_side_train_bit_for_bit_as_alone(tiny):
         model, _ = run(cfg, tiny)
         out[cfg.seed] = [p.detach().clone() for p in model.parameters()]
 
+    def alone_in_a_thread(cfg, out):  # as the queue runs a job: in its own thread, whose OpenMP thread count is
+        th = threading.Thread(target=weights, args=(cfg, out))  # the process default, whatever the main thread set
+        th.start()
+        th.join()
+
     alone: dict = {}
     for cfg in (a, b):
-        weights(cfg, alone)
+        alone_in_a_thread(cfg, alone)
     before = torch.get_rng_state()
     together: dict = {}
     threads = [threading.Thread(target=weights, args=(cfg, together)) for cfg in (a, b)]
@@ -309,5 +314,5 @@ def test_dropout_runs_side_by_side_train_bit_for_bit_as_alone(tiny):
     for seed in (a.seed, b.seed):
         assert all(torch.equal(x, y) for x, y in zip(alone[seed], together[seed]))
     without: dict = {}
-    weights(replace(a, dropout=0.0), without)  # the dropout did something: the masks are in the weights
+    alone_in_a_thread(replace(a, dropout=0.0), without)  # the dropout did something: the masks are in the weights
     assert not all(torch.equal(x, y) for x, y in zip(alone[a.seed], without[a.seed]))
