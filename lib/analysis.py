@@ -44,6 +44,18 @@ def cross_order(models: dict[str, Classifier], data: MnistData, limit: int = 0, 
             for train, model in models.items()}
 
 
+def peaks(card: dict) -> dict:
+    """Where a card's curves are highest: the row after which its answer is most accurate (row, row_acc) and the epoch
+    with the best test accuracy (epoch, epoch_acc), beside its last epoch (last_epoch): whether reading on, or training
+    on, made this run worse."""
+    by_rows = card["metrics"]["acc_by_rows"]
+    k = max(range(len(by_rows)), key=by_rows.__getitem__)
+    scored = [h for h in card["history"] if h.get("test_acc") is not None]
+    best = max(scored, key=lambda h: h["test_acc"])
+    return {"row": k + 1, "row_acc": by_rows[k], "epoch": best["epoch"], "epoch_acc": best["test_acc"],
+            "last_epoch": scored[-1]["epoch"]}
+
+
 def rows_to_reach(acc_by_rows: list[float], fraction: float = 0.9) -> int:
     """How many rows a model must read before it gets `fraction` of its final accuracy."""
     target = fraction * acc_by_rows[-1]

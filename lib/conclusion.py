@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from statistics import fmean
 
-from .families import FAMILIES
+import torch
+
+from .families import FAMILIES, make_model
 from .messages import N_
 from .pretrained import EXTRA_SEEDS, FAMILY_ORDERS, seed_name
+from .stats import differ
 
 ORDERS = FAMILY_ORDERS  # the orders the page compares: those the new families are shipped in
 SAME = 0.005  # a drop under half a point counts as "no change" when a prediction is scored
@@ -100,22 +103,36 @@ def recorded_scaling(path: Path = RECORDED) -> dict | None:
     return out if isinstance(out, dict) and {"heights", "train_ms", "predict_ms"} <= set(out) else None
 
 
+def weight_count(config: dict) -> int:
+    """How many weights a model of this TrainConfig dict has (built on the meta device: nothing is allocated)."""
+    with torch.device("meta"):
+        model = make_model(config["cell"], config["hidden"], config["layers"], config.get("dropout", 0.0),
+                           config.get("positions", True))
+    return sum(p.numel() for p in model.parameters())
+
+
 def time_points(cards: dict[str, dict], runs: list[dict]) -> list[dict]:
     """Accuracy against training time: one point per shipped model and per finished run of the student's.
 
     `runs`: {"name", "config" (TrainConfig dict), "acc", "n", "seconds", "device"} each. A point: name, family,
-    acc, n, seconds, device, mine (True for the student's own). Seed cards are left out: one point per config."""
-    points = [{"name": name, "family": c["config"]["cell"], "acc": c["metrics"]["acc"], "n": c["metrics"]["n"],
-               "seconds": c["training"]["seconds"], "device": c["training"].get("device", ""), "mine": False}
-              for name, c in sorted(cards.items()) if "-seed" not in name and c.get("training")]
-    points += [{"name": r["name"], "family": r["config"]["cell"], "acc": r["acc"], "n": r["n"],
-                "seconds": r["seconds"], "device": r["device"], "mine": True} for r in runs]
-    return [p for p in points if p["family"] in FAMILIES and p["seconds"] > 0]
+    acc, n (test digits), seconds, device, weights, epochs (as configured), mine (True for the student's own). Seed
+    cards are left out: one point per config."""
+    shipped = [{"name": name, "config": c["config"], "acc": c["metrics"]["acc"], "n": c["metrics"]["n"],
+                "seconds": c["training"]["seconds"], "device": c["training"].get("device", ""), "mine": False}
+               for name, c in sorted(cards.items()) if "-seed" not in name and c.get("training")]
+    mine = [{"name": r["name"], "config": r["config"], "acc": r["acc"], "n": r["n"], "seconds": r["seconds"],
+             "device": r["device"], "mine": True} for r in runs]
+    return [{**{k: v for k, v in p.items() if k != "config"}, "family": p["config"]["cell"],
+             "weights": weight_count(p["config"]), "epochs": p["config"]["epochs"]}
+            for p in shipped + mine if p["config"]["cell"] in FAMILIES and p["seconds"] > 0]
 
 
-def most_accurate_family(points: list[dict]) -> str | None:
-    """The family of the most accurate point, the answer to the page's third prediction; None without points."""
-    return max(points, key=lambda p: p["acc"])["family"] if points else None
+def most_accurate_families(points: list[dict]) -> list[str]:
+    """The answer to the page's third prediction: the family of the most accurate point, and every family whose best
+    point ties with it (the two test accuracies differ by no more than their sampling noise, lib.stats.differ at
+    95 %), most accurate first; [] without points."""
+    best = sorted(best_per_family(points).values(), key=lambda p: -p["acc"])
+    return [p["family"] for p in best if not differ(best[0]["acc"], best[0]["n"], p["acc"], p["n"])]
 
 
 def best_per_family(points: list[dict]) -> dict[str, dict]:

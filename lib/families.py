@@ -54,7 +54,7 @@ FAMILIES: dict[str, Family] = {
     "gru": Family(N_("GRU"), N_("reads one row after another, with two gates instead of the LSTM's three"),
                   _recurrent("gru"), True, ("dropout", "loss"), ("steps", "hidden"), mps_native=False,
                   color="#56B4E9", sequential=_waits_for_each_row),
-    "rnn": Family(N_("plain RNN (tanh)"), N_("reads one row after another through a single tanh layer"),
+    "rnn": Family(N_("plain RNN (tanh)"), N_("reads one row after another; each step is one tanh update, with no gates"),
                   _recurrent("rnn"), True, ("dropout", "loss"), ("steps", "hidden"), mps_native=False,
                   color="#009E73", sequential=_waits_for_each_row),
     "cnn": Family(N_("CNN"), N_("applies small 3×3 filters at every position of the image at once, then pools"),

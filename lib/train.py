@@ -150,7 +150,7 @@ def _family_checks(c: TrainConfig) -> list[tuple[bool, Message]]:
 PRESETS = {  # registry: name -> (label, one-line description, config)
     "lesson": (N_("Original lesson"),
                N_("2×100 LSTM, SGD lr 0.1, batch 64, 10 epochs, the test set scored after every epoch: the "
-                  "original lesson's setup (98.15 %)."), TrainConfig(validation=0.0)),
+                  "original lesson's setup (98.15 % there)."), TrainConfig(validation=0.0)),
     "fast": (N_("Fast & accurate"),
              N_("1×128 LSTM with Adam and a one-cycle schedule: about 98 % in 3 epochs on a CPU."),
              TrainConfig(hidden=128, layers=1, lr=0.005, optimizer="adam", scheduler="one-cycle",

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from lib.analysis import peaks
 from lib.jobs import Job
 from lib.train import TrainConfig
 from ui import resources
@@ -24,6 +25,20 @@ def test_lesson_renders_digit_model_and_conclusions(mnist):
     assert len(at.get("plotly_chart")) >= 3  # digit, input row, guesses (+ accuracy by rows)
     assert any("98." in m.value and "It works" in m.value for m in at.markdown)
     assert at.metric[0].label == "Best guess so far"
+
+
+def test_lesson_says_what_the_every_step_run_shows_and_what_it_does_not(mnist):
+    every = json.loads((Path(__file__).resolve().parent.parent / "pretrained" / "lesson-every-step.json").read_text())
+    top = peaks(every)  # row 22 at 97.04 %, and epoch 7 at 97.56 % before its last epochs fell to 96.06 %
+    assert top["row"] < 28 and top["epoch"] < top["last_epoch"] == every["config"]["epochs"]
+    for lang, words in (("en", (f"after row {top['row']}", f"after epoch {top['epoch']}", "lower bound")),
+                        ("zh", (f"第 {top['row']} 行", f"第 {top['epoch']} 轮", "下界"))):
+        at = page("lesson.py")
+        at.query_params["lang"] = lang
+        at.run()
+        text = next(c.value for c in at.caption if f"{top['epoch_acc']:.2%}" in c.value)
+        assert all(w in text for w in words), (lang, text)
+        assert f"{top['row_acc']:.2%}" in text and "96.06%" in text
 
 
 def test_lesson_step_slider_and_play(mnist):

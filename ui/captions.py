@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from lib import stats
+from lib.analysis import peaks
 from lib.messages import LIST_SEPARATOR
 from lib.orders import ORDERS
 from ui.i18n import t
+
+
+def digit_counts(counts) -> str:
+    """The test-digit counts some accuracies were scored on, e.g. "10,000" or "2,000 / 10,000"."""
+    return " / ".join(f"{n:,}" for n in sorted(set(counts)))
 
 
 def _names(orders: list[str], acc: dict) -> str:
@@ -63,4 +69,22 @@ def matrix_reading(matrix: dict[str, dict[str, float]]) -> str:
     if on_columns:
         text += " " + t("Read by columns, the models trained on rows score at most {best:.0%}: a column is a "
                         "different kind of line.", best=max(on_columns))
+    return text
+
+def every_step_text(every: dict, lesson: float) -> str:
+    """What the curve of the model trained on every answer shows, and what this one run of it does not."""
+    known, top = every["metrics"]["acc_by_rows"], peaks(every)
+    text = t("Trained with a loss on its answer after every row, the same network reaches {half:.1%} after 14 rows "
+             "and {full:.2%} after all 28: a lower bound on what can be read after k rows, what this network, "
+             "trained this way, gets out of them. The gap between the curves is what the lesson's classifier was "
+             "never asked to read.", half=known[13], full=known[27])
+    if top["row"] < len(known):
+        text += " " + t("Its best answer comes after row {row} ({acc:.2%}); the rows after it lower its score.",
+                        row=top["row"], acc=top["row_acc"])
+    text += " " + t("It ends below the lesson's model ({full:.2%} against {lesson:.2%}) in this one run.",
+                    full=known[27], lesson=lesson)
+    if top["epoch"] < top["last_epoch"]:
+        text += " " + t("Its test accuracy was {acc:.2%} after epoch {epoch} and fell by epoch {last}: part of that "
+                        "gap is this run's unsteady end, not only the early answers "
+                        "it is trained for.", acc=top["epoch_acc"], epoch=top["epoch"], last=top["last_epoch"])
     return text

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib.conclusion import ORDERS as COMPARED, VARIANTS, best_per_family, growth
+from lib.conclusion import ORDERS as COMPARED, VARIANTS, best_per_family, fastest_growing, growth
 from lib.families import FAMILIES
 from lib.messages import LIST_SEPARATOR
 from lib.orders import ORDERS
 from ui import charts, resources, state
+from ui.captions import digit_counts
 from ui.i18n import t
 
 MARKERS = {False: "circle", True: "diamond"}  # shipped models, the student's own runs (a cue beyond colour)
@@ -27,20 +28,27 @@ def variant_name(name: str) -> str:
     return t(VARIANTS[name].label)
 
 
-def predict(key: str, question: str, choices: dict[str, str], answer: str | None) -> bool:
-    """Ask first: a choice with nothing picked; once picked, say whether the measurement agrees. True when the
-    student has answered (the page then shows the chart)."""
+def predict(key: str, question: str, choices: dict[str, str], answers: list[str]) -> bool:
+    """Ask first: a choice with nothing picked; once picked, say whether the measurement agrees. `answers`: what the
+    measurement says, more than one when they tie within sampling noise ([] when there is no measurement yet). True
+    when the student has answered (the page then shows the chart)."""
     guess = st.radio(question, list(choices), format_func=choices.get, index=None, key=key, horizontal=True)
     if guess is None:
         st.caption(t("Pick an answer to see the measurement."))
         return False
-    if answer is None:
-        st.info(t("You predicted: {guess}. There is no measurement to compare with yet.", guess=choices[guess]))
-    elif guess == answer:
-        st.success(t("You predicted: {guess}. The measurement agrees.", guess=choices[guess]))
+    named = dict(guess=choices[guess], answer=t(LIST_SEPARATOR).join(choices[a] for a in answers))
+    if not answers:
+        st.info(t("You predicted: {guess}. There is no measurement to compare with yet.", **named))
+    elif guess in answers and len(answers) > 1:
+        st.success(t("You predicted: {guess}. The measurement agrees, with a tie: {answer} are within sampling noise "
+                     "of each other.", **named))
+    elif guess in answers:
+        st.success(t("You predicted: {guess}. The measurement agrees.", **named))
+    elif len(answers) > 1:
+        st.warning(t("You predicted: {guess}. The measurement says: a tie between {answer}, within sampling noise of "
+                     "each other.", **named))
     else:
-        st.warning(t("You predicted: {guess}. The measurement says: {answer}.", guess=choices[guess],
-                     answer=choices[answer]))
+        st.warning(t("You predicted: {guess}. The measurement says: {answer}.", **named))
     return True
 
 
@@ -90,20 +98,69 @@ def scaling_charts(out: dict, kind: str) -> None:
                      "out, the others are measured.", h=h, model=family_name(f), device=out["device"]))
 
 
+def scaling_why(out: dict) -> str:
+    """Why the step times grow as they do on the measuring device; on a GPU, read from the measurement, which may or
+    may not bear the lesson out."""
+    if out["threads"]:
+        return t("**Why, on this CPU.** A CPU with {n} threads runs only a few operations at once, so the time "
+                 "follows the total arithmetic, and the gap the lesson describes shrinks or even turns round. The "
+                 "CNN's work grows with the pixels in every layer: 64 times at 224. The LSTM reads 8 times as many "
+                 "rows, each 8 times longer, but only its input weights see the longer rows: updating its memory "
+                 "from one row to the next costs the same at every size. A GPU runs thousands of operations at "
+                 "once: there the CNN's extra work can spread over its cores while the LSTM's steps still wait for "
+                 "each other. Press the button on a server with a GPU to see whether the steps in sequence then "
+                 "decide.", n=out["threads"])
+    top = fastest_growing(out)
+    if top is not None and FAMILIES[top].recurrent:
+        return t("**Why, on this GPU.** A GPU runs thousands of operations at once: the CNN's and the Transformer's "
+                 "extra work spreads over its cores, while each of the recurrent network's steps is too small to "
+                 "fill it and must wait for the one before. Here the steps in sequence decide: {model}'s step grew "
+                 "the most.", model=family_name(top))
+    return t("**Why, on this GPU.** A GPU runs thousands of operations at once, yet on this one the extra work of "
+             "the larger images outweighs the steps that wait for each other: {model}'s step grew the most, so this "
+             "measurement does not bear the lesson's claim out.",
+             model=family_name(top) if top else "—")
+
+
 def time_chart(points: list[dict]) -> None:
     """Accuracy against training time, shipped models and the student's runs; a caption names each family's best."""
     marks = [{"group": t("yours: {model}", model=family_name(p["family"])) if p["mine"] else
               t("shipped: {model}", model=family_name(p["family"])),
               "x": p["seconds"], "y": p["acc"], "color": FAMILIES[p["family"]].color, "symbol": MARKERS[p["mine"]],
-              "label": f"{p['name']}: {p['acc']:.2%}, {p['seconds']:.0f} s"} for p in points]
+              "label": f"{p['name']}: {p['acc']:.2%} ({p['n']:,}), {p['seconds']:.0f} s"} for p in points]
     st.plotly_chart(charts.scatter(marks, t("training time (seconds, log scale)"), t("test accuracy"),
                                    t("Test accuracy against training time")), key="conclusion_time",
                     width="stretch")
     best = best_per_family(points)
+    shipped, mine = [p for p in points if not p["mine"]], [p for p in points if p["mine"]]
+    scored = [t("the shipped models on {n} test digits", n=digit_counts(p["n"] for p in shipped))] if shipped else []
+    scored += [t("your runs on {n}", n=digit_counts(p["n"] for p in mine))] if mine else []
     st.caption(t("Each point is one model: diamonds are your runs, circles the shipped models, each timed on the "
-                 "machine that trained it.") + " " +
-               sentence([t("best {model}: {acc:.2%} in {s:,.0f} s ({name})", model=family_name(f), acc=p["acc"],
-                           s=p["seconds"], name=p["name"]) for f, p in best.items()]))
+                 "machine that trained it.") + " " + t("Scored: {list}.", list=t(LIST_SEPARATOR).join(scored)) +
+               " " + sentence([t("best {model}: {acc:.2%} in {s:,.0f} s ({name})", model=family_name(f),
+                                 acc=p["acc"], s=p["seconds"], name=p["name"]) for f, p in best.items()]))
+
+
+def time_why(points: list[dict], answers: list[str]) -> str:
+    """Why the most accurate family is what it is, with the sizes and training of each family's best shipped model
+    (a tie with the CNN reads differently from a clear win)."""
+    best = best_per_family([p for p in points if not p["mine"]])
+    sizes = sentence([t("{model} {acc:.2%}, {w:,} weights, {e} epochs", model=family_name(f), acc=p["acc"],
+                        w=p["weights"], e=p["epochs"]) for f, p in best.items()]) if best else ""
+    if "cnn" in answers and len(answers) > 1:
+        why = t("**Why.** A CNN's filters build in what images are made of: nearby pixels belong together, and a "
+                "stroke means the same wherever it is. A recurrent network has to learn that from rows, one at a "
+                "time; with enough weights and epochs it learns enough of it to come within sampling noise of the "
+                "CNN on these test digits. Compare what each best model had: {sizes}", sizes=sizes)
+    elif answers == ["cnn"]:
+        why = t("**Why.** A CNN's filters build in what images are made of: nearby pixels belong together, and a "
+                "stroke means the same wherever it is. A recurrent network has to learn that from rows, one at a "
+                "time, and here it does not catch up. Compare what each best model had: {sizes}", sizes=sizes)
+    else:
+        why = t("**Why.** Compare what each family's best model had: {sizes}", sizes=sizes)
+    return why + " " + t("The shipped models were trained on one 2-core CPU, two at a time and beside other work, "
+                         "so their times compare only roughly; your own runs, from the Train page, appear as "
+                         "diamonds, timed on this server.")
 
 
 def my_runs() -> list[dict]:

@@ -37,7 +37,7 @@ def model_options() -> dict[str, dict]:
 def title(name: str, config: TrainConfig) -> str:
     """A shipped model's readable name in the visitor's language; the file's id is shown beside it."""
     if name == LESSON_MODEL:
-        return t("The original lesson's LSTM")
+        return t("The lesson's LSTM, retrained here")
     values = dict(cell=t(FAMILIES[config.cell].label), layers=config.layers, hidden=config.hidden,
                   order=t(ORDERS[config.order].title))
     if uses(config.cell, "positions") and not config.positions:

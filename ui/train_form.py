@@ -99,7 +99,7 @@ def settings_form() -> TrainConfig | None:
         a.selectbox(t("Row order"), list(ORDERS), format_func=lambda o: t(ORDERS[o].title), key=key("order"),
                     help=" ".join(f"**{t(o.title)}**: {t(o.explanation)}" for o in ORDERS.values()))
         b.select_slider(t("Learning rate"), options(LRS, st.session_state[key("lr")]), key=key("lr"),
-                        format_func=lambda v: f"{v:g}", help=t("Log scale. Too high and the loss explodes."))
+                        format_func=lambda v: f"{v:g}", help=t("Log scale. Too high and the loss explodes (SGD) or stalls near chance (Adam)."))
         b.selectbox(t("Optimizer"), list(OPTIMIZERS), format_func=lambda o: t(OPTIMIZERS[o]), key=key("optimizer"))
         b.selectbox(t("Learning-rate schedule"), list(SCHEDULERS), format_func=lambda v: t(SCHEDULERS[v]),
                     key=key("scheduler"))
@@ -150,8 +150,8 @@ def advanced(cell: str) -> None:
         c.radio(t("Loss on the answer"), list(LOSSES), format_func=lambda v: t(LOSSES[v]), key=key("loss"),
                 help=t("The lesson trains only the answer after the last row. Trained on the answer after every "
                        "row, the classifier learns to answer early too, so the accuracy after k rows shows what the "
-                       "network can know by then."))
+                       "network has learned to read by then."))
     a.selectbox(t("Precision"), list(PRECISIONS), format_func=lambda p: t(PRECISIONS[p]), key=key("precision"),
-                help=t("bfloat16 about halves the LSTM's work on CPUs that compute it natively (AMX); on other CPUs "
+                help=t("bfloat16 about halves the LSTM's training time on CPUs that compute it natively (AMX); on other CPUs "
                        "the run uses float32. float32 is the lesson's precision; it also rounds, and results can "
                        "differ slightly between machines and thread counts."))

@@ -6,13 +6,14 @@ from dataclasses import replace
 
 import streamlit as st
 
-from lib.conclusion import ORDERS as COMPARED, VARIANTS, biggest_drop, fastest_growing, most_accurate_family, \
+from lib.conclusion import ORDERS as COMPARED, VARIANTS, biggest_drop, fastest_growing, most_accurate_families, \
     order_table, recorded_scaling, time_points
 from lib.devices import resolve_device
 from lib.orders import ORDERS
 from lib.scaling import FAMILIES as MEASURED, HEIGHTS
 from lib.train import preset
 from ui import conclusion as parts, resources, state, training
+from ui.captions import digit_counts
 from ui.common import page
 from ui.i18n import t, tn
 
@@ -31,7 +32,7 @@ def order_part() -> None:
     choices = {v: parts.variant_name(v) for v in VARIANTS} | {"none": t("none: the order does not matter")}
     if not parts.predict("predict_order", t("Predict first: when every digit gets its own random row order, which "
                                             "model loses the most test accuracy?"), choices,
-                         biggest_drop(table["acc"]) if table["acc"] else None):
+                         [biggest_drop(table["acc"])] if table["acc"] else []):
         return
     if not table["acc"]:
         st.warning(t("The shipped models for this comparison are missing: run `python -m lib.cli make-pretrained`."))
@@ -43,7 +44,8 @@ def order_part() -> None:
     st.markdown(t("**Why.** A fixed order, even a scrambled one, puts the same pixels in the same places every "
                   "time, so every family learns it about as well: for fixed orders the lesson is right. A new "
                   "random order for every image is different: the LSTM no longer knows which row it is reading, "
-                  "the CNN's filters see rows side by side that were not neighbours, and the Transformer's "
+                  "the CNN's filters see a different set of rows side by side in every image, so no pattern "
+                  "across rows stays the same, and the Transformer's "
                   "positions no longer name the row. The Transformer without positions never knew the order: it "
                   "gives the same answer in any order, so it loses nothing, and its score top → bottom, below the "
                   "one with positions, shows what knowing the order was worth."))
@@ -85,7 +87,8 @@ def my_orders_live() -> None:
     for job, variant in done:
         acc.setdefault(variant, {})[job.config.order] = job.result["acc"]
     if acc:
-        parts.order_chart(acc, "conclusion_my_orders", t("Your runs: test accuracy by row order"))
+        parts.order_chart(acc, "conclusion_my_orders", t("Your runs: test accuracy by row order, {n} test digits",
+                                                         n=digit_counts(job.result["n"] for job, _ in done)))
     training.rerun_when_finished()
 
 
@@ -99,7 +102,7 @@ def scaling_part() -> None:
     if not parts.predict("predict_scaling", t("Predict first: the digits are enlarged to 224 × 224 pixels (8 times "
                                               "taller and wider, 64 times the pixels). Whose training step grows "
                                               "the most on this server?"), choices,
-                         fastest_growing(out) if out else None):
+                         [fastest_growing(out)] if out else []):
         return
     measure_controls(device, out)
     if out is None:
@@ -107,18 +110,7 @@ def scaling_part() -> None:
     kinds = {"train_ms": t("training step"), "predict_ms": t("prediction")}
     kind = st.radio(t("Time per"), list(kinds), horizontal=True, key="scaling_kind", format_func=kinds.get)
     parts.scaling_charts(out, kind)
-    if out["threads"]:
-        st.markdown(t("**Why, on this CPU.** A CPU with {n} threads runs only a few operations at once, so the time "
-                      "follows the total arithmetic, and the gap the lesson describes shrinks or even turns round. "
-                      "The CNN's work grows with the pixels in every layer: 64 times at 224. The LSTM reads 8 times "
-                      "as many rows, each 8 times longer, but only its input weights see the longer rows: updating "
-                      "its memory from one row to the next costs the same at every size. On a GPU, which runs thousands of operations at once, the CNN's extra work "
-                      "spreads over its cores while the LSTM's steps still wait for each other: there the steps in "
-                      "sequence decide.", n=out["threads"]))
-    else:
-        st.markdown(t("**Why, on this GPU.** A GPU runs thousands of operations at once: the CNN's and the "
-                      "Transformer's extra work spreads over its cores, while each of the recurrent network's steps "
-                      "is too small to fill it and must wait for the one before. The steps in sequence decide."))
+    st.markdown(parts.scaling_why(out))
 
 
 def measuring_poll() -> float | None:
@@ -156,25 +148,21 @@ def time_part() -> None:
     st.markdown(t("**The lesson's result.** Its LSTM reached 98.15 % after 10 epochs: an RNN can classify images. "
                   "Is it also a good choice, for the accuracy it reaches and the time it takes?"))
     points = time_points(shipped_cards(), parts.my_runs())
-    answer = most_accurate_family([p for p in points if not p["mine"]])
+    answers = most_accurate_families([p for p in points if not p["mine"]])
     choices = {f: parts.family_name(f) for f in dict.fromkeys(p["family"] for p in points)} or \
         {f: parts.family_name(f) for f in MEASURED}
     if not parts.predict("predict_time", t("Predict first: which family reaches the highest test accuracy among the "
-                                           "shipped models?"), choices, answer):
+                                           "shipped models?"), choices, answers):
         return
     if points:
         parts.time_chart(points)
-    st.markdown(t("**Why.** A CNN's filters are made for images: nearby pixels belong together, and the same "
-                  "stroke means the same wherever it is. An LSTM has to learn that from rows, one at a time. The "
-                  "shipped models were trained on one 2-core CPU, two at a time and beside other work, so their "
-                  "times compare only roughly; your own runs, from the Train page, appear as diamonds, timed on this "
-                  "server."))
+    st.markdown(parts.time_why(points, answers))
 
 
 def main() -> None:
     page(t("The lesson's conclusion, put to the test"),
          t("The source lesson ends with two claims about RNNs and images. Here each is measured against the two "
-           "families that replaced RNNs for images, the CNN and the Transformer. Predict first, then look."))
+           "families normally used for images, the CNN and the Transformer. Predict first, then look."))
     order_part()
     scaling_part()
     time_part()

@@ -49,9 +49,11 @@ def describe(choice: dict, ev: dict) -> None:
         how += " " + (t("Each line gets a learned position embedding, so the model knows where it sits.")
                       if c.positions else
                       t("This one has no position embedding: it takes the lines as an unordered set."))
-    if family.recurrent or order.axis == 1:
+    if family.recurrent:
         how = t(order.explanation) + " " + how
-    else:  # "one column per step" is not how a model that takes in all lines at once sees them
+    elif order.axis == 1:  # "rows are read from the top ..." is not how a model that takes in all lines at once sees them
+        how = t("Its 28 lines are the digit's rows, arranged {order}.", order=t(order.title)) + " " + how
+    else:
         how = t("The digit's columns are laid down as its lines, from left to right, instead of its rows.") + " " + how
     st.caption(how)
 

@@ -10,7 +10,7 @@ import streamlit as st
 from lib.drawing import read_digit
 from lib.model import RowClassifier
 from lib.train import preset
-from ui import charts, resources, state
+from ui import captions, charts, resources, state
 from ui.common import link_to, page
 from ui.i18n import t
 
@@ -148,13 +148,8 @@ def why_last_step() -> None:
     st.caption(t("After 14 rows: {half:.1%}; after all 28: {full:.2%} (on the {n:,} MNIST test digits). Chance is "
                  "10 %.", half=by_rows[13], full=by_rows[27], n=card["metrics"]["n"]))
     if every is not None:
-        known = every["metrics"]["acc_by_rows"]
-        st.caption(t("Trained with a loss on its answer after every row, the same network reaches {half:.1%} after 14 "
-                     "rows and {full:.2%} after all 28: that curve shows what can be known after k rows. The gap "
-                     "between the curves is what the lesson's classifier was never asked to read. Asked to answer "
-                     "early too, it ends lower than the lesson's model ({full:.2%} against {lesson:.2%}): the last "
-                     "answer is no longer all it is trained for.", half=known[13], full=known[27],
-                     lesson=by_rows[27]))
+        st.caption(captions.every_step_text(every, by_rows[27]))
+
 
 
 def conclusions() -> None:

@@ -33,11 +33,13 @@ def comparison(acc: dict, n: dict, by_rows: dict, matrix: dict, key: str, matrix
     orders = list(acc)
     left, right = st.columns(2)
     repeats = min(s["runs"] for s in seeds.values()) if seeds else 1
+    digits = captions.digit_counts(n[o] for o in orders)
     if repeats > 1:
-        errors, title = [seeds[o]["sd"] for o in orders], t("Test accuracy by row order: mean ± spread over {k} seeds",
-                                                             k=repeats)
+        errors, title = [seeds[o]["sd"] for o in orders], t("Test accuracy by row order, {n} test digits: mean ± "
+                                                             "spread over {k} seeds", k=repeats, n=digits)
     else:
-        errors, title = [stats.margin(acc[o], n[o]) for o in orders], t("Test accuracy by row order (± 95 % interval)")
+        errors, title = [stats.margin(acc[o], n[o]) for o in orders], t("Test accuracy by row order, {n} test digits "
+                                                                        "(± 95 % interval)", n=digits)
     left.plotly_chart(charts.bars([order_name(o) for o in orders], [acc[o] for o in orders], title,
                                   [ORDERS[o].color for o in orders], yrange=[min(acc.values()) - 0.05, 1.0],
                                   errors=errors), key=f"{key}_bars", width="stretch")
@@ -46,16 +48,16 @@ def comparison(acc: dict, n: dict, by_rows: dict, matrix: dict, key: str, matrix
         right.info(t("These models take in all 28 rows at once, so they have no answer after k rows to chart: "
                      "only recurrent models read one row after another."))
     else:
-        rows_chart(orders, by_rows, right, key)
+        rows_chart(orders, by_rows, right, key, digits)
     if any(matrix.get(o) for o in orders):
         matrix_chart(matrix, key, matrix_n, matrix_runs)
 
 
-def rows_chart(orders: list[str], by_rows: dict, right, key: str) -> None:
+def rows_chart(orders: list[str], by_rows: dict, right, key: str, digits: str) -> None:
     """Accuracy after reading k rows, one line per order, and when each reaches 90 % of its final accuracy."""
     series = [{"name": order_name(o), "x": list(range(1, 29)), "y": by_rows[o], **training.order_look(o)}
               for o in orders]
-    right.plotly_chart(charts.lines(series, t("rows read"), t("test accuracy"), t("Accuracy after reading k rows"),
+    right.plotly_chart(charts.lines(series, t("rows read"), t("test accuracy"), t("Accuracy after reading k rows, {n} test digits", n=digits),
                                     yrange=[0, 1.02], percent=True), key=f"{key}_rows", width="stretch")
     right.caption(t("Rows read before the final classifier reaches 90 % of its final accuracy: {list}. It was "
                     "trained to answer after the last row only, so these curves show when that read-out starts to "
