@@ -52,12 +52,13 @@ def _runs(cards: dict[str, dict], variant: str, order: str) -> list[dict]:
 
 def order_table(cards: dict[str, dict]) -> dict:
     """Test accuracy per variant and row order, from the shipped cards: {"acc": {variant: {order: mean acc}},
-    "runs": {variant: {order: how many seeds}}, "n": test digits, "from": {variant: {order: how it was measured}}}.
+    "runs": {variant: {order: how many seeds}}, "n": test digits, "from": {variant: {order: how it was measured}},
+    "size": {variant: {"layers", "hidden", "weights"}} of its top → bottom model}.
 
     A variant trained in an order gives that order's cell ("trained"). A Transformer without positions is trained
     once, top → bottom: it cannot tell one order of the same rows from another, so its other cells are the same
     model scored in those orders (its card's cross-order row: "scored"). Missing cells are left out."""
-    acc, runs, source, n = {}, {}, {}, 0
+    acc, runs, source, size, n = {}, {}, {}, {}, 0
     for variant in VARIANTS:
         for order in ORDERS:
             trained = _runs(cards, variant, order)
@@ -67,12 +68,15 @@ def order_table(cards: dict[str, dict]) -> dict:
                 source.setdefault(variant, {})[order] = "trained"
                 n = trained[0]["metrics"]["n"]
         scored = _runs(cards, variant, "forward")
+        if scored:
+            config = scored[0]["config"]
+            size[variant] = {"layers": config["layers"], "hidden": config["hidden"], "weights": weight_count(config)}
         if not VARIANTS[variant].positions and scored and scored[0].get("cross_order"):
             for order in ORDERS:
                 if order not in acc.get(variant, {}):
                     acc[variant][order] = scored[0]["cross_order"][order]
                     runs[variant][order], source[variant][order] = 1, "scored"
-    return {"acc": acc, "runs": runs, "from": source, "n": n}
+    return {"acc": acc, "runs": runs, "from": source, "size": size, "n": n}
 
 
 def biggest_drop(acc: dict[str, dict[str, float]], to: str = "random") -> str:

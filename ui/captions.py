@@ -44,8 +44,9 @@ def order_ranking(acc: dict[str, float], n: dict[str, int], repeats: int = 1,
                         "the same row arriving. A new random order for every image takes that away, and accuracy "
                         "falls, though it stays far above chance (10 %).")
     if repeats == 1:
-        text += " " + t("Each bar is one training run; another seed can move it by a few tenths of a point, which "
-                        "these intervals do not include.")
+        text += " " + t("Each bar is one training run; another seed would move it too (a few tenths of a point for "
+                        "the shipped models on the full MNIST, more on fewer digits), which these intervals do not "
+                        "include.")
     else:
         text += " " + t("Each bar is the mean of {k} runs with different seeds; its error bar is ± one standard "
                         "deviation across them.", k=repeats)
