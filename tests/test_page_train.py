@@ -24,7 +24,8 @@ def set_tiny(at: AppTest, epochs=2, subset=2000) -> None:
 
 
 def press_train(at: AppTest) -> AppTest:
-    return at.button(key="FormSubmitter:train_form-Train").click().run()
+    """The form's Train button (its key ends with its label, which is translated)."""
+    return next(b for b in at.button if b.key.startswith("FormSubmitter:train_form-")).click().run()
 
 
 def wait_finished(at: AppTest, timeout=90) -> AppTest:
@@ -154,3 +155,29 @@ def test_a_transformer_link_without_positions_opens_as_shared(mnist):
     assert "multiple of 4" in notices and at.select_slider(key="form_hidden").value != 30
     at = open_page({"cell": "cnn", "positions": "false"})
     assert "does not apply to the CNN" in " ".join(w.value for w in at.warning)
+
+
+def test_the_form_works_in_chinese(mnist):
+    """Every choice widget's labels are translated once per run (ui.i18n.labels), so they can be set in Chinese too:
+    a format function that called t() itself would answer in English outside the run, and AppTest (like a widget
+    replying to the server) could not match the choice."""
+    at = open_page({"lang": "zh"})
+    assert not at.exception
+    at.selectbox(key="preset").set_value("lesson").run()
+    assert at.selectbox(key="preset").value == "lesson" and at.slider(key="form_epochs").value == 10
+    assert "原教程" in at.selectbox(key="preset").format_func("lesson")  # the label the visitor sees, in Chinese
+    at.selectbox(key="preset").set_value("quick").run()
+    at.radio(key="form_cell").set_value("gru").run()
+    at.selectbox(key="form_order").set_value("reversed")
+    at.selectbox(key="form_optimizer").set_value("sgd-momentum")
+    at.selectbox(key="form_scheduler").set_value("cosine")
+    at.selectbox(key="form_precision").set_value("fp32")
+    at.radio(key="form_loss").set_value("every-step")
+    at.select_slider(key="form_validation").set_value(0.0)
+    set_tiny(at, epochs=1, subset=1000)
+    at = wait_finished(press_train(at))
+    job = at.session_state["runs"][0]
+    assert not at.exception and job.state == "done"
+    c = job.config
+    assert (c.cell, c.order, c.optimizer, c.scheduler, c.precision, c.loss, c.validation, c.subset) == \
+        ("gru", "reversed", "sgd-momentum", "cosine", "fp32", "every-step", 0.0, 1000)

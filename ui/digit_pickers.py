@@ -58,8 +58,8 @@ def pick_misclassified(data, key: str, ev: dict) -> dict | None:
         st.success(t("This model gets every test digit right: nothing to show here."))
         return None
     pos = st.selectbox(t("Misclassified test digit ({n:,} in all)", n=len(wrong)), list(range(len(wrong))),
-                       format_func=lambda k: t("#{i}: true {true} → predicted {pred}", i=wrong[k][0],
-                                               true=wrong[k][1], pred=wrong[k][2]),
+                       format_func={k: t("#{i}: true {true} → predicted {pred}", i=i, true=true, pred=pred)
+                                    for k, (i, true, pred) in enumerate(wrong)}.get,  # translated now: ui.i18n.labels
                        key=f"inspect_wrong_{key}")
     return from_test_set(data, wrong[pos][0])
 

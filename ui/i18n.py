@@ -61,6 +61,13 @@ def t(text: str, **values) -> str:
     return _format(catalog(language()).gettext(text), values)
 
 
+def labels(names: dict) -> dict:
+    """{choice: English source text} translated now, for a widget's `format_func=labels(...).get`: a format function
+    is also called outside the page's run (AppTest's replies), where the visitor's language is not known, so it must
+    not call t() itself."""
+    return {k: t(v) for k, v in names.items()}
+
+
 def tn(singular: str, plural: str, n: int, **values) -> str:
     """The plural form for `n` in the current language (Chinese has one form, English two); {n} is filled too."""
     return _format(catalog(language()).ngettext(singular, plural, n), {"n": n, **values})

@@ -114,7 +114,8 @@ def show_gates(seen: dict, step: int) -> None:
     layer = n_layers - 1
     if n_layers > 1:
         layer = st.selectbox(t("Layer for the gates"), list(range(n_layers)), index=n_layers - 1,
-                             format_func=lambda k: t("layer {n} of {total}", n=k + 1, total=n_layers),
+                             format_func={k: t("layer {n} of {total}", n=k + 1, total=n_layers)
+                                          for k in range(n_layers)}.get,  # translated now: see ui.i18n.labels
                              key="inspect_layer")
     titles = {"input": t("Input gate"), "forget": t("Forget gate"), "output": t("Output gate")}
     for column, (gate, title) in zip(st.columns([4, 4, 5]), titles.items()):

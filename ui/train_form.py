@@ -9,7 +9,7 @@ from lib.families import FAMILIES, uses
 from lib.orders import ORDERS
 from lib.train import LOSSES, OPTIMIZERS, PRECISIONS, SCHEDULERS, TrainConfig
 from ui import resources, training
-from ui.i18n import t
+from ui.i18n import labels, t
 
 HIDDEN = [8, 16, 32, 64, 100, 128, 192, 256, 384, 512, 768, 1024]
 LRS = [0.0001, 0.0003, 0.001, 0.003, 0.005, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 50.0]
@@ -67,22 +67,23 @@ def count_options(values: list[int], n_all: int, most: int, current: int) -> lis
     return options([n for n in values + [n_all] if n <= min(n_all, most)], current)
 
 
-def count_label(n_all: int):
-    return lambda n: t("all {n:,}", n=n_all) if n >= n_all else f"{n:,}"
+def count_label(n_all: int, choices: list[int]):
+    """Each count's label (the largest reads "all 10,000"), translated now: see ui.i18n.labels."""
+    return {n: t("all {n:,}", n=n_all) if n >= n_all else f"{n:,}" for n in choices}.get
 
 
 def devices() -> list[str]:
     return list(available_devices())
 
 
-def device_name(d: str) -> str:
-    return t(available_devices().get(d, d))
+def device_names() -> dict[str, str]:
+    return labels(available_devices())
 
 
 def family_picker() -> str:
     """The model family, above the form: choosing one redraws the form with only the settings it has."""
-    cell = st.radio(t("Model family"), list(FAMILIES), format_func=lambda f: t(FAMILIES[f].label), key=key("cell"),
-                    horizontal=True)
+    names = labels({f: v.label for f, v in FAMILIES.items()})
+    cell = st.radio(t("Model family"), list(FAMILIES), format_func=names.get, key=key("cell"), horizontal=True)
     st.caption(t("{family}: {summary}.", family=t(FAMILIES[cell].label), summary=t(FAMILIES[cell].summary)))
     return cell
 
@@ -96,22 +97,25 @@ def settings_form() -> TrainConfig | None:
         a.select_slider(t("Hidden size"), options([h for h in HIDDEN if h <= s.max_hidden],
                                                   st.session_state[key("hidden")]), key=key("hidden"))
         a.slider(t("Layers"), 1, s.max_layers, key=key("layers"))
-        a.selectbox(t("Row order"), list(ORDERS), format_func=lambda o: t(ORDERS[o].title), key=key("order"),
+        a.selectbox(t("Row order"), list(ORDERS), format_func=labels({o: v.title for o, v in ORDERS.items()}).get,
+                    key=key("order"),
                     help=" ".join(f"**{t(o.title)}**: {t(o.explanation)}" for o in ORDERS.values()))
         b.select_slider(t("Learning rate"), options(LRS, st.session_state[key("lr")]), key=key("lr"),
-                        format_func=lambda v: f"{v:g}", help=t("Log scale. Too high and the loss explodes (SGD) or stalls near chance (Adam)."))
-        b.selectbox(t("Optimizer"), list(OPTIMIZERS), format_func=lambda o: t(OPTIMIZERS[o]), key=key("optimizer"))
-        b.selectbox(t("Learning-rate schedule"), list(SCHEDULERS), format_func=lambda v: t(SCHEDULERS[v]),
+                        format_func=lambda v: f"{v:g}",
+                        help=t("Log scale. Too high and the loss explodes (SGD) or stalls near chance (Adam)."))
+        b.selectbox(t("Optimizer"), list(OPTIMIZERS), format_func=labels(OPTIMIZERS).get,
+                     key=key("optimizer"))
+        b.selectbox(t("Learning-rate schedule"), list(SCHEDULERS), format_func=labels(SCHEDULERS).get,
                     key=key("scheduler"))
         b.select_slider(t("Batch size"), options(BATCHES, st.session_state[key("batch_size")]),
                         key=key("batch_size"))
         c.slider(t("Epochs"), 1, s.max_epochs, key=key("epochs"))
         n_train, _ = training.loaded()
-        c.select_slider(t("Training digits"), count_options(SUBSETS, n_train, s.max_subset,
-                                                            st.session_state[key("subset")]),
-                        key=key("subset"), format_func=count_label(n_train),
+        subsets = count_options(SUBSETS, n_train, s.max_subset, st.session_state[key("subset")])
+        c.select_slider(t("Training digits"), subsets, key=key("subset"),
+                        format_func=count_label(n_train, subsets),
                         help=t("Balanced across the 10 classes. Fewer digits train faster."))
-        c.radio(t("Device"), devices(), format_func=device_name, key=key("device"), horizontal=True)
+        c.radio(t("Device"), devices(), format_func=device_names().get, key=key("device"), horizontal=True)
         c.radio(t("Repeat with seeds"), [1, 3, 5], key="form_repeats", horizontal=True,
                 help=t("Train the same settings with this many seeds (other initial weights and batches): the table "
                        "then shows their mean and spread, so you can tell a real difference from chance."))
@@ -137,21 +141,22 @@ def advanced(cell: str) -> None:
     b.number_input(t("Gradient clipping (0 = off)"), 0.0, 100.0, step=0.5, key=key("clip"))
     c.number_input(t("Seed"), 0, 2**31 - 1, step=1, key=key("seed"))
     _, n_test = training.loaded()
-    b.select_slider(t("Held out for validation"), options(VALIDATION, st.session_state[key("validation")]),
-                    key=key("validation"), format_func=lambda v: f"{v:.0%}" if v else t("none: test each epoch"),
+    shares = options(VALIDATION, st.session_state[key("validation")])
+    b.select_slider(t("Held out for validation"), shares, key=key("validation"),
+                    format_func={v: f"{v:.0%}" if v else t("none: test each epoch") for v in shares}.get,
                     help=t("The share of the training digits kept out of training and scored after each epoch. "
                            "With none, the test set is scored after each epoch instead, as the original lesson "
                            "does; the final score is always on the test set."))
-    c.select_slider(t("Test digits scored each epoch (without validation)"),
-                    count_options(TEST_SUBSETS, n_test, n_test, st.session_state[key("test_subset")]),
-                    key=key("test_subset"), format_func=count_label(n_test))
+    tests = count_options(TEST_SUBSETS, n_test, n_test, st.session_state[key("test_subset")])
+    c.select_slider(t("Test digits scored each epoch (without validation)"), tests, key=key("test_subset"),
+                    format_func=count_label(n_test, tests))
     c.number_input(t("Log every N steps"), 1, 1000, step=1, key=key("log_every"))
     if uses(cell, "loss"):
-        c.radio(t("Loss on the answer"), list(LOSSES), format_func=lambda v: t(LOSSES[v]), key=key("loss"),
+        c.radio(t("Loss on the answer"), list(LOSSES), format_func=labels(LOSSES).get, key=key("loss"),
                 help=t("The lesson trains only the answer after the last row. Trained on the answer after every "
                        "row, the classifier learns to answer early too, so the accuracy after k rows shows what the "
                        "network has learned to read by then."))
-    a.selectbox(t("Precision"), list(PRECISIONS), format_func=lambda p: t(PRECISIONS[p]), key=key("precision"),
-                help=t("bfloat16 about halves the LSTM's training time on CPUs that compute it natively (AMX); on other CPUs "
-                       "the run uses float32. float32 is the lesson's precision; it also rounds, and results can "
-                       "differ slightly between machines and thread counts."))
+    a.selectbox(t("Precision"), list(PRECISIONS), format_func=labels(PRECISIONS).get, key=key("precision"),
+                help=t("bfloat16 about halves the LSTM's training time on CPUs that compute it natively (AMX); on "
+                       "other CPUs the run uses float32. float32 is the lesson's precision; it also rounds, and "
+                       "results can differ slightly between machines and thread counts."))

@@ -40,7 +40,8 @@ def order_part() -> None:
         parts.order_chart(table["acc"], "conclusion_orders",
                           t("Test accuracy by row order, {n:,} test digits", n=table["n"]))
         st.caption(t("Shipped models trained on the full MNIST, each in its order (the LSTM: mean of its seeds). The "
-                     "Transformer without positions was trained once, top → bottom, and scored in each order.") + " " +
+                     "Transformer without positions was trained once, top → bottom, and scored in each order.")
+                   + " " +
                    parts.sentence([t("{model}: {w:,} weights ({layers} layers, hidden size {hidden})",
                                      model=parts.variant_name(v), layers=z["layers"], hidden=z["hidden"],
                                      w=z["weights"])

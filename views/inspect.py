@@ -51,7 +51,7 @@ def describe(choice: dict, ev: dict) -> None:
                       t("This one has no position embedding: it takes the lines as an unordered set."))
     if family.recurrent:
         how = t(order.explanation) + " " + how
-    elif order.axis == 1:  # "rows are read from the top ..." is not how a model that takes in all lines at once sees them
+    elif order.axis == 1:  # "rows are read from the top ..." is not how a model that sees all lines at once takes them
         how = t("Its 28 lines are the digit's rows, arranged {order}.", order=t(order.title)) + " " + how
     else:
         how = t("The digit's columns are laid down as its lines, from left to right, instead of its rows.") + " " + how

@@ -7,13 +7,13 @@ from dataclasses import replace
 import streamlit as st
 
 from lib.analysis import cross_order, rows_to_reach, shipped_order_results
-from lib.messages import LIST_SEPARATOR
+from lib.messages import LIST_SEPARATOR, N_
 from lib.orders import ORDERS
 from lib.train import preset
 from lib import stats
 from ui import captions, charts, resources, state, training
 from ui.common import page
-from ui.i18n import t, tn
+from ui.i18n import labels, t, tn
 
 EXPERIMENT_ORDERS = ["forward", "reversed", "shuffled"]
 CHECK_DIGITS = 2000  # test digits for the student's cross-order matrix (quick on a CPU)
@@ -57,7 +57,8 @@ def rows_chart(orders: list[str], by_rows: dict, right, key: str, digits: str) -
     """Accuracy after reading k rows, one line per order, and when each reaches 90 % of its final accuracy."""
     series = [{"name": order_name(o), "x": list(range(1, 29)), "y": by_rows[o], **training.order_look(o)}
               for o in orders]
-    right.plotly_chart(charts.lines(series, t("rows read"), t("test accuracy"), t("Accuracy after reading k rows, {n} test digits", n=digits),
+    title = t("Accuracy after reading k rows, {n} test digits", n=digits)
+    right.plotly_chart(charts.lines(series, t("rows read"), t("test accuracy"), title,
                                     yrange=[0, 1.02], percent=True), key=f"{key}_rows", width="stretch")
     right.caption(t("Rows read before the final classifier reaches 90 % of its final accuracy: {list}. It was "
                     "trained to answer after the last row only, so these curves show when that read-out starts to "
@@ -100,8 +101,8 @@ def shipped_section() -> None:
 def base_config():
     """The quick preset, or the Train page's last settings if the student chose so."""
     choice = st.radio(t("Settings for each run"), ["quick", "train"], horizontal=True, key="exp_base",
-                      format_func=lambda c: t("Quick preset (5,000 digits, 2 epochs)") if c == "quick"
-                      else t("My last Train-page run"))
+                      format_func=labels({"quick": N_("Quick preset (5,000 digits, 2 epochs)"),
+                                          "train": N_("My last Train-page run")}).get)
     last = state.runs()[-1].config if state.runs() else None
     if choice == "train" and last is None:
         st.caption(t("You have no run yet; using the quick preset."))

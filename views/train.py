@@ -16,7 +16,7 @@ from lib.share import config_from_query, config_to_query
 from lib.train import OPTIMIZERS, PRESETS, preset
 from ui import resources, state, training
 from ui.common import page
-from ui.i18n import language, t, tr
+from ui.i18n import labels, language, t, tr
 from ui.train_form import from_widgets, settings_form, to_widgets
 
 DEFAULT_PRESET = "quick"
@@ -153,7 +153,8 @@ def main() -> None:
     for notice in st.session_state.pop("url_notices", []):
         st.warning(t("The link had a setting this page could not use, so the default was kept: {n}", n=tr(notice)))
     st.selectbox(t("Start from a preset"), list(PRESETS), key="preset", on_change=on_preset,
-                 index=list(PRESETS).index(DEFAULT_PRESET), format_func=lambda p: t(PRESETS[p][0]))
+                 index=list(PRESETS).index(DEFAULT_PRESET),
+                 format_func=labels({p: v[0] for p, v in PRESETS.items()}).get)
     chosen = st.session_state["preset"]
     if from_widgets() == training.sized(preset(chosen))[0]:
         st.caption(t(PRESETS[chosen][1]))
