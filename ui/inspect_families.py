@@ -4,17 +4,16 @@ a CNN's first feature maps. No steps, no hidden state, no gates: these models ha
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 from lib.families import FAMILIES
 from lib.messages import LIST_SEPARATOR
+from lib.readings import map_activity, most_attended, top_two
 from ui import charts_inspect as charts
 from ui.i18n import t, tn
 
 # As in ui/inspect_panels.py, each caption says what the chart is, then what it shows for this digit: the chart's
 # text alternative, in the visitor's language (docs/accessibility.md).
-TOP_LINES = 3  # lines named in the attention caption
 MAPS = 25  # feature maps drawn at most
 
 
@@ -41,19 +40,13 @@ def arrangement_text(lines: list[int], axis: int) -> str:
 
 def top_text(probs) -> str:
     """The top two classes of a (10,) answer."""
-    probs = np.asarray(probs)
-    top, second = (int(c) for c in np.argsort(probs)[::-1][:2])
-    return t("Top: {top} at {p:.1%}, then {second} at {q:.1%}.", top=top, p=probs[top], second=second,
-             q=probs[second])
+    return t("Top: {top} at {p:.1%}, then {second} at {q:.1%}.", **top_two(probs))
 
 
 def attention_text(weights, lines: list[int], axis: int) -> str:
     """Which lines the class token attends to most in the last layer, and how much stays on itself."""
-    last = np.asarray(weights)[-1]  # (28,)
-    top = [int(k) for k in np.argsort(last)[::-1][:TOP_LINES]]
-    names = t(LIST_SEPARATOR).join(str(lines[k] + 1) for k in top)
-    values = dict(lines=names, share=float(last[top].sum()), own=max(0.0, 1.0 - float(last.sum())),
-                  even=1 / (len(last) + 1))
+    facts = most_attended(weights, lines)
+    values = {**facts, "lines": t(LIST_SEPARATOR).join(str(n) for n in facts["lines"])}
     if axis == 1:
         return t("In the last layer, rows {lines} get the most attention ({share:.0%} of it together; spread evenly, "
                  "each line would get {even:.1%}); {own:.0%} stays on the class token itself.", **values)
@@ -63,15 +56,12 @@ def attention_text(weights, lines: list[int], axis: int) -> str:
 
 def features_text(maps) -> str:
     """The most active feature map and how many stay silent on this digit."""
-    maps = np.asarray(maps)
-    mean = maps.reshape(len(maps), -1).mean(1)
-    silent = int((maps.reshape(len(maps), -1).max(1) <= 0).sum())
-    strongest = int(np.argmax(mean))
-    text = t("On this digit filter {k} responds most (mean {m:.2f}).", k=strongest + 1, m=float(mean[strongest]))
-    if silent:
+    facts = map_activity(maps)
+    text = t("On this digit filter {k} responds most (mean {m:.2f}).", k=facts["strongest"], m=facts["mean"])
+    if facts["silent"]:
         text += " " + tn("{n} of {total} maps is zero everywhere: its pattern is nowhere in this digit.",
-                         "{n} of {total} maps are zero everywhere: their patterns are nowhere in this digit.", silent,
-                         total=len(maps))
+                         "{n} of {total} maps are zero everywhere: their patterns are nowhere in this digit.",
+                         facts["silent"], total=facts["total"])
     return text
 
 

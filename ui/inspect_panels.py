@@ -3,10 +3,10 @@ each step, hidden state and gates (ui/inspect_families.py has the families that 
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 from lib.families import FAMILIES
+from lib.readings import class_extremes, most_frequent_mistake, top_two
 from ui import charts_inspect as charts
 from ui.i18n import t
 
@@ -26,27 +26,21 @@ def reading_text(seen: dict, digit: dict, step: int) -> str:
 
 def final_text(seen: dict) -> str:
     """The top two classes after the last step and the step the answer settled at."""
-    last = np.asarray(seen["probs"][-1])
-    top, second = (int(c) for c in np.argsort(last)[::-1][:2])
     return t("After the last step: {top} at {p:.1%}, then {second} at {q:.1%}; the top class no longer changes "
-             "from step {settled} on.", top=top, p=last[top], second=second, q=last[second], settled=seen["settled"])
+             "from step {settled} on.", **top_two(seen["probs"][-1]), settled=seen["settled"])
 
 
 def confusion_text(counts) -> str:
     """How many mistakes and the most frequent one, read from the confusion matrix."""
-    off = np.asarray(counts, dtype=int).copy()
-    np.fill_diagonal(off, 0)
-    if off.sum() == 0:
+    facts = most_frequent_mistake(counts)
+    if facts["total"] == 0:
         return t("No test digit is misclassified.")
-    true, pred = np.unravel_index(off.argmax(), off.shape)
-    return t("{total:,} mistakes in all; the most frequent is a {true} read as {pred}, {n:,} times.",
-             total=int(off.sum()), true=int(true), pred=int(pred), n=int(off[true, pred]))
+    return t("{total:,} mistakes in all; the most frequent is a {true} read as {pred}, {n:,} times.", **facts)
 
 
 def class_text(accuracy: list[float]) -> str:
-    low, high = int(np.argmin(accuracy)), int(np.argmax(accuracy))
-    return t("Lowest: class {low} ({a:.1%}); highest: class {high} ({b:.1%}).", low=low, a=accuracy[low], high=high,
-             b=accuracy[high])
+    return t("Lowest: class {low} ({a:.1%}); highest: class {high} ({b:.1%}).", **class_extremes(accuracy))
+
 
 def show_metrics(seen: dict, digit: dict, step: int) -> None:
     """What the network says after `step` lines, what the truth is, and when it made up its mind."""
