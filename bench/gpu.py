@@ -54,7 +54,8 @@ def lesson_data(data):
 
 
 def lesson_epoch(kind: str, data) -> dict:
-    from lib.train import build_model, preset, train
+    from lib.train import build_model, train
+    from lib.presets import preset
 
     data, tiled = lesson_data(data)
     cfg = preset("lesson", device=kind, epochs=1, log_every=10 ** 6)  # one flush (and wait) at the epoch's end
@@ -67,7 +68,8 @@ def lesson_epoch(kind: str, data) -> dict:
 
 
 def samples_per_s(kind: str, data, batch_size: int, warmup: int, steps: int) -> dict:
-    from lib.train import build_model, preset, train
+    from lib.train import build_model, train
+    from lib.presets import preset
 
     cfg = preset("lesson", device=kind, batch_size=batch_size, epochs=50, max_steps=warmup + steps,
                  log_every=warmup)
@@ -85,7 +87,8 @@ def samples_per_s(kind: str, data, batch_size: int, warmup: int, steps: int) -> 
 
 
 def time_to_98(kind: str, data) -> dict:
-    from lib.train import build_model, preset, train
+    from lib.train import build_model, train
+    from lib.presets import preset
 
     cfg = preset("fast", device=kind, test_subset=0)
     t0 = time.perf_counter()
@@ -121,7 +124,7 @@ def concurrent(kind: str, data, n: int = 3) -> dict:
     import torch
 
     from lib.jobs import JobManager
-    from lib.train import preset
+    from lib.presets import preset
 
     cfg = preset("lesson", device=kind, epochs=1, max_steps=600, log_every=50, test_subset=2000)
     manager = JobManager(max_running=n, max_gpu_jobs=n, threads=torch.get_num_threads())
@@ -152,7 +155,8 @@ def out_of_memory(kind: str, data) -> dict:
     import torch
 
     from lib.jobs import JobManager
-    from lib.train import TrainConfig, preset
+    from lib.train import TrainConfig
+    from lib.presets import preset
 
     if kind == "cuda":
         total = torch.cuda.get_device_properties(0).total_memory

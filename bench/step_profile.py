@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 
 from lib.data import load_mnist
-from lib.train import build_model, preset, train
+from lib.train import build_model, train
+from lib.presets import preset
 
 
 def bare_step_ms(precision: str, steps: int = 200) -> float:

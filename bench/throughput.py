@@ -86,7 +86,8 @@ def child_lesson(steps: int, batch_size: int, device_name: str) -> dict:
     import torch.nn.functional as F
 
     from lib.devices import resolve_device
-    from lib.train import build_model, preset
+    from lib.train import build_model
+    from lib.presets import preset
 
     device = resolve_device(device_name)
     train_loader, test_loader = lesson_loaders(os.environ["MNIST_ROOT"], batch_size)
@@ -124,7 +125,8 @@ def child_ours(steps: int, batch_size: int, device_name: str, precision: str) ->
     """lib.train.train for WARMUP + steps steps (its own clock, read from the step events); then lib's evaluate."""
     from lib.data import load_mnist
     from lib.devices import resolve_device, use_bf16
-    from lib.train import build_model, evaluate, preset, train
+    from lib.train import build_model, evaluate, train
+    from lib.presets import preset
 
     device = resolve_device(device_name)
     data = load_mnist()
@@ -149,7 +151,8 @@ def child_ours(steps: int, batch_size: int, device_name: str, precision: str) ->
 
 def recipe_config(recipe: str, device_name: str):
     """A preset's name, or a JSON object of TrainConfig fields (over the defaults), as a validated config."""
-    from lib.train import PRESETS, TrainConfig, preset
+    from lib.train import TrainConfig
+    from lib.presets import PRESETS, preset
 
     cfg = preset(recipe) if recipe in PRESETS else TrainConfig.from_dict(json.loads(recipe))
     return replace(cfg, device=device_name, test_subset=0).validate()  # scored on all 10,000 test digits

@@ -22,7 +22,8 @@ from .pretrained import FOLDER, SPECS, seed_name
 from . import scaling
 from .sample import FOLDER as SAMPLE_FOLDER
 from .sample import make_sample
-from .train import DEVICES, PRESETS, TrainConfig, fit_to_data, preset
+from .train import DEVICES, TrainConfig, fit_to_data
+from .presets import PRESETS, preset
 
 
 def fit_and_card(cfg: TrainConfig, data: MnistData, name: str, on_event=lambda e: None):

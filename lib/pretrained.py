@@ -7,7 +7,8 @@ from pathlib import Path
 
 from .checkpoints import CheckpointError, parse_card
 from .orders import ORDERS
-from .train import TrainConfig, preset
+from .train import TrainConfig
+from .presets import preset
 
 FOLDER = Path(__file__).resolve().parent.parent / "pretrained"
 # One stronger shared config for the row-order experiment: 2x128 LSTM, Adam with a one-cycle schedule.

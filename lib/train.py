@@ -147,33 +147,6 @@ def _family_checks(c: TrainConfig) -> list[tuple[bool, Message]]:
         [(not heads or c.hidden % heads == 0, msg("setting.heads", family=label, heads=heads))]
 
 
-PRESETS = {  # registry: name -> (label, one-line description, config)
-    "lesson": (N_("Original lesson"),
-               N_("2×100 LSTM, SGD lr 0.1, batch 64, 10 epochs, the test set scored after every epoch: the "
-                  "original lesson's setup (98.15 % there)."), TrainConfig(validation=0.0)),
-    "fast": (N_("Fast & accurate"),
-             N_("1×128 LSTM with Adam and a one-cycle schedule: about 98 % in 3 epochs on a CPU."),
-             TrainConfig(hidden=128, layers=1, lr=0.005, optimizer="adam", scheduler="one-cycle",
-                         batch_size=128, epochs=3, clip=1.0, precision="auto",
-                         validation=0.0)),  # trains on all 60,000; bench/throughput times it to 98 % test accuracy
-    "quick": (N_("Quick classroom run"),
-              N_("The fast model on 5,000 digits, a tenth of them held out to validate, for 2 epochs."),
-              TrainConfig(hidden=128, layers=1, lr=0.005, optimizer="adam", scheduler="one-cycle",
-                          batch_size=64, epochs=2, subset=5000, test_subset=2000, clip=1.0, log_every=10,
-                          precision="auto")),
-    "too-high-lr": (N_("Learning rate too high"),
-                    N_("SGD at lr 50: the loss explodes within a few steps, on purpose."),
-                    TrainConfig(lr=50.0, epochs=1, subset=5000, test_subset=2000, log_every=5)),
-}
-
-
-def preset(name: str, **overrides) -> TrainConfig:
-    """A preset's config with some fields replaced."""
-    if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")  # a programming error
-    return replace(PRESETS[name][2], **overrides)
-
-
 def fit_to_data(cfg: TrainConfig, n_train: int, n_test: int) -> tuple[TrainConfig, list[Message]]:
     """`cfg` asking for no more digits than are loaded (more becomes 0 = all of them), and a note per change."""
     changes, notes = {}, []

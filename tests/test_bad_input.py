@@ -15,7 +15,8 @@ from lib.data import load_mnist, load_sample
 from lib.jobs import Job
 from lib.messages import msg
 from lib.share import config_from_query
-from lib.train import PRESETS, TrainConfig, preset
+from lib.train import TrainConfig
+from lib.presets import PRESETS, preset
 from ui import resources
 
 VIEWS = Path(__file__).resolve().parent.parent / "views"
@@ -128,9 +129,9 @@ def test_offline_link_asking_for_more_digits_trains_on_all_of_them(offline):
 
 
 def test_offline_row_order_experiment_starts_every_order(offline, monkeypatch):
-    from lib import train as train_mod
+    from lib import presets as presets_mod
     big = replace(PRESETS["quick"][2], subset=20000, test_subset=20000)  # more than the sample holds
-    monkeypatch.setitem(train_mod.PRESETS, "quick", PRESETS["quick"][:2] + (big,))
+    monkeypatch.setitem(presets_mod.PRESETS, "quick", PRESETS["quick"][:2] + (big,))
     at = AppTest.from_file(str(VIEWS / "row_order.py"), default_timeout=60).run()
     at.button[-1].click().run()
     assert not at.error and not at.exception

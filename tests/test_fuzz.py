@@ -42,7 +42,8 @@ from lib.pretrained import SPECS
 from lib.sample import idx_bytes
 from lib.settings import Settings, load_settings
 from lib.share import APP_KEYS, SHARED_FIELDS, config_from_query
-from lib.train import OPTIMIZERS, PRECISIONS, SCHEDULERS, TrainConfig, preset
+from lib.train import OPTIMIZERS, PRECISIONS, SCHEDULERS, TrainConfig
+from lib.presets import preset
 from ui import i18n
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,7 +15,8 @@ from lib.evaluate import evaluate
 from lib.messages import Message
 from lib.fit import fit, run_to_end
 from lib.optim import lr_factor
-from lib.train import PRESETS, TrainConfig, build_model, fit_to_data, preset, train
+from lib.train import TrainConfig, build_model, fit_to_data, train
+from lib.presets import PRESETS, preset
 
 TINY = TrainConfig(hidden=16, layers=1, lr=0.01, optimizer="adam", batch_size=20, epochs=2, log_every=5,
                    device="cpu", validation=0.0)  # the test set after each epoch: these tests compare with it

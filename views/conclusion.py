@@ -11,7 +11,7 @@ from lib.conclusion import ORDERS as COMPARED, VARIANTS, biggest_drop, fastest_g
 from lib.devices import resolve_device
 from lib.orders import ORDERS
 from lib.scaling import FAMILIES as MEASURED, HEIGHTS
-from lib.train import preset
+from lib.presets import preset
 from ui import conclusion as parts, resources, state, training
 from ui.captions import digit_counts
 from ui.common import page

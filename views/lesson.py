@@ -9,7 +9,7 @@ import streamlit as st
 
 from lib.drawing import read_digit
 from lib.model import RowClassifier
-from lib.train import preset
+from lib.presets import preset
 from ui import captions, charts, resources, state
 from ui.common import link_to, page
 from ui.i18n import t

@@ -9,7 +9,7 @@ import streamlit as st
 from lib.analysis import cross_order, rows_to_reach, shipped_order_results
 from lib.messages import LIST_SEPARATOR, N_
 from lib.orders import ORDERS
-from lib.train import preset
+from lib.presets import preset
 from lib import stats
 from ui import captions, charts, resources, state, training
 from ui.common import page

@@ -13,7 +13,8 @@ from lib.messages import LIST_SEPARATOR
 from lib.families import FAMILIES
 from lib.orders import ORDERS
 from lib.share import config_from_query, config_to_query
-from lib.train import OPTIMIZERS, PRESETS, preset
+from lib.train import OPTIMIZERS
+from lib.presets import PRESETS, preset
 from ui import resources, state, training
 from ui.common import page
 from ui.i18n import labels, language, t, tr
