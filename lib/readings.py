@@ -8,6 +8,27 @@ import numpy as np
 TOP_LINES = 3  # lines named in the attention caption
 
 
+def row_ink(image, step: int) -> dict:
+    """The row a reader takes in at `step` (1-based) of a (28, 28) uint8 digit: how many of its pixels have ink, and
+    the brightest one (0-255)."""
+    row = np.asarray(image)[step - 1]
+    return {"ink": int((row > 0).sum()), "top": int(row.max())}
+
+
+def state_range(hidden, step: int, beyond: float = 0.5) -> dict:
+    """A (28, H) hidden state after `step` (1-based): its lowest and highest value, how many of its H units are
+    beyond ±`beyond`, and H."""
+    h = np.asarray(hidden)[step - 1]
+    return {"low": float(h.min()), "high": float(h.max()), "n": int((np.abs(h) > beyond).sum()), "h": len(h)}
+
+
+def gate_means(seen: dict, layer: int, step: int) -> dict:
+    """The input, forget and output gates of `layer` (0-based) after `step` (1-based), each averaged over the
+    layer's units: i, f, o."""
+    return {k: float(np.asarray(seen[gate][layer][step - 1]).mean())
+            for k, gate in (("i", "input"), ("f", "forget"), ("o", "output"))}
+
+
 def top_two(probs) -> dict:
     """The two most likely classes of a (10,) answer: top, p (its probability), second, q."""
     probs = np.asarray(probs)

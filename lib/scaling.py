@@ -102,7 +102,7 @@ def scaling(device: str = "auto", heights=HEIGHTS, families=FAMILIES, repeats: i
     """Every family at every height on one device, as the page and `lib.cli scaling --json` report it: lists of
     milliseconds per step (None where the device ran out of memory), one entry per height."""
     dev = resolve_device(device)
-    out = {"device": device_label(dev), "heights": list(heights), "batch_size": batch, "hidden": HIDDEN,
+    out = {"device": device_label(dev), "device_type": dev.type, "heights": list(heights), "batch_size": batch, "hidden": HIDDEN,
            "layers": LAYERS, "threads": torch.get_num_threads() if dev.type == "cpu" else 0,
            "sequential_steps": {f: [sequential_steps(f, h) for h in heights] for f in families},
            "params": {f: sum(p.numel() for p in build(f, 28).parameters()) for f in families},

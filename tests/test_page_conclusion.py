@@ -75,6 +75,9 @@ def test_page_reads_the_recorded_measurement_until_the_server_measures(mnist):
     spec = charts(at)["scaling_train_ms"]
     assert spec["layout"]["yaxis"]["type"] == "log" and spec["layout"]["xaxis"]["type"] == "log"
     assert spec["data"][0]["y"] == recorded["train_ms"]["lstm"]
+    at = page("zh")  # the recorded device is named in the visitor's language, like a run's
+    at.radio(key="predict_scaling").set_value("lstm").run()
+    assert any("CPU（2 个线程）" in c.value for c in at.caption) and not any("threads" in c.value for c in at.caption)
 
 
 def fake_scaling(device="auto", heights=scaling.HEIGHTS, families=scaling.FAMILIES, repeats=5, batch=64,

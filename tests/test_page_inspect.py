@@ -237,7 +237,7 @@ def test_a_gru_has_no_gates_but_says_so_with_its_label(no_shipped, tiny):
     at = family_page(family_run(tiny, "gru"))
     figs = charts(at)
     assert all(key in figs for key in DIGIT_CHARTS) and "inspect_gate_input" not in figs
-    assert [i.value for i in at.info] == ["Gates are shown for LSTMs only; this model is a GRU."]
+    assert [i.value for i in at.info] == ["Gates are shown for LSTM only; this model is a GRU."]
 
 
 def _upload(weights: bytes, card: bytes) -> AppTest:

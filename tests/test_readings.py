@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from lib.readings import class_extremes, map_activity, most_attended, most_frequent_mistake, top_two
+from lib.readings import class_extremes, gate_means, map_activity, most_attended, most_frequent_mistake, row_ink, \
+    state_range, top_two
 
 
 def test_top_two_classes():
@@ -36,3 +37,16 @@ def test_most_frequent_mistake_and_none():
 def test_class_extremes():
     acc = [0.99, 0.995, 0.97, 0.98, 0.96, 0.99, 0.99, 0.98, 0.97, 0.975]
     assert class_extremes(acc) == {"low": 4, "a": 0.96, "high": 1, "b": 0.995}
+
+
+def test_row_ink_state_range_and_gate_means():
+    image = np.zeros((28, 28), np.uint8)
+    image[4, [3, 4, 5]] = [10, 255, 7]
+    assert row_ink(image, 5) == {"ink": 3, "top": 255} and row_ink(image, 1) == {"ink": 0, "top": 0}
+    hidden = np.zeros((28, 4))
+    hidden[2] = [-0.9, 0.1, 0.6, 0.5]
+    assert state_range(hidden, 3) == {"low": -0.9, "high": 0.6, "n": 2, "h": 4}
+    seen = {g: np.full((2, 28, 3), v) for g, v in (("input", 0.2), ("forget", 0.9), ("output", 0.5))}
+    seen["forget"][1, 6] = [0.0, 0.3, 0.6]
+    means = gate_means(seen, 1, 7)
+    assert means.keys() == {"i", "f", "o"} and np.allclose([means["i"], means["f"], means["o"]], [0.2, 0.3, 0.5])

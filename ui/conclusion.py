@@ -75,7 +75,7 @@ def scaling_charts(out: dict, kind: str) -> None:
     left, right = st.columns([3, 2])
     left.plotly_chart(charts.log_lines(series, t("image height and width (pixels)"), what,
                                        t("{what} at batch {b}, {device}", what=what, b=out["batch_size"],
-                                         device=out["device"])), key=f"scaling_{kind}", width="stretch")
+                                         device=state.device_text(out))), key=f"scaling_{kind}", width="stretch")
     grown = growth(out, kind)
     left.caption(t("Time for one batch of {b} digits as the image grows, both axes logarithmic.", b=out["batch_size"])
                  + " " + sentence([t("{model} {g:.1f}× from {a} to {z} pixels", model=family_name(f), g=g,
@@ -95,7 +95,7 @@ def scaling_charts(out: dict, kind: str) -> None:
     gaps = [(f, h) for f, values in out[kind].items() for h, v in zip(heights, values) if v is None]
     for f, h in gaps:
         st.warning(t("At {h} × {h} pixels the {model} did not fit in the memory of {device}: that point is left "
-                     "out, the others are measured.", h=h, model=family_name(f), device=out["device"]))
+                     "out, the others are measured.", h=h, model=family_name(f), device=state.device_text(out)))
 
 
 def scaling_why(out: dict) -> str:
@@ -127,7 +127,8 @@ def time_chart(points: list[dict]) -> None:
     marks = [{"group": t("yours: {model}", model=family_name(p["family"])) if p["mine"] else
               t("shipped: {model}", model=family_name(p["family"])),
               "x": p["seconds"], "y": p["acc"], "color": FAMILIES[p["family"]].color, "symbol": MARKERS[p["mine"]],
-              "label": f"{p['name']}: {p['acc']:.2%} ({p['n']:,}), {p['seconds']:.0f} s"} for p in points]
+              "label": t("{name}: {acc:.2%} of {n:,} test digits, trained in {s:,.0f} s", name=p["name"], acc=p["acc"],
+                         n=p["n"], s=p["seconds"])} for p in points]
     st.plotly_chart(charts.scatter(marks, t("training time (seconds, log scale)"), t("test accuracy"),
                                    t("Test accuracy against training time")), key="conclusion_time",
                     width="stretch")

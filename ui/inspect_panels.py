@@ -6,7 +6,8 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.families import FAMILIES
-from lib.readings import class_extremes, most_frequent_mistake, top_two
+from lib.messages import LIST_SEPARATOR
+from lib.readings import class_extremes, gate_means, most_frequent_mistake, state_range, top_two
 from ui import charts_inspect as charts
 from ui.i18n import t
 
@@ -94,10 +95,11 @@ def show_states(seen: dict, cell: str, step: int) -> None:
                  "an LSTM also carries its cell state c, and each lower layer has a state of its own; neither is "
                  "drawn here. The state can keep changing over blank rows too.") + " " +
                t("At step {k} its values run from {low:.2f} to {high:.2f}; {n} of {h} units are beyond ±0.5.",
-                 k=step, low=float(hidden[step - 1].min()), high=float(hidden[step - 1].max()),
-                 n=int((abs(hidden[step - 1]) > 0.5).sum()), h=hidden.shape[1]))
+                 k=step, **state_range(hidden, step)))
     if "gates" not in FAMILIES[cell].panels:
-        st.info(t("Gates are shown for LSTMs only; this model is a {cell}.", cell=t(FAMILIES[cell].label)))
+        with_gates = t(LIST_SEPARATOR).join(t(f.label) for f in FAMILIES.values() if "gates" in f.panels)
+        st.info(t("Gates are shown for {families} only; this model is a {cell}.", families=with_gates,
+                  cell=t(FAMILIES[cell].label)))
         return
     show_gates(seen, step)
 
@@ -122,5 +124,4 @@ def show_gates(seen: dict, step: int) -> None:
                  "near 0 forgets. Output gate: how much of the cell state goes out as h, to the layer above (or "
                  "the classifier) and to this layer's own next step.") + " " +
                t("At step {k}, averaged over the units of layer {n}: input {i:.2f}, forget {f:.2f}, output {o:.2f}.",
-                 k=step, n=layer + 1, i=float(seen["input"][layer][step - 1].mean()),
-                 f=float(seen["forget"][layer][step - 1].mean()), o=float(seen["output"][layer][step - 1].mean())))
+                 k=step, n=layer + 1, **gate_means(seen, layer, step)))

@@ -70,7 +70,8 @@ def run_label(job: Job) -> str:
 
 
 def device_text(start: dict) -> str:
-    """Where a run trained, for people: 'CPU (2 threads)' in the visitor's language, or the GPU's own name."""
+    """Where a run trained or a measurement ran (its start event, or lib.scaling's result), for people: 'CPU (2
+    threads)' in the visitor's language, or the GPU's own name."""
     if start.get("device_type") == "cpu":
         return tn("CPU ({n} thread)", "CPU ({n} threads)", start.get("threads") or 1)
     return start.get("device", "")

@@ -137,9 +137,9 @@ def measure_controls(device: str, out: dict | None) -> None:
         return
     if out is not None and store.result(device) is None:
         st.caption(t("Recorded on the development machine, {device}, with the command {command} "
-                     "(docs/benchmarks.md).", device=out["device"], command="python -m lib.cli scaling --json"))
+                     "(docs/benchmarks.md).", device=state.device_text(out), command="python -m lib.cli scaling --json"))
     elif out is not None:
-        st.caption(t("Measured on this server: {device}.", device=out["device"]))
+        st.caption(t("Measured on this server: {device}.", device=state.device_text(out)))
     label = t("Measure again") if store.result(device) else t("Measure on this server")
     if st.button(label, icon=":material/speed:", key="measure_scaling",
                  help=t("Times every family at every size, about a minute; one measurement per server, shared by "

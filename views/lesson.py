@@ -8,8 +8,10 @@ import numpy as np
 import streamlit as st
 
 from lib.drawing import read_digit
+from lib.readings import row_ink
 from lib.model import RowClassifier
 from lib.presets import preset
+from lib.train import OPTIMIZERS
 from ui import captions, charts, resources, state
 from ui.common import link_to, page
 from ui.i18n import t
@@ -58,12 +60,11 @@ def reader(image: np.ndarray, seen: dict | None, index: int, label: int) -> None
                       key="lesson_digit", width="stretch")
     left.caption(t("Test digit #{i}, a handwritten {label}: rows 1 to {k} are read, row {k} is outlined and the rows "
                    "below are dimmed.", i=index, label=label, k=step))
-    strip = image[step - 1:step].astype(float)
-    mid.plotly_chart(charts.heatmap(strip, list(range(28)), [t("row {k}", k=step)], t("Input at step {k}: 28 "
+    mid.plotly_chart(charts.heatmap(image[step - 1:step], list(range(28)), [t("row {k}", k=step)], t("Input at step {k}: 28 "
                                     "numbers", k=step), colorscale="gray", zmin=0, zmax=255, height=200),
                      key="lesson_strip", width="stretch")
     mid.caption(t("Row {k}: {ink} of its 28 pixels have ink; the brightest is {top} of 255.", k=step,
-                  ink=int((strip > 0).sum()), top=int(strip.max())))
+                  **row_ink(image, step)))
     mid.markdown(t("At step {k} the LSTM receives row {k} as a vector of 28 pixel values and updates its "
                    "memory. It sees nothing else of the image at that moment.", k=step))
     if seen is not None:  # lib.drawing.read_digit's trace of the lesson model on this digit
@@ -86,7 +87,7 @@ def diagram() -> str:
     edges += [f"l{layer}_{a} -> l{layer}_{b} [style={'dashed' if a == 3 else 'solid'}];"
               for layer in (1, 2) for a, b in zip(steps, steps[1:])]
     edges += ['l2_28 -> fc; fc -> out;']
-    head = (f'fc [label="Linear(100 → 10)", shape=box, style=filled, fillcolor="{charts.PRIMARY}", fontcolor=white]; '
+    head = (f'fc [label="Linear({preset("lesson").hidden} → 10)", shape=box, style=filled, fillcolor="{charts.PRIMARY}", fontcolor=white]; '
             f'out [label="{scores}", shape=box];')
     return ("digraph { rankdir=LR; node [fontname=Helvetica, shape=ellipse]; " + " ".join(nodes) + head
             + " ".join(edges) + " }")
@@ -122,8 +123,8 @@ def model_code() -> None:
                                  for colour, classes in CODE_COLOURS.items() for c in classes.split()) + "</style>")
     st.code(inspect.getsource(RowClassifier), language="python", wrap_lines=True)
     st.markdown(t("The lesson trains it with **{opt}**, learning rate **{lr}**, batch **{bs}**, for **{ep}** "
-                  "epochs: `RowClassifier(\"lstm\", hidden=100, layers=2)`.", opt=cfg.optimizer.upper(),
-                  lr=cfg.lr, bs=cfg.batch_size, ep=cfg.epochs))
+                  "epochs: `{code}`.", opt=t(OPTIMIZERS[cfg.optimizer]), lr=cfg.lr, bs=cfg.batch_size,
+                  ep=cfg.epochs, code=f'RowClassifier("{cfg.cell}", hidden={cfg.hidden}, layers={cfg.layers})'))
 
 
 def why_last_step() -> None:
