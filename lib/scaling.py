@@ -66,6 +66,13 @@ def _median_ms(fn, device: torch.device, repeats: int) -> float:
     return statistics.median(times)
 
 
+def enlargement(heights=HEIGHTS) -> dict:
+    """How much the largest measured image is over the smallest: its side in pixels, how many times taller (and
+    wider), and how many times the pixels."""
+    times = heights[-1] // heights[0]
+    return {"side": heights[-1], "times": times, "pixels": times * times}
+
+
 def measure(family: str, height: int, device: torch.device, repeats: int = 5, batch: int = BATCH) -> dict:
     """Milliseconds per training step (forward, backward, SGD step) and per prediction (forward, no gradients) at
     `batch`, medians of `repeats` after WARMUP; {"error": "out_of_memory"} when the device cannot hold it."""

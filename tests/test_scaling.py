@@ -73,3 +73,8 @@ def test_the_table_shows_a_gap_where_memory_ran_out():
     text = scaling.table(out)
     assert "| cnn (147,760) | training step | 2.0 | out of memory |  | 4 → 4 |" in text
     assert "| prediction | 1.0 | 3.0 | 3.0× |" in text
+
+
+def test_enlargement_is_read_from_the_measured_heights():
+    assert scaling.enlargement((28, 56, 112, 224)) == {"side": 224, "times": 8, "pixels": 64}
+    assert scaling.enlargement([28, 84]) == {"side": 84, "times": 3, "pixels": 9}

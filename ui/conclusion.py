@@ -8,6 +8,7 @@ from lib.conclusion import ORDERS as COMPARED, VARIANTS, best_per_family, fastes
 from lib.families import FAMILIES
 from lib.messages import LIST_SEPARATOR
 from lib.orders import ORDERS
+from lib.scaling import enlargement
 from ui import charts, resources, state
 from ui.captions import digit_counts
 from ui.i18n import t
@@ -104,12 +105,12 @@ def scaling_why(out: dict) -> str:
     if out["threads"]:
         return t("**Why, on this CPU.** A CPU with {n} threads runs only a few operations at once, so the time "
                  "follows the total arithmetic, and the gap the lesson describes shrinks or even turns round. The "
-                 "CNN's work grows with the pixels in every layer: 64 times at 224. The LSTM reads 8 times as many "
-                 "rows, each 8 times longer, but only its input weights see the longer rows: updating its memory "
-                 "from one row to the next costs the same at every size. A GPU runs thousands of operations at "
-                 "once: there the CNN's extra work can spread over its cores while the LSTM's steps still wait for "
-                 "each other. Press the button on a server with a GPU to see whether the steps in sequence then "
-                 "decide.", n=out["threads"])
+                 "CNN's work grows with the pixels in every layer: {pixels} times at {side}. The LSTM reads {times} "
+                 "times as many rows, each {times} times longer, but only its input weights see the longer rows: "
+                 "updating its memory from one row to the next costs the same at every size. A GPU runs thousands "
+                 "of operations at once: there the CNN's extra work can spread over its cores while the LSTM's "
+                 "steps still wait for each other. Press the button on a server with a GPU to see whether the steps "
+                 "in sequence then decide.", n=out["threads"], **enlargement(out["heights"]))
     top = fastest_growing(out)
     if top is not None and FAMILIES[top].recurrent:
         return t("**Why, on this GPU.** A GPU runs thousands of operations at once: the CNN's and the Transformer's "

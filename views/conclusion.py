@@ -10,7 +10,7 @@ from lib.conclusion import ORDERS as COMPARED, VARIANTS, biggest_drop, fastest_g
     order_table, recorded_scaling, time_points
 from lib.devices import resolve_device
 from lib.orders import ORDERS
-from lib.scaling import FAMILIES as MEASURED, HEIGHTS
+from lib.scaling import FAMILIES as MEASURED, HEIGHTS, enlargement
 from lib.presets import preset
 from ui import conclusion as parts, resources, state, training
 from ui.captions import digit_counts
@@ -58,7 +58,9 @@ def order_part() -> None:
 
 
 def train_orders_yourself() -> None:
-    with st.expander(t("Train them yourself (quick settings: 5,000 digits, 2 epochs)")):
+    quick = preset("quick")
+    with st.expander(t("Train them yourself (quick settings: {n:,} digits, {e} epochs)", n=quick.subset,
+                       e=quick.epochs)):
         left, right = st.columns(2)
         # labels translated once, here: a format function is also called outside this run (AppTest's replies)
         models, titles = {v: parts.variant_name(v) for v in VARIANTS}, {o: t(ORDERS[o].title) for o in COMPARED}
@@ -104,9 +106,10 @@ def scaling_part() -> None:
     device = resolve_device("auto").type
     out = resources.measurements().result(device) or recorded_scaling()
     choices = {f: parts.family_name(f) for f in MEASURED}
-    if not parts.predict("predict_scaling", t("Predict first: the digits are enlarged to 224 × 224 pixels (8 times "
-                                              "taller and wider, 64 times the pixels). Whose training step grows "
-                                              "the most on this server?"), choices,
+    if not parts.predict("predict_scaling", t("Predict first: the digits are enlarged to {side} × {side} pixels "
+                                              "({times} times taller and wider, {pixels} times the pixels). Whose "
+                                              "training step grows the most on this server?",
+                                              **enlargement(out["heights"] if out else HEIGHTS)), choices,
                          [fastest_growing(out)] if out else []):
         return
     measure_controls(device, out)

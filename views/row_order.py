@@ -7,13 +7,14 @@ from dataclasses import replace
 import streamlit as st
 
 from lib.analysis import cross_order, rows_to_reach, shipped_order_results
-from lib.messages import LIST_SEPARATOR, N_
+from lib.messages import LIST_SEPARATOR
 from lib.orders import ORDERS
 from lib.presets import preset
+from lib.pretrained import STRONG
 from lib import stats
 from ui import captions, charts, resources, state, training
 from ui.common import page
-from ui.i18n import labels, t, tn
+from ui.i18n import t, tn
 
 EXPERIMENT_ORDERS = ["forward", "reversed", "shuffled"]
 CHECK_DIGITS = 2000  # test digits for the student's cross-order matrix (quick on a CPU)
@@ -88,11 +89,12 @@ def shipped_section() -> None:
         st.warning(t("The shipped lstm-* models are missing: run `python -m lib.cli make-pretrained`."))
         return
     runs = min(s["runs"] for s in results["seeds"].values())
-    st.caption(tn("A 2×128 LSTM with the same settings, trained on the full MNIST in each row order with {n} seed "
-                  "and scored on the 10,000 test digits.",
-                  "A 2×128 LSTM with the same settings, trained on the full MNIST in each row order with {n} seeds "
-                  "(other initial weights and batches) and scored on the 10,000 test digits; every number below is "
-                  "the mean over the seeds.", runs))
+    st.caption(tn("A {layers}×{hidden} LSTM with the same settings, trained on the full MNIST in each row order with "
+                  "{n} seed and scored on the {digits:,} test digits.",
+                  "A {layers}×{hidden} LSTM with the same settings, trained on the full MNIST in each row order with "
+                  "{n} seeds (other initial weights and batches) and scored on the {digits:,} test digits; every "
+                  "number below is the mean over the seeds.", runs, layers=STRONG.layers, hidden=STRONG.hidden,
+                  digits=min(results["n"].values())))
     n = {o: results["n"][o] for o in results["orders"]}
     comparison(results["acc"], n, results["acc_by_rows"], results["matrix"], key="shipped", matrix_n=min(n.values()),
                seeds=results["seeds"] if runs > 1 else None, matrix_runs=runs)
@@ -101,8 +103,9 @@ def shipped_section() -> None:
 def base_config():
     """The quick preset, or the Train page's last settings if the student chose so."""
     choice = st.radio(t("Settings for each run"), ["quick", "train"], horizontal=True, key="exp_base",
-                      format_func=labels({"quick": N_("Quick preset (5,000 digits, 2 epochs)"),
-                                          "train": N_("My last Train-page run")}).get)
+                      format_func={"quick": t("Quick preset ({n:,} digits, {e} epochs)", n=preset("quick").subset,
+                                              e=preset("quick").epochs),
+                                   "train": t("My last Train-page run")}.get)  # translated now: ui.i18n.labels
     last = state.runs()[-1].config if state.runs() else None
     if choice == "train" and last is None:
         st.caption(t("You have no run yet; using the quick preset."))
