@@ -56,6 +56,21 @@ def peaks(card: dict) -> dict:
             "last_epoch": scored[-1]["epoch"]}
 
 
+def matrix_facts(matrix: dict[str, dict[str, float]]) -> dict:
+    """What a train-order x test-order matrix ({train: {test: acc}}) shows: mean_drop, the points a model loses on
+    average away from its own order (the mean over trained orders; None without off-diagonal cells), least and
+    least_drop, the order that loses least and its loss, and across_axis, the best score of a model trained on rows
+    when it reads columns (None when the matrix has no such cell)."""
+    trained = [o for o in matrix if matrix[o] and o in matrix[o]]
+    drops = {o: fmean(matrix[o][o] - acc for test, acc in matrix[o].items() if test != o)
+             for o in trained if len(matrix[o]) > 1}
+    least = min(drops, key=drops.get) if drops else None
+    across = [acc for o in trained for test, acc in matrix[o].items()
+              if ORDERS[o].axis == 1 and ORDERS[test].axis == 2]
+    return {"mean_drop": fmean(drops.values()) if drops else None, "least": least, "least_drop": drops.get(least),
+            "across_axis": max(across) if across else None}
+
+
 def rows_to_reach(acc_by_rows: list[float], fraction: float = 0.9) -> int:
     """How many rows a model must read before it gets `fraction` of its final accuracy."""
     target = fraction * acc_by_rows[-1]

@@ -17,10 +17,13 @@ import torch
 
 from .families import FAMILIES, make_model
 from .messages import N_
+from .orders import LESSON_ORDER, get_order
 from .pretrained import EXTRA_SEEDS, FAMILY_ORDERS, seed_name
 from .stats import differ
 
 ORDERS = FAMILY_ORDERS  # the orders the page compares: those the new families are shipped in
+BASELINE = LESSON_ORDER  # each drop is measured from the lesson's order ...
+PER_IMAGE = next(o for o in ORDERS if get_order(o).per_image)  # ... to a new random order for every image
 SAME = 0.005  # a drop under half a point counts as "no change" when a prediction is scored
 RECORDED = Path(__file__).resolve().parent.parent / "docs" / "scaling-cpu.json"  # `lib.cli scaling --json` output
 
@@ -67,7 +70,7 @@ def order_table(cards: dict[str, dict]) -> dict:
                 runs.setdefault(variant, {})[order] = len(trained)
                 source.setdefault(variant, {})[order] = "trained"
                 n = trained[0]["metrics"]["n"]
-        scored = _runs(cards, variant, "forward")
+        scored = _runs(cards, variant, BASELINE)
         if scored:
             config = scored[0]["config"]
             size[variant] = {"layers": config["layers"], "hidden": config["hidden"], "weights": weight_count(config)}
@@ -79,12 +82,17 @@ def order_table(cards: dict[str, dict]) -> dict:
     return {"acc": acc, "runs": runs, "from": source, "size": size, "n": n}
 
 
-def biggest_drop(acc: dict[str, dict[str, float]], to: str = "random") -> str:
-    """The variant that loses most from top → bottom to `to`, or "none" when no variant loses SAME or more."""
-    drops = {v: a["forward"] - a[to] for v, a in acc.items() if "forward" in a and to in a}
-    if not drops or max(drops.values()) < SAME:
+def order_drops(acc: dict[str, dict[str, float]], to: str = PER_IMAGE) -> dict[str, float]:
+    """Each variant's change in accuracy from the lesson's order to `to` (negative: it loses), where it has both."""
+    return {v: a[to] - a[BASELINE] for v, a in acc.items() if BASELINE in a and to in a}
+
+
+def biggest_drop(acc: dict[str, dict[str, float]], to: str = PER_IMAGE) -> str:
+    """The variant that loses most from the lesson's order to `to`, or "none" when no variant loses SAME or more."""
+    drops = order_drops(acc, to)
+    if not drops or -min(drops.values()) < SAME:
         return "none"
-    return max(drops, key=drops.get)
+    return min(drops, key=drops.get)
 
 
 def growth(out: dict, kind: str = "train_ms") -> dict[str, float | None]:
@@ -156,7 +164,8 @@ def family_table(cards: dict[str, dict]) -> str:
              "|---|---:|---:|---:|---:|---|"]
     for variant, acc in table["acc"].items():
         cells = " | ".join(f"{acc[o]:.2%}" if o in acc else "—" for o in ORDERS)
-        drop = f"{(acc['random'] - acc['forward']) * 100:+.2f} points" if {"forward", "random"} <= set(acc) else "—"
+        change = order_drops({variant: acc}).get(variant)
+        drop = f"{change * 100:+.2f} points" if change is not None else "—"
         trained = sorted({table["runs"][variant][o] for o in acc if table["from"][variant][o] == "trained"})
         runs = " / ".join(map(str, trained)) + (" (top → bottom; scored in the others)" if "scored" in
                                                 table["from"][variant].values() else " each")

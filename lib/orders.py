@@ -87,6 +87,9 @@ ORDERS: dict[str, RowOrder] = {o.name: o for o in [
 ]}
 
 
+LESSON_ORDER = "forward"  # the lesson's order: the baseline the others are compared with
+
+
 def get_order(name: str) -> RowOrder:
     """The registered order called `name`, or a ValueError listing the valid names."""
     try:

@@ -34,3 +34,17 @@ def test_the_matrix_reading_is_computed_from_the_cells():
     text = captions.matrix_reading(matrix)
     assert "loses 65 points on average; bottom → top loses least (60 points)" in text
     assert "score at most 29%" in text
+
+
+def test_matrix_facts_read_the_matrix():
+    from lib.analysis import matrix_facts
+    matrix = {"forward": {"forward": 0.99, "reversed": 0.5, "columns": 0.3},
+              "reversed": {"reversed": 0.98, "forward": 0.78, "columns": 0.2},
+              "columns": {"columns": 0.97, "forward": 0.1}}
+    facts = matrix_facts(matrix)
+    assert facts["least"] == "reversed" and abs(facts["least_drop"] - (0.98 - (0.78 + 0.2) / 2)) < 1e-9
+    means = [0.99 - 0.4, 0.98 - 0.49, 0.97 - 0.1]
+    assert abs(facts["mean_drop"] - sum(means) / 3) < 1e-9
+    assert facts["across_axis"] == 0.3  # trained on rows, read by columns (not the columns model read by rows)
+    assert matrix_facts({"forward": {"forward": 0.9}}) == {"mean_drop": None, "least": None, "least_drop": None,
+                                                         "across_axis": None}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lib import stats
-from lib.analysis import peaks
+from lib.analysis import matrix_facts, peaks
 from lib.messages import LIST_SEPARATOR
 from lib.orders import ORDERS
 from ui.i18n import t
@@ -39,7 +39,7 @@ def order_ranking(acc: dict[str, float], n: dict[str, int], repeats: int = 1,
         text = t("Highest: {high}. Lowest: {low}. Orders named together tie: their gap is within the uncertainty "
                  "of the test score (95 % interval, shown as error bars).", high=_names(found["highest"], acc),
                  low=_names(found["lowest"], acc))
-    if "random" in found["lowest"] and not found["all_tie"]:
+    if any(ORDERS[o].per_image for o in found["lowest"]) and not found["all_tie"]:
         text += " " + t("A fixed order, even a scrambled one, can be learned: at each step the network can count on "
                         "the same row arriving. A new random order for every image takes that away, and accuracy "
                         "falls, though it stays far above chance (10 %).")
@@ -55,22 +55,19 @@ def order_ranking(acc: dict[str, float], n: dict[str, int], repeats: int = 1,
 
 def matrix_reading(matrix: dict[str, dict[str, float]]) -> str:
     """What the train-order × test-order matrix shows, computed from its cells (the student's runs differ)."""
-    trained = [o for o in matrix if matrix[o] and o in matrix[o]]
-    drops = {o: [matrix[o][o] - acc for test, acc in matrix[o].items() if test != o] for o in trained}
-    drops = {o: sum(d) / len(d) for o, d in drops.items() if d}
+    facts = matrix_facts(matrix)
     text = t("The diagonal is each model on the order it was trained on; off the diagonal it meets its rows in an "
              "order it never saw. The weights are the same at every step; what does not carry over is what the "
              "network learned to expect at each step.")
-    if drops:
-        least = min(drops, key=drops.get)
+    if facts["mean_drop"] is not None:
         text += " " + t("Away from its own order a model loses {mean:.0f} points on average; {order} loses least "
-                        "({least:.0f} points).", mean=100 * sum(drops.values()) / len(drops),
-                        order=t(ORDERS[least].title), least=100 * drops[least])
-    on_columns = [matrix[o]["columns"] for o in trained if o != "columns" and "columns" in matrix[o]]
-    if on_columns:
+                        "({least:.0f} points).", mean=100 * facts["mean_drop"], order=t(ORDERS[facts["least"]].title),
+                        least=100 * facts["least_drop"])
+    if facts["across_axis"] is not None:
         text += " " + t("Read by columns, the models trained on rows score at most {best:.0%}: a column is a "
-                        "different kind of line.", best=max(on_columns))
+                        "different kind of line.", best=facts["across_axis"])
     return text
+
 
 def every_step_text(every: dict, lesson: float) -> str:
     """What the curve of the model trained on every answer shows, and what this one run of it does not."""

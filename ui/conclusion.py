@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib.conclusion import ORDERS as COMPARED, VARIANTS, best_per_family, fastest_growing, growth
+from lib.conclusion import BASELINE, ORDERS as COMPARED, PER_IMAGE, VARIANTS, best_per_family, fastest_growing, \
+    growth, order_drops
 from lib.families import FAMILIES
 from lib.messages import LIST_SEPARATOR
 from lib.orders import ORDERS
@@ -61,9 +62,9 @@ def order_chart(acc: dict[str, dict[str, float]], key: str, title: str) -> None:
     low = min(a for v in acc.values() for a in v.values())
     st.plotly_chart(charts.grouped_bars([variant_name(v) for v in variants], series, title,
                                         yrange=[max(0.0, low - 0.05), 1.02]), key=key, width="stretch")
-    parts = [t("{model}: {a:.2%} top → bottom, {b:.2%} random per image ({d:+.1f} points)", model=variant_name(v),
-               a=acc[v]["forward"], b=acc[v]["random"], d=(acc[v]["random"] - acc[v]["forward"]) * 100)
-             for v in variants if {"forward", "random"} <= set(acc[v])]
+    parts = [t("{model}: {a:.2%} {base}, {b:.2%} {other} ({d:+.1f} points)", model=variant_name(v),
+               a=acc[v][BASELINE], base=t(ORDERS[BASELINE].title), b=acc[v][PER_IMAGE],
+               other=t(ORDERS[PER_IMAGE].title), d=d * 100) for v, d in order_drops(acc).items()]
     st.caption(" ".join([t("Test accuracy of each model in each row order.")] + ([sentence(parts)] if parts else [])))
 
 

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import streamlit as st
 
-from lib.conclusion import ORDERS as COMPARED, VARIANTS, biggest_drop, fastest_growing, most_accurate_families, \
-    order_table, recorded_scaling, time_points
+from lib.conclusion import BASELINE, ORDERS as COMPARED, PER_IMAGE, VARIANTS, biggest_drop, fastest_growing, \
+    most_accurate_families, order_table, recorded_scaling, time_points
 from lib.devices import resolve_device
 from lib.orders import ORDERS
 from lib.scaling import FAMILIES as MEASURED, HEIGHTS, enlargement
@@ -66,7 +66,7 @@ def train_orders_yourself() -> None:
         models, titles = {v: parts.variant_name(v) for v in VARIANTS}, {o: t(ORDERS[o].title) for o in COMPARED}
         variants = left.multiselect(t("Models"), list(models), default=list(models), key="conclusion_variants",
                                     format_func=models.get)
-        orders = right.multiselect(t("Row orders"), list(titles), default=["forward", "random"],
+        orders = right.multiselect(t("Row orders"), list(titles), default=[BASELINE, PER_IMAGE],
                                    key="conclusion_orders_picked", format_func=titles.get)
         if st.button(t("Train every pair"), icon=":material/play_arrow:", disabled=not (variants and orders)):
             base = training.fit(preset("quick"))
@@ -140,7 +140,8 @@ def measure_controls(device: str, out: dict | None) -> None:
         return
     if out is not None and store.result(device) is None:
         st.caption(t("Recorded on the development machine, {device}, with the command {command} "
-                     "(docs/benchmarks.md).", device=state.device_text(out), command="python -m lib.cli scaling --json"))
+                     "(docs/benchmarks.md).", device=state.device_text(out),
+                     command="python -m lib.cli scaling --json"))
     elif out is not None:
         st.caption(t("Measured on this server: {device}.", device=state.device_text(out)))
     label = t("Measure again") if store.result(device) else t("Measure on this server")

@@ -71,7 +71,7 @@ def show_digit(choice: dict, digit: dict) -> None:
         show_reading(seen, digit, step)
     else:
         show_answer(seen, digit)
-    if cfg.order == "random":
+    if get_order(cfg.order).per_image:
         st.caption(t("This model reads every digit in its own random order; here the order is fixed by the digit's "
                      "number, so it can differ from the one used when scoring the test set."))
     if recurrent:

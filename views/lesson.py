@@ -60,8 +60,9 @@ def reader(image: np.ndarray, seen: dict | None, index: int, label: int) -> None
                       key="lesson_digit", width="stretch")
     left.caption(t("Test digit #{i}, a handwritten {label}: rows 1 to {k} are read, row {k} is outlined and the rows "
                    "below are dimmed.", i=index, label=label, k=step))
-    mid.plotly_chart(charts.heatmap(image[step - 1:step], list(range(28)), [t("row {k}", k=step)], t("Input at step {k}: 28 "
-                                    "numbers", k=step), colorscale="gray", zmin=0, zmax=255, height=200),
+    mid.plotly_chart(charts.heatmap(image[step - 1:step], list(range(28)), [t("row {k}", k=step)],
+                                    t("Input at step {k}: 28 numbers", k=step), colorscale="gray", zmin=0, zmax=255,
+                                    height=200),
                      key="lesson_strip", width="stretch")
     mid.caption(t("Row {k}: {ink} of its 28 pixels have ink; the brightest is {top} of 255.", k=step,
                   **row_ink(image, step)))
@@ -87,7 +88,8 @@ def diagram() -> str:
     edges += [f"l{layer}_{a} -> l{layer}_{b} [style={'dashed' if a == 3 else 'solid'}];"
               for layer in (1, 2) for a, b in zip(steps, steps[1:])]
     edges += ['l2_28 -> fc; fc -> out;']
-    head = (f'fc [label="Linear({preset("lesson").hidden} → 10)", shape=box, style=filled, fillcolor="{charts.PRIMARY}", fontcolor=white]; '
+    head = (f'fc [label="Linear({preset("lesson").hidden} → 10)", shape=box, style=filled, '
+            f'fillcolor="{charts.PRIMARY}", fontcolor=white]; '
             f'out [label="{scores}", shape=box];')
     return ("digraph { rankdir=LR; node [fontname=Helvetica, shape=ellipse]; " + " ".join(nodes) + head
             + " ".join(edges) + " }")
