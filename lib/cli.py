@@ -15,6 +15,7 @@ from .checkpoints import CheckpointError, card_from_run, load_checkpoint, save_c
 from .data import DataUnavailable, MnistData, load_mnist
 from .devices import resolve_device
 from .evaluate import evaluate
+from .families import FAMILIES
 from .fit import fit
 from .messages import Message
 from .orders import ORDERS
@@ -241,7 +242,7 @@ def parser() -> argparse.ArgumentParser:
                                        "the image grows (heights 28-224), for each model family")
     p.add_argument("--device", default="auto", choices=DEVICES)
     p.add_argument("--heights", nargs="+", type=int, default=list(scaling.HEIGHTS), choices=scaling.HEIGHTS)
-    p.add_argument("--families", nargs="+", default=list(scaling.FAMILIES), choices=(*scaling.FAMILIES, "rnn"))
+    p.add_argument("--families", nargs="+", default=list(scaling.FAMILIES), choices=list(FAMILIES))
     p.add_argument("--repeats", type=_positive, default=5, help="timed steps per measurement (their median is reported)")
     p.add_argument("--batch-size", type=_positive, default=64)
     p.add_argument("--json", action="store_true", help="one JSON object on the last line")

@@ -33,14 +33,18 @@ class Variant:
     """One column of the order × family table: a family, with or without position embeddings."""
 
     family: str  # lib.families name
-    positions: bool  # only a Transformer can be without
-    label: str  # English source text, translated by the UI
+    positions: bool = True  # only a Transformer can be without
+    name: str = ""  # English source text, translated by the UI; empty: the family's own label
+
+    @property
+    def label(self) -> str:
+        return self.name or FAMILIES[self.family].label
 
 
 VARIANTS = {
-    "lstm": Variant("lstm", True, N_("LSTM")),
-    "cnn": Variant("cnn", True, N_("CNN")),
-    "transformer": Variant("transformer", True, N_("Transformer")),
+    "lstm": Variant("lstm"),
+    "cnn": Variant("cnn"),
+    "transformer": Variant("transformer"),
     "transformer-bag": Variant("transformer", False, N_("Transformer without positions")),
 }
 
@@ -145,6 +149,13 @@ def most_accurate_families(points: list[dict]) -> list[str]:
     95 %), most accurate first; [] without points."""
     best = sorted(best_per_family(points).values(), key=lambda p: -p["acc"])
     return [p["family"] for p in best if not differ(best[0]["acc"], best[0]["n"], p["acc"], p["n"])]
+
+
+def accuracy_verdict(answers: list[str]) -> str:
+    """How the third prediction's answer reads: "prior_wins" when only families built for images are on top,
+    "prior_ties" when one ties with others, else "other" (lib.families.Family.built_for_images)."""
+    prior = [f for f in answers if FAMILIES[f].built_for_images]
+    return "other" if not prior else "prior_wins" if len(prior) == len(answers) else "prior_ties"
 
 
 def best_per_family(points: list[dict]) -> dict[str, dict]:

@@ -13,7 +13,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .messages import N_
+from .messages import NN_, N_
 from .model import LINE, ConvClassifier, RowClassifier, RowTransformer
 
 HEADS = 4  # a Transformer's attention heads: its hidden size must divide by this
@@ -33,6 +33,11 @@ class Family:
     heads: int = 0  # attention heads; the hidden size must divide by it (0: no attention)
     mps_native: bool = True  # Apple's GPU has native kernels for it (GRU and plain RNN have none)
     color: str = "#0072B2"  # its colour on charts across pages (Okabe-Ito, told apart without colour vision too)
+    # its shape in words, singular and plural by layers; {cell} its label, {n} layers, {hidden} the hidden size
+    shape: tuple[str, str] = NN_("{cell} with {n} layer of {hidden} units", "{cell} with {n} layers of {hidden} units")
+    built_for_images: bool = False  # its structure assumes what images are: nearby pixels belong together, and a
+    # pattern means the same wherever it is (the Conclusion page's "why" says so when it wins or ties)
+    measured: bool = True  # timed by the Conclusion page's sequential-against-parallel measurement (lib.scaling)
     # computations that must run one after another in a forward pass, for (image height, layers): lib.scaling
     sequential: Callable[[int, int], int] = lambda height, layers: layers  # layers that each see every position
 
@@ -54,19 +59,28 @@ FAMILIES: dict[str, Family] = {
     "gru": Family(N_("GRU"), N_("reads one row after another, with two gates instead of the LSTM's three"),
                   _recurrent("gru"), True, ("dropout", "loss"), ("steps", "hidden"), mps_native=False,
                   color="#56B4E9", sequential=_waits_for_each_row),
-    "rnn": Family(N_("plain RNN (tanh)"), N_("reads one row after another; each step is one tanh update, with no gates"),
+    "rnn": Family(N_("plain RNN (tanh)"),
+                  N_("reads one row after another; each step is one tanh update, with no gates"),
                   _recurrent("rnn"), True, ("dropout", "loss"), ("steps", "hidden"), mps_native=False,
-                  color="#009E73", sequential=_waits_for_each_row),
+                  color="#009E73", sequential=_waits_for_each_row, measured=False),  # times like a GRU: left out
     "cnn": Family(N_("CNN"), N_("applies small 3×3 filters at every position of the image at once, then pools"),
                   lambda hidden, layers, dropout, positions, line=LINE, steps=LINE: ConvClassifier(hidden, layers),
                   False, (), ("features",), color="#D55E00",
-                  sequential=lambda height, layers: 2 + layers),  # two conv + pool stages, then `layers` convs
+                  sequential=lambda height, layers: 2 + layers,  # two conv + pool stages, then `layers` convs
+                  shape=NN_("{cell} with two convolution and pooling stages, then {n} convolution layer of {hidden} "
+                            "channels",
+                            "{cell} with two convolution and pooling stages, then {n} convolution layers of {hidden} "
+                            "channels"),
+                  built_for_images=True),
     "transformer": Family(N_("Transformer"), N_("reads all 28 rows at once; attention lets every row look at "
                                                 "every other"),
                           lambda hidden, layers, dropout, positions, line=LINE, steps=LINE: RowTransformer(
                               hidden, layers, dropout, positions, line, steps, HEADS),
                           False, ("dropout", "positions"), ("attention",), heads=HEADS, color="#CC79A7"),
 }
+
+
+OPTIONAL = tuple(dict.fromkeys(o for f in FAMILIES.values() for o in f.options))  # settings only some families have
 
 
 def family(name: str) -> Family:

@@ -17,6 +17,11 @@ def N_(text: str) -> str:
     return text
 
 
+def NN_(singular: str, plural: str) -> tuple[str, str]:
+    """Marks a singular/plural pair for the catalog extractor; the UI picks the form with tn(*pair, n)."""
+    return singular, plural
+
+
 TEXT: dict[str, str] = {
     # settings of a run (lib/train.py, lib/fields.py); {setting} is a Term from lib.train.FIELD_NAMES
     "setting.one_of": N_("{setting} must be one of {choices}"),

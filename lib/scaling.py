@@ -21,7 +21,7 @@ from .families import FAMILIES as REGISTRY, make_model
 from .model import draw_uniform
 
 HEIGHTS = (28, 56, 112, 224)
-FAMILIES = ("lstm", "gru", "cnn", "transformer")
+FAMILIES = tuple(name for name, f in REGISTRY.items() if f.measured)  # lstm, gru, cnn, transformer
 BATCH = 64  # the lesson's batch size
 HIDDEN, LAYERS = 100, 2  # the lesson's sizes, for every family
 WARMUP = 2  # untimed steps first: cuDNN/oneDNN choose their kernels for a new shape there

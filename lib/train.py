@@ -15,7 +15,7 @@ from .evaluate import evaluate
 from .fields import typed_fields
 from .loop import Clock as _Clock, PrivateStream, Window as _Window, optimisation_step
 from .messages import N_, Message, Problem, Term, msg
-from .families import FAMILIES, family, seeded, uses
+from .families import FAMILIES, OPTIONAL, family, seeded, uses
 from .model import model_input
 from .optim import lr_factor, make_optimizer
 from .orders import ORDERS
@@ -140,7 +140,7 @@ def _family_checks(c: TrainConfig) -> list[tuple[bool, Message]]:
         return []
     label, default = Term(family(c.cell).label), TrainConfig()
     unused = [(not uses(c.cell, name) and getattr(c, name) != getattr(default, name), name)
-              for name in ("dropout", "loss", "positions")]
+              for name in OPTIONAL]
     heads = family(c.cell).heads
     return [(not off, msg("setting.every_step" if name == "loss" else "setting.not_for_family", setting=field(name),
                           family=label)) for off, name in unused] + \

@@ -22,7 +22,7 @@ from babel.messages.pofile import read_po, write_po
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DOMAIN = "messages"
-KEYWORDS = {"t": None, "tn": (1, 2), "tc": ((1, "c"), 2), "N_": None}  # ui.i18n's functions and lib's marker
+KEYWORDS = {"t": None, "tn": (1, 2), "tc": ((1, "c"), 2), "N_": None, "NN_": (1, 2)}  # ui.i18n's functions and lib's marker
 SOURCES = ["lib/**.py", "ui/**.py", "views/**.py", "streamlit_app.py"]  # what people see; not tests or benchmarks
 
 

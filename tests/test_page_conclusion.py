@@ -195,3 +195,9 @@ def test_the_gpu_why_is_read_from_the_measurement():
 
     assert "Here the steps in sequence decide: LSTM" in why({"lstm": 9.0, "cnn": 3.0})
     assert "does not bear the lesson's claim out" in why({"lstm": 2.0, "cnn": 60.0})
+
+
+def test_the_accuracy_verdict_reads_the_registry():
+    from lib.conclusion import accuracy_verdict
+    assert accuracy_verdict(["cnn"]) == "prior_wins" and accuracy_verdict(["cnn", "lstm"]) == "prior_ties"
+    assert accuracy_verdict(["lstm", "gru"]) == "other" and VARIANTS["cnn"].label == "CNN"

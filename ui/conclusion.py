@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib.conclusion import BASELINE, ORDERS as COMPARED, PER_IMAGE, VARIANTS, best_per_family, fastest_growing, \
-    growth, order_drops
+from lib.conclusion import BASELINE, ORDERS as COMPARED, PER_IMAGE, VARIANTS, accuracy_verdict, best_per_family, \
+    fastest_growing, growth, order_drops
 from lib.families import FAMILIES
 from lib.messages import LIST_SEPARATOR
 from lib.orders import ORDERS
@@ -146,19 +146,23 @@ def time_chart(points: list[dict]) -> None:
 
 def time_why(points: list[dict], answers: list[str]) -> str:
     """Why the most accurate family is what it is, with the sizes and training of each family's best shipped model
-    (a tie with the CNN reads differently from a clear win)."""
+    (a tie with the family built for images reads differently from its clear win)."""
     best = best_per_family([p for p in points if not p["mine"]])
     sizes = sentence([t("{model} {acc:.2%}, {w:,} weights, {e} epochs", model=family_name(f), acc=p["acc"],
                         w=p["weights"], e=p["epochs"]) for f, p in best.items()]) if best else ""
-    if "cnn" in answers and len(answers) > 1:
-        why = t("**Why.** A CNN's filters build in what images are made of: nearby pixels belong together, and a "
-                "stroke means the same wherever it is. A recurrent network has to learn that from rows, one at a "
-                "time; with enough weights and epochs it learns enough of it to come within sampling noise of the "
-                "CNN on these test digits. Compare what each best model had: {sizes}", sizes=sizes)
-    elif answers == ["cnn"]:
-        why = t("**Why.** A CNN's filters build in what images are made of: nearby pixels belong together, and a "
-                "stroke means the same wherever it is. A recurrent network has to learn that from rows, one at a "
-                "time, and here it does not catch up. Compare what each best model had: {sizes}", sizes=sizes)
+    verdict = accuracy_verdict(answers)
+    prior = [family_name(f) for f in answers if FAMILIES[f].built_for_images]
+    others = t(LIST_SEPARATOR).join(family_name(f) for f in answers if not FAMILIES[f].built_for_images)
+    if verdict == "prior_ties":
+        why = t("**Why.** A {model} is built for images: its filters assume that nearby pixels belong together and "
+                "that a stroke means the same wherever it is. {others} have to learn that from the data; with enough "
+                "weights and epochs they learn enough of it to come within sampling noise of it on these test "
+                "digits. Compare what each best model had: {sizes}", model=prior[0], others=others, sizes=sizes)
+    elif verdict == "prior_wins":
+        why = t("**Why.** A {model} is built for images: its filters assume that nearby pixels belong together and "
+                "that a stroke means the same wherever it is. The other families have to learn that from the data, "
+                "and here they do not catch up. Compare what each best model had: {sizes}", model=prior[0],
+                sizes=sizes)
     else:
         why = t("**Why.** Compare what each family's best model had: {sizes}", sizes=sizes)
     return why + " " + t("The shipped models were trained on one 2-core CPU, two at a time and beside other work, "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.devices import available_devices
-from lib.families import FAMILIES, uses
+from lib.families import FAMILIES, OPTIONAL, uses
 from lib.orders import ORDERS
 from lib.train import LOSSES, OPTIMIZERS, PRECISIONS, SCHEDULERS, TrainConfig
 from ui import resources, training
@@ -48,7 +48,7 @@ def from_widgets() -> TrainConfig:
     """The config the form shows. The one place for the way out: "all N" digits becomes 0 = all, as in a preset."""
     values = {f: st.session_state[key(f)] for f in TrainConfig.__dataclass_fields__ if key(f) in st.session_state}
     default = TrainConfig()
-    for option in ("dropout", "loss", "positions"):  # hidden for this family: left at the default, as on a link
+    for option in OPTIONAL:  # hidden for this family: left at the default, as on a link
         if values.get("cell") in FAMILIES and not uses(values["cell"], option):
             values[option] = getattr(default, option)
     n_train, n_test = training.loaded()

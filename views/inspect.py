@@ -22,14 +22,8 @@ GALLERY, GALLERY_COLUMNS = 24, 6  # misclassified digits shown at most, in rows 
 
 
 def shape_text(c) -> str:
-    """The model's family and size in words."""
-    cell = t(FAMILIES[c.cell].label)
-    if c.cell == "cnn":
-        return tn("{cell} with two convolution and pooling stages, then {n} convolution layer of {hidden} channels",
-                  "{cell} with two convolution and pooling stages, then {n} convolution layers of {hidden} channels",
-                  c.layers, cell=cell, hidden=c.hidden)
-    return tn("{cell} with {n} layer of {hidden} units", "{cell} with {n} layers of {hidden} units", c.layers,
-              cell=cell, hidden=c.hidden)
+    """The model's family and size in words (its registry entry's shape)."""
+    return tn(*FAMILIES[c.cell].shape, c.layers, cell=t(FAMILIES[c.cell].label), hidden=c.hidden)
 
 
 def describe(choice: dict, ev: dict) -> None:
