@@ -32,6 +32,17 @@ def shipped_order_results(cards: dict[str, dict], cell: str = "lstm", seed_cards
             "seeds": {o: spread([c["metrics"]["acc"] for c in runs[o]]) for o in orders}}
 
 
+def run_order_results(results: dict[str, list[dict]]) -> dict:
+    """The same comparison for a student's runs: {order: [lib.evaluate results of its runs, one per seed]} -> per
+    order the mean test accuracy (acc), its test-digit count (n), the mean accuracy after k rows (acc_by_rows; None
+    for models that answer only once) and lib.stats.spread of the accuracies (seeds)."""
+    return {"acc": {o: fmean(r["acc"] for r in runs) for o, runs in results.items()},
+            "n": {o: runs[0]["n"] for o, runs in results.items()},
+            "acc_by_rows": {o: [fmean(k) for k in zip(*(r["acc_by_rows"] for r in runs))]
+                            if all(r["acc_by_rows"] for r in runs) else None for o, runs in results.items()},
+            "seeds": {o: spread([r["acc"] for r in runs]) for o, runs in results.items()}}
+
+
 def _mean_dicts(rows: list[dict]) -> dict:
     """Key-wise mean of dicts of numbers, over the keys they all have ({} if any is empty)."""
     keys = [k for k in rows[0] if all(k in r for r in rows)] if rows and all(rows) else []

@@ -251,6 +251,15 @@ class JobManager:
             return True
 
 
+def seed_groups(jobs: list[Job]) -> list[list[Job]]:
+    """The scored runs started together with the same settings and other seeds, one list per group of two or more."""
+    groups: dict[int, list[Job]] = {}
+    for job in jobs:
+        if job.group and job.result is not None:
+            groups.setdefault(job.group, []).append(job)
+    return [runs for runs in groups.values() if len(runs) > 1]
+
+
 def _failure(job: Job, exc: Exception) -> Message:
     """Why a job failed, for people: out of device memory (with advice), a problem lib described, or the error."""
     if is_out_of_memory(exc):

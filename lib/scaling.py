@@ -66,6 +66,11 @@ def _median_ms(fn, device: torch.device, repeats: int) -> float:
     return statistics.median(times)
 
 
+def count(heights=HEIGHTS, families=FAMILIES) -> int:
+    """How many measurements scaling() makes: one per family and height."""
+    return len(heights) * len(families)
+
+
 def enlargement(heights=HEIGHTS) -> dict:
     """How much the largest measured image is over the smallest: its side in pixels, how many times taller (and
     wider), and how many times the pixels."""

@@ -48,3 +48,14 @@ def test_matrix_facts_read_the_matrix():
     assert facts["across_axis"] == 0.3  # trained on rows, read by columns (not the columns model read by rows)
     assert matrix_facts({"forward": {"forward": 0.9}}) == {"mean_drop": None, "least": None, "least_drop": None,
                                                          "across_axis": None}
+
+
+def test_run_order_results_average_each_orders_seeds():
+    from lib.analysis import run_order_results
+    rows = [0.1] * 27 + [0.9]
+    out = run_order_results({"forward": [{"acc": 0.9, "n": 500, "acc_by_rows": rows},
+                                         {"acc": 0.8, "n": 500, "acc_by_rows": [0.3] * 28}],
+                             "random": [{"acc": 0.7, "n": 500, "acc_by_rows": None}]})
+    assert abs(out["acc"]["forward"] - 0.85) < 1e-9 and out["n"] == {"forward": 500, "random": 500}
+    assert abs(out["acc_by_rows"]["forward"][0] - 0.2) < 1e-9 and out["acc_by_rows"]["random"] is None
+    assert out["seeds"]["forward"]["runs"] == 2 and out["seeds"]["random"]["runs"] == 1

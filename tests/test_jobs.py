@@ -132,3 +132,11 @@ def test_a_finished_job_keeps_its_last_epochs_scores_instead_of_scoring_again(ma
     wait_for(lambda: job.finished)
     assert job.state == "done" and job.result["n"] == 100 and len(job.result["confusion"]) == 10
     assert job.result["acc"] == job.last("epoch")["test_acc"]
+
+
+def test_seed_groups_keep_scored_groups_of_two_or_more():
+    from types import SimpleNamespace as Run
+    from lib.jobs import seed_groups
+    runs = [Run(group=1, result={"acc": 0.9}), Run(group=1, result={"acc": 0.8}), Run(group=2, result={"acc": 0.7}),
+            Run(group=0, result={"acc": 0.6}), Run(group=3, result=None), Run(group=3, result={"acc": 0.5})]
+    assert [[r.result["acc"] for r in g] for g in seed_groups(runs)] == [[0.9, 0.8]]

@@ -10,7 +10,7 @@ from lib.conclusion import BASELINE, ORDERS as COMPARED, PER_IMAGE, VARIANTS, bi
     most_accurate_families, order_table, recorded_scaling, time_points
 from lib.devices import resolve_device
 from lib.orders import ORDERS
-from lib.scaling import FAMILIES as MEASURED, HEIGHTS, enlargement
+from lib.scaling import FAMILIES as MEASURED, HEIGHTS, count, enlargement
 from lib.presets import preset
 from ui import conclusion as parts, resources, state, training
 from ui.captions import digit_counts
@@ -132,7 +132,7 @@ def measure_controls(device: str, out: dict | None) -> None:
     store = resources.measurements()
     if store.result(device) is not None and out is not store.result(device):
         st.rerun(scope="app")  # a measurement just ended: the charts above read it
-    job, total = store.running(device), len(MEASURED) * len(HEIGHTS)
+    job, total = store.running(device), count()
     if job is not None:
         done = len(job.of_kind("measured"))
         st.progress(done / total, text=t("Measuring on this server: {done} of {n} measurements done (it waits its "

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from lib.analysis import cross_order, rows_to_reach, shipped_order_results
+from lib.analysis import cross_order, rows_to_reach, run_order_results, shipped_order_results
 from lib.messages import LIST_SEPARATOR
 from lib.orders import ORDERS
 from lib.presets import preset
@@ -165,11 +165,9 @@ def experiment_results() -> None:
         with st.spinner(t("Testing each of your models on every order…")):
             cache.clear()
             cache[key] = cross_order({o: j.model for o, j in first.items()}, resources.mnist(), limit=CHECK_DIGITS)
-    seeds = {o: stats.spread([j.result["acc"] for j in runs]) for o, runs in by_order.items()}
-    rows = {o: [sum(k) / len(k) for k in zip(*(j.result["acc_by_rows"] for j in runs))]
-            if all(j.result["acc_by_rows"] for j in runs) else None for o, runs in by_order.items()}
-    comparison({o: s["mean"] for o, s in seeds.items()}, {o: runs[0].result["n"] for o, runs in by_order.items()},
-               rows, cache[key], key="yours", matrix_n=min(CHECK_DIGITS, len(resources.mnist().test_y)), seeds=seeds)
+    mine = run_order_results({o: [j.result for j in runs] for o, runs in by_order.items()})
+    comparison(mine["acc"], mine["n"], mine["acc_by_rows"], cache[key], key="yours",
+               matrix_n=min(CHECK_DIGITS, len(resources.mnist().test_y)), seeds=mine["seeds"])
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ import streamlit as st
 
 from lib.checkpoints import to_bytes
 from lib import stats
-from lib.jobs import STATES, export_runs
+from lib.jobs import STATES, export_runs, seed_groups
 from lib.messages import LIST_SEPARATOR
 from lib.families import FAMILIES
 from lib.orders import ORDERS
@@ -89,13 +89,7 @@ def shown(job) -> dict:
 
 def repeats(done: list) -> None:
     """One line per group of runs repeated with other seeds: the mean and spread of their test accuracy."""
-    groups: dict[int, list] = {}
-    for job in done:
-        if job.group and job.result is not None:
-            groups.setdefault(job.group, []).append(job)
-    for runs in groups.values():
-        if len(runs) < 2:
-            continue
+    for runs in seed_groups(done):
         s = stats.spread([j.result["acc"] for j in runs])
         st.info(t("Runs {runs}: the same settings with {k} seeds. Test accuracy {mean:.2%} ± {sd:.2%} (mean ± "
                   "standard deviation across seeds), from {low:.2%} to {high:.2%}.",
@@ -167,7 +161,7 @@ def main() -> None:
         started = training.start_repeats(cfg, st.session_state.get("form_repeats", 1))
         if started:
             st.session_state["watch"] = started[0].id
-            st.query_params.from_dict(config_to_query(cfg) | {"lang": st.query_params.get("lang", "en")})
+            st.query_params.from_dict(config_to_query(cfg) | {"lang": language()})
             training.remember_active()
             st.rerun()
     training.remember_active()
