@@ -23,13 +23,17 @@ FAMILY_ORDERS = ("forward", "shuffled", "random")  # the orders each new family 
 SEED_FOLDER = FOLDER / "seeds"  # cards (no weights) of the same configs trained with other seeds: the spread
 EXTRA_SEEDS = (1, 2)  # with seed 0 (the shipped weights) three runs per row order
 
+SOURCE_LESSON = "Pytorch Note38 RNN 做图像分类"  # the tutorial this app teaches, as it is titled
+LESSON_MODEL = "lesson-forward"  # its model, retrained here
+EVERY_STEP_MODEL = "lesson-every-step"  # the same, trained with a loss on the answer after every row
+
 SPECS: dict[str, tuple[str, TrainConfig]] = {  # name -> (description, config)
-    "lesson-forward": ("The original lesson: 2×100 LSTM, SGD lr 0.1, batch 64, 10 epochs, top → bottom.",
+    LESSON_MODEL: ("The original lesson: 2×100 LSTM, SGD lr 0.1, batch 64, 10 epochs, top → bottom.",
                        preset("lesson", log_every=100)),
     **{f"lstm-{order}": (f"2×128 LSTM with Adam, read in the '{order}' order.", replace(STRONG, order=order))
        for order in ORDERS},
-    "lesson-every-step": ("The lesson's model and training, with the loss on the answer after every row: what can "
-                          "be known after k rows.", preset("lesson", loss="every-step", log_every=100)),
+    EVERY_STEP_MODEL: ("The lesson's model and training, with the loss on the answer after every row: a lower "
+                       "bound on what can be read after k rows.", preset("lesson", loss="every-step", log_every=100)),
     "gru-forward": ("2×128 GRU with Adam, top → bottom.", replace(STRONG, cell="gru")),
     "rnn-forward": ("2×128 plain tanh RNN with Adam, top → bottom.", replace(STRONG, cell="rnn", lr=0.001)),
     **{f"cnn-{order}": (f"CNN (hidden 100, 2 layers: 147,760 weights) with Adam, lines in the '{order}' order.",

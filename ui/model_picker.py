@@ -8,12 +8,12 @@ import streamlit as st
 from lib.evaluate import evaluate
 from lib.families import FAMILIES, uses
 from lib.orders import ORDERS
+from lib.pretrained import LESSON_MODEL
 from lib.train import TrainConfig
 from ui import resources, state
 from ui.i18n import t
 from ui.upload import uploads
 
-LESSON_MODEL = "lesson-forward"
 
 def model_options() -> dict[str, dict]:
     """'shipped:NAME' / 'run:ID' -> {label, model, config} for every model there is to inspect."""

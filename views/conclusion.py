@@ -12,12 +12,13 @@ from lib.devices import resolve_device
 from lib.orders import ORDERS
 from lib.scaling import FAMILIES as MEASURED, HEIGHTS, count, enlargement
 from lib.presets import preset
+from lib.pretrained import SOURCE_LESSON
 from ui import conclusion as parts, resources, state, training
 from ui.captions import digit_counts
 from ui.common import page
 from ui.i18n import t, tn
 
-LESSON = "“Pytorch Note38 RNN 做图像分类”"  # the source lesson's title, quoted as it is
+LESSON = f"“{SOURCE_LESSON}”"  # the source lesson's title, quoted as it is
 
 
 def shipped_cards() -> dict[str, dict]:

@@ -11,23 +11,22 @@ from lib.drawing import read_digit
 from lib.readings import row_ink
 from lib.model import RowClassifier
 from lib.presets import preset
+from lib.pretrained import EVERY_STEP_MODEL, LESSON_MODEL, SOURCE_LESSON
 from lib.train import OPTIMIZERS
 from ui import captions, charts, resources, state
 from ui.common import link_to, page
 from ui.i18n import t
 
-LESSON = "lesson-forward"
 # Streamlit's syntax colours are 2.2-3.7:1 on its code background; these reach 5.8:1 or more (WCAG 2.1 AA asks 4.5).
 CODE_COLOURS = {"#0B5CAD": "keyword tag function class-name selector builtin", "#17703A": "string char attr-value "
                 "boolean constant symbol", "#0A6B61": "number regex", "#5E6270": "comment prolog doctype cdata "
                 "punctuation", "#A0420A": "operator entity decorator atrule", "#0B5F8A": "attr-name property variable",
                 "#7A3E9D": "url", "#B3261E": "important"}
-EVERY_STEP = "lesson-every-step"  # the lesson's model trained with a loss on every step's answer
 
 
 def lesson_model():
     """The shipped lesson model and its card, or (None, None) if it is missing."""
-    return resources.shipped().get(LESSON, (None, None))
+    return resources.shipped().get(LESSON_MODEL, (None, None))
 
 
 def toggle_play() -> None:
@@ -102,7 +101,7 @@ def source() -> None:
               "trained with SGD at learning rate 0.1 for 10 epochs (98.15 % test accuracy in the original). Row "
               "by Row adds training with your own settings and live curves, the row-order experiment that tests "
               "the lesson's claim that order does not matter, and a look inside the network as it reads.",
-              title="Pytorch Note38 RNN 做图像分类"), icon=":material/menu_book:")
+              title=SOURCE_LESSON), icon=":material/menu_book:")
 
 
 def idea(data) -> None:
@@ -142,7 +141,7 @@ def why_last_step() -> None:
     by_rows = card["metrics"]["acc_by_rows"]
     series = [{"name": t("lesson model (trained on the last answer)"), "x": list(range(1, 29)), "y": by_rows,
                "color": "#D55E00"}]
-    _, every = resources.shipped().get(EVERY_STEP, (None, None))
+    _, every = resources.shipped().get(EVERY_STEP_MODEL, (None, None))
     if every is not None:
         series.append({"name": t("the same model trained on every answer"), "x": list(range(1, 29)),
                        "y": every["metrics"]["acc_by_rows"], "color": "#0072B2", "dash": "dash"})
