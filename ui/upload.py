@@ -24,8 +24,9 @@ def upload_box() -> None:
                                      max_upload_size=MAX_BYTES // MB)
         card = right.file_uploader(t("Card (.json)"), type=["json"], key="upload_card", max_upload_size=1)
         if weights is None or card is None:
-            st.caption(t("Both files come from the Train page's download buttons (or `python -m lib.cli train "
-                         "--out`). Nothing in them is executed: weights are plain tensors, the card is JSON."))
+            st.caption(t("Both files come from the Train page's download buttons (or the command {command}). Nothing "
+                         "in them is executed: weights are plain tensors, the card is JSON.",
+                         command="python -m lib.cli train --out"))  # as text: inline code in a caption is too faint
             return
         signature = (weights.file_id, card.file_id)
         if st.session_state.get("upload_signature") != signature:
