@@ -32,6 +32,7 @@ def load_tool():
 def english_words(text: str) -> list[str]:
     """Latin words in `text` that are not names which stay as they are (placeholders and code are left out)."""
     text = re.sub(r"`[^`]*`", " ", text)  # inline code
+    text = re.sub(r"python -m [\w.]+( --?[\w-]+| [a-z][\w-]*)*", " ", text)  # a command named as text
     text = re.sub(r"\S*/\S*", " ", text)  # paths and file names (MNIST/raw/…, data/)
     text = re.sub(r"\b(MNIST_ROOT|ROW_BY_ROW_\w+|[a-z]+-[a-z]+(-[a-z]+)*|Row by Row)\b", " ", text)
     words = re.findall(r"[A-Za-z][A-Za-z0-9.]*", text)
