@@ -12,7 +12,7 @@ from lib.orders import ORDERS
 from lib.scaling import enlargement
 from ui import charts, resources, state
 from ui.captions import digit_counts
-from ui.i18n import t
+from ui.i18n import and_list, t
 
 MARKERS = {False: "circle", True: "diamond"}  # shipped models, the student's own runs (a cue beyond colour)
 
@@ -38,7 +38,7 @@ def predict(key: str, question: str, choices: dict[str, str], answers: list[str]
     if guess is None:
         st.caption(t("Pick an answer to see the measurement."))
         return False
-    named = dict(guess=choices[guess], answer=t(LIST_SEPARATOR).join(choices[a] for a in answers))
+    named = dict(guess=choices[guess], answer=and_list(choices[a] for a in answers))
     if not answers:
         st.info(t("You predicted: {guess}. There is no measurement to compare with yet.", **named))
     elif guess in answers and len(answers) > 1:
@@ -152,7 +152,7 @@ def time_why(points: list[dict], answers: list[str]) -> str:
                         w=p["weights"], e=p["epochs"]) for f, p in best.items()]) if best else ""
     verdict = accuracy_verdict(answers)
     prior = [family_name(f) for f in answers if FAMILIES[f].built_for_images]
-    others = t(LIST_SEPARATOR).join(family_name(f) for f in answers if not FAMILIES[f].built_for_images)
+    others = and_list(family_name(f) for f in answers if not FAMILIES[f].built_for_images)
     if verdict == "prior_ties":
         why = t("**Why.** A {model} is built for images: its filters assume that nearby pixels belong together and "
                 "that a stroke means the same wherever it is. {others} have to learn that from the data; with enough "

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from lib.messages import Message
+from lib.messages import LIST_SEPARATOR, Message
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 DOMAIN = "messages"
@@ -66,6 +66,14 @@ def labels(names: dict) -> dict:
     is also called outside the page's run (AppTest's replies), where the visitor's language is not known, so it must
     not call t() itself."""
     return {k: t(v) for k, v in names.items()}
+
+
+def and_list(items) -> str:
+    """Names joined as a sentence lists them in the visitor's language: "A, B and C" / "A、B 和 C"."""
+    items = list(items)
+    if len(items) < 2:
+        return "".join(items)
+    return t("{items} and {last}", items=t(LIST_SEPARATOR).join(items[:-1]), last=items[-1])
 
 
 def tn(singular: str, plural: str, n: int, **values) -> str:
