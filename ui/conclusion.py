@@ -140,8 +140,9 @@ def time_chart(points: list[dict]) -> None:
     scored += [t("your runs on {n}", n=digit_counts(p["n"] for p in mine))] if mine else []
     st.caption(t("Each point is one model: diamonds are your runs, circles the shipped models, each timed on the "
                  "machine that trained it.") + " " + t("Scored: {list}.", list=t(LIST_SEPARATOR).join(scored)) +
-               " " + sentence([t("best {model}: {acc:.2%} in {s:,.0f} s ({name})", model=family_name(f),
-                                 acc=p["acc"], s=p["seconds"], name=p["name"]) for f, p in best.items()]))
+               " " + t("The best of each family: {list}.", list=t("; ").join(
+                   t("{model} {acc:.2%} in {s:,.0f} s ({name})", model=family_name(f), acc=p["acc"], s=p["seconds"],
+                     name=p["name"]) for f, p in best.items())))
 
 
 def time_why(points: list[dict], answers: list[str]) -> str:
