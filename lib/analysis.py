@@ -89,12 +89,12 @@ def rows_to_reach(acc_by_rows: list[float], fraction: float = 0.9) -> int:
 
 
 def reading_table(cards: dict[str, dict]) -> str:
-    """Markdown: each shipped recurrent model's test accuracy with its 95 % interval and its accuracy after k rows
+    """Markdown: each shipped recurrent model's test accuracy with its 95% interval and its accuracy after k rows
     (the numbers docs/teaching-notes.md quotes; tests/test_docs.py checks the document against this). Families that
     take in all rows at once have no answer after k rows: lib.conclusion.family_table has them."""
     from .stats import margin
 
-    lines = ["| model | order | loss on | test accuracy (10,000 digits, 95 % interval) | after 7 rows | after 14 "
+    lines = ["| model | order | loss on | test accuracy (10,000 digits, 95% interval) | after 7 rows | after 14 "
              "| after 20 | after 24 |", "|---|---|---|---:|---:|---:|---:|---:|"]
     for name in sorted(n for n, card in cards.items() if card["metrics"].get("acc_by_rows")):
         card = cards[name]
@@ -110,7 +110,7 @@ def seed_table(cards: dict[str, dict], seed_cards: dict[str, dict], cell: str = 
     """Markdown: per row order, each seed's test accuracy and their mean ± standard deviation (the numbers the Row
     order page draws and docs/teaching-notes.md quotes; tests/test_docs.py checks the document against this)."""
     results = shipped_order_results(cards, cell, seed_cards)
-    lines = ["| order | seeds | test accuracy of each run (10,000 digits) | mean ± sd | lowest – highest | rows to 90 % "
+    lines = ["| order | seeds | test accuracy of each run (10,000 digits) | mean ± sd | lowest – highest | rows to 90% "
              "of the final accuracy (mean curve) |", "|---|---|---|---:|---:|---:|"]
     for o in results["orders"]:
         s, runs = results["seeds"][o], results["runs"][o]

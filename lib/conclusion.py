@@ -146,7 +146,7 @@ def time_points(cards: dict[str, dict], runs: list[dict]) -> list[dict]:
 def most_accurate_families(points: list[dict]) -> list[str]:
     """The answer to the page's third prediction: the family of the most accurate point, and every family whose best
     point ties with it (the two test accuracies differ by no more than their sampling noise, lib.stats.differ at
-    95 %), most accurate first; [] without points."""
+    95%), most accurate first; [] without points."""
     best = sorted(best_per_family(points).values(), key=lambda p: -p["acc"])
     return [p["family"] for p in best if not differ(best[0]["acc"], best[0]["n"], p["acc"], p["n"])]
 

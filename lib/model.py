@@ -95,7 +95,7 @@ class RowClassifier(Classifier):
 class ConvClassifier(Classifier):
     """A small CNN over the whole image at once: two 3×3 conv + 2×2 pool stages (hidden/4 and hidden/2 channels),
     then `layers` 3×3 convs of `hidden` channels, the mean over positions and Linear(hidden -> 10). With the lesson's
-    hidden 100 and 2 layers it has 147,760 weights, 10 % more than the lesson's 2×100 LSTM (133,810). Every conv of a
+    hidden 100 and 2 layers it has 147,760 weights, 10% more than the lesson's 2×100 LSTM (133,810). Every conv of a
     stage runs over all positions at once; nothing waits for the previous row. Any image size (the mean pools)."""
 
     def __init__(self, hidden: int = 100, layers: int = 2):

@@ -26,7 +26,7 @@ def lr_factor(scheduler: str, progress: float) -> float:
         return 1.0 if progress < 0.5 else 0.1 if progress < 0.75 else 0.01
     if scheduler == "cosine":
         return 0.5 * (1.0 + math.cos(math.pi * progress))
-    if scheduler == "one-cycle":  # linear warm-up over 30 %, then cosine down to nearly 0
+    if scheduler == "one-cycle":  # linear warm-up over 30%, then cosine down to nearly 0
         if progress < 0.3:
             return 0.04 + 0.96 * progress / 0.3
         return 0.5 * (1.0 + math.cos(math.pi * (progress - 0.3) / 0.7)) + 1e-4

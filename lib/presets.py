@@ -12,12 +12,12 @@ from .train import TrainConfig
 PRESETS = {  # registry: name -> (label, one-line description, config)
     "lesson": (N_("Original lesson"),
                N_("2×100 LSTM, SGD lr 0.1, batch 64, 10 epochs, the test set scored after every epoch: the "
-                  "original lesson's setup (98.15 % there)."), TrainConfig(validation=0.0)),
+                  "original lesson's setup (98.15% there)."), TrainConfig(validation=0.0)),
     "fast": (N_("Fast & accurate"),
-             N_("1×128 LSTM with Adam and a one-cycle schedule: about 98 % in 3 epochs on a CPU."),
+             N_("1×128 LSTM with Adam and a one-cycle schedule: about 98% in 3 epochs on a CPU."),
              TrainConfig(hidden=128, layers=1, lr=0.005, optimizer="adam", scheduler="one-cycle",
                          batch_size=128, epochs=3, clip=1.0, precision="auto",
-                         validation=0.0)),  # trains on all 60,000; bench/throughput times it to 98 % test accuracy
+                         validation=0.0)),  # trains on all 60,000; bench/throughput times it to 98% test accuracy
     "quick": (N_("Quick classroom run"),
               N_("The fast model on 5,000 digits, a tenth of them held out to validate, for 2 epochs."),
               TrainConfig(hidden=128, layers=1, lr=0.005, optimizer="adam", scheduler="one-cycle",

@@ -1,6 +1,6 @@
 """Uncertainty of what the app measures: a test accuracy's interval, whether two accuracies differ, seed spread.
 
-A test accuracy is a share of n test digits, so it carries a binomial uncertainty (about ±0.2 points at 98 % on 10,000
+A test accuracy is a share of n test digits, so it carries a binomial uncertainty (about ±0.2 points at 98% on 10,000
 digits, ±0.6 on 2,000). Captions name a "highest" only when the gap is larger than that; otherwise they say "tie".
 Seed-to-seed spread (the same run repeated with other seeds) is another uncertainty, measured by repeating runs.
 """
@@ -10,15 +10,15 @@ from __future__ import annotations
 import math
 import statistics
 
-Z95 = 1.96  # two-sided 95 %
-# Student's t, two-sided 95 %, by degrees of freedom: a mean over a few seeds knows its spread only roughly, so
+Z95 = 1.96  # two-sided 95%
+# Student's t, two-sided 95%, by degrees of freedom: a mean over a few seeds knows its spread only roughly, so
 # its gap must be wider than 1.96 standard errors (with 3 seeds per side, 2.78) before a caption names a winner.
 T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
        12: 2.179, 14: 2.145, 16: 2.120, 18: 2.101, 20: 2.086, 30: 2.042}
 
 
 def t95(df: int) -> float:
-    """The two-sided 95 % critical value of Student's t with `df` degrees of freedom (rounded down to the table,
+    """The two-sided 95% critical value of Student's t with `df` degrees of freedom (rounded down to the table,
     which errs on the careful side; 1.96 beyond 30)."""
     if df > 30:
         return Z95
@@ -26,7 +26,7 @@ def t95(df: int) -> float:
 
 
 def interval(acc: float, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval of a share `acc` of `n` trials: (low, high), inside [0, 1] even at 0 % or 100 %."""
+    """Wilson score interval of a share `acc` of `n` trials: (low, high), inside [0, 1] even at 0% or 100%."""
     if n <= 0:
         return 0.0, 1.0
     centre = (acc + z * z / (2 * n)) / (1 + z * z / n)
@@ -35,7 +35,7 @@ def interval(acc: float, n: int, z: float = Z95) -> tuple[float, float]:
 
 
 def margin(acc: float, n: int) -> float:
-    """Half the width of the 95 % interval: the "±" printed beside an accuracy."""
+    """Half the width of the 95% interval: the "±" printed beside an accuracy."""
     low, high = interval(acc, n)
     return (high - low) / 2
 

@@ -21,7 +21,7 @@ from .optim import lr_factor, make_optimizer
 from .orders import ORDERS
 
 OPTIMIZERS = {"sgd": N_("SGD"), "sgd-momentum": N_("SGD + momentum"), "adam": N_("Adam"), "adamw": N_("AdamW")}
-SCHEDULERS = {"none": N_("constant"), "step": N_("step (×0.1 at 50 % and 75 %)"), "cosine": N_("cosine decay"),
+SCHEDULERS = {"none": N_("constant"), "step": N_("step (×0.1 at 50% and 75%)"), "cosine": N_("cosine decay"),
               "one-cycle": N_("one-cycle (warm up, then anneal)")}
 DEVICES = ("auto", "cpu", "cuda", "mps")
 LOSSES = {"last-step": N_("after the last row only (the lesson)"), "every-step": N_("after every row")}
@@ -268,7 +268,7 @@ def _epoch_end(cfg, model, data, held_out, epoch, step, window, clock) -> tuple[
 
 
 def _verdict(cfg, last_epoch: dict) -> dict:
-    """{"message": …} when the last epoch stayed near chance (a loss at or above ln 10, or accuracy under 20 %)."""
+    """{"message": …} when the last epoch stayed near chance (a loss at or above ln 10, or accuracy under 20%)."""
     if last_epoch["train_loss"] < 0.9 * CHANCE_LOSS and last_epoch["train_acc"] >= NOT_LEARNING_ACC:
         return {}
     adaptive = cfg.optimizer in ("adam", "adamw")

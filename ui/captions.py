@@ -30,19 +30,19 @@ def order_ranking(acc: dict[str, float], n: dict[str, int], repeats: int = 1,
         text = t("All these orders tie: the gaps between their means are within the spread across seeds.")
     elif found["all_tie"]:
         text = t("All these orders tie: the gaps between them are within the uncertainty of the test score "
-                 "({n:,} test digits, 95 % interval).", n=min(n.values()))
+                 "({n:,} test digits, 95% interval).", n=min(n.values()))
     elif repeats > 1:
         text = t("Highest: {high}. Lowest: {low}. Orders named together tie: the gap between their means is within "
-                 "what the spread across seeds allows (95 %, Student's t).", high=_names(found["highest"], acc),
+                 "what the spread across seeds allows (95%, Student's t).", high=_names(found["highest"], acc),
                  low=_names(found["lowest"], acc))
     else:
         text = t("Highest: {high}. Lowest: {low}. Orders named together tie: their gap is within the uncertainty "
-                 "of the test score (95 % interval, shown as error bars).", high=_names(found["highest"], acc),
+                 "of the test score (95% interval, shown as error bars).", high=_names(found["highest"], acc),
                  low=_names(found["lowest"], acc))
     if any(ORDERS[o].per_image for o in found["lowest"]) and not found["all_tie"]:
         text += " " + t("A fixed order, even a scrambled one, can be learned: at each step the network can count on "
                         "the same row arriving. A new random order for every image takes that away, and accuracy "
-                        "falls, though it stays far above chance (10 %).")
+                        "falls, though it stays far above chance (10%).")
     if repeats == 1:
         text += " " + t("Each bar is one training run; another seed would move it too (a few tenths of a point for "
                         "the shipped models on the full MNIST, more on fewer digits), which these intervals do not "

@@ -102,7 +102,7 @@ def outcome(job: Job) -> None:
     elif job.result is None:
         st.info(t("Stopped before any training step. {msg}", msg=_why(job)))
     else:
-        text = t("Test accuracy {acc:.2%} ± {margin:.2%} on the {n:,} MNIST test digits (95 % interval), after "
+        text = t("Test accuracy {acc:.2%} ± {margin:.2%} on the {n:,} MNIST test digits (95% interval), after "
                  "{s:.1f} s of training on {device}.", acc=job.result["acc"],
                  margin=stats.margin(job.result["acc"], job.result["n"]), n=job.result["n"], s=job.seconds,
                  device=state.device_text(job.last("start") or {}))

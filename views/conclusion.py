@@ -155,7 +155,7 @@ def measure_controls(device: str, out: dict | None) -> None:
 
 def time_part() -> None:
     st.header(t("3 · Accuracy against training time"))
-    st.markdown(t("**The lesson's result.** Its LSTM reached 98.15 % after 10 epochs: an RNN can classify images. "
+    st.markdown(t("**The lesson's result.** Its LSTM reached 98.15% after 10 epochs: an RNN can classify images. "
                   "Is it also a good choice, for the accuracy it reaches and the time it takes?"))
     points = time_points(shipped_cards(), parts.my_runs())
     answers = most_accurate_families([p for p in points if not p["mine"]])

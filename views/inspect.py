@@ -34,10 +34,10 @@ def describe(choice: dict, ev: dict) -> None:
                   n=ev["n"])
     if family.recurrent:
         st.caption(t("{shape}, reading {order}. Test accuracy {acc:.2%} ± {margin:.2%} on the {n:,} MNIST test digits "
-                     "(95 % interval).", **values))
+                     "(95% interval).", **values))
     else:
         st.caption(t("{shape}; its lines in the order {order}. Test accuracy {acc:.2%} ± {margin:.2%} on the {n:,} "
-                     "MNIST test digits (95 % interval).", **values))
+                     "MNIST test digits (95% interval).", **values))
     how = t("{family}: {summary}.", family=t(family.label), summary=t(family.summary))
     if "positions" in family.options:
         how += " " + (t("Each line gets a learned position embedding, so the model knows where it sits.")

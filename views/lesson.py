@@ -98,7 +98,7 @@ def source() -> None:
     """Credit the lesson this app teaches, and say what the app adds to it."""
     st.info(t("This page follows the Chinese tutorial “{title}” from the *Pytorch Note* series: a two-layer LSTM "
               "with 100 hidden units reads each MNIST digit row by row and classifies it from its last output, "
-              "trained with SGD at learning rate 0.1 for 10 epochs (98.15 % test accuracy in the original). Row "
+              "trained with SGD at learning rate 0.1 for 10 epochs (98.15% test accuracy in the original). Row "
               "by Row adds training with your own settings and live curves, the row-order experiment that tests "
               "the lesson's claim that order does not matter, and a look inside the network as it reads.",
               title=SOURCE_LESSON), icon=":material/menu_book:")
@@ -148,7 +148,7 @@ def why_last_step() -> None:
     st.plotly_chart(charts.lines(series, t("rows read"), t("test accuracy"), t("Accuracy if we stopped after k "
                                  "rows"), yrange=[0, 1.02], percent=True), key="lesson_by_rows", width="stretch")
     st.caption(t("After 14 rows: {half:.1%}; after all 28: {full:.2%} (on the {n:,} MNIST test digits). Chance is "
-                 "10 %.", half=by_rows[13], full=by_rows[27], n=card["metrics"]["n"]))
+                 "10%.", half=by_rows[13], full=by_rows[27], n=card["metrics"]["n"]))
     if every is not None:
         st.caption(captions.every_step_text(every, by_rows[27]))
 
@@ -159,7 +159,7 @@ def conclusions() -> None:
     _, card = lesson_model()
     if card is not None:
         st.markdown(t("- **It works.** The lesson's LSTM reaches **{acc:.2%}** on the {n:,} MNIST test digits "
-                      "here (the original lesson reported 98.15 %), trained in {s:.0f} s on {dev}.",
+                      "here (the original lesson reported 98.15%), trained in {s:.0f} s on {dev}.",
                       acc=card["metrics"]["acc"], n=card["metrics"]["n"], s=card["training"]["seconds"],
                       dev=state.device_text(card["training"])))
     st.markdown(t("- **But an RNN is sequential.** Step 28 needs step 27, which needs step 26…: the 28 steps "

@@ -40,7 +40,7 @@ def comparison(acc: dict, n: dict, by_rows: dict, matrix: dict, key: str, matrix
                                                              "spread over {k} seeds", k=repeats, n=digits)
     else:
         errors, title = [stats.margin(acc[o], n[o]) for o in orders], t("Test accuracy by row order, {n} test digits "
-                                                                        "(± 95 % interval)", n=digits)
+                                                                        "(± 95% interval)", n=digits)
     left.plotly_chart(charts.bars([order_name(o) for o in orders], [acc[o] for o in orders], title,
                                   [ORDERS[o].color for o in orders], yrange=[min(acc.values()) - 0.05, 1.0],
                                   errors=errors), key=f"{key}_bars", width="stretch")
@@ -55,13 +55,13 @@ def comparison(acc: dict, n: dict, by_rows: dict, matrix: dict, key: str, matrix
 
 
 def rows_chart(orders: list[str], by_rows: dict, right, key: str, digits: str) -> None:
-    """Accuracy after reading k rows, one line per order, and when each reaches 90 % of its final accuracy."""
+    """Accuracy after reading k rows, one line per order, and when each reaches 90% of its final accuracy."""
     series = [{"name": order_name(o), "x": list(range(1, 29)), "y": by_rows[o], **training.order_look(o)}
               for o in orders]
     title = t("Accuracy after reading k rows, {n} test digits", n=digits)
     right.plotly_chart(charts.lines(series, t("rows read"), t("test accuracy"), title,
                                     yrange=[0, 1.02], percent=True), key=f"{key}_rows", width="stretch")
-    right.caption(t("Rows read before the final classifier reaches 90 % of its final accuracy: {list}. It was "
+    right.caption(t("Rows read before the final classifier reaches 90% of its final accuracy: {list}. It was "
                     "trained to answer after the last row only, so these curves show when that read-out starts to "
                     "work, not when the information arrives.",
                     list=t(LIST_SEPARATOR).join(f"{order_name(o)} {rows_to_reach(by_rows[o])}" for o in orders)))
