@@ -194,6 +194,8 @@ def test_pages_render_in_chinese_with_no_english_left(page, mnist):
     seen = texts(at.main) + texts(at.sidebar)
     leftovers = sorted({w for text in seen for w in english_words(text)} - {"Language", "English"})  # the switch
     assert leftovers == []
+    spaced = [text for text in seen if re.search(r"[。；！？] ", text)]  # sentences joined with ui.i18n.gap()
+    assert spaced == [], spaced[:3]
 
 
 def test_the_browser_language_is_the_default(mnist, monkeypatch):

@@ -6,7 +6,7 @@ from lib import stats
 from lib.analysis import matrix_facts, peaks
 from lib.messages import LIST_SEPARATOR
 from lib.orders import ORDERS
-from ui.i18n import t
+from ui.i18n import gap, t
 
 
 def digit_counts(counts) -> str:
@@ -40,15 +40,15 @@ def order_ranking(acc: dict[str, float], n: dict[str, int], repeats: int = 1,
                  "of the test score (95% interval, shown as error bars).", high=_names(found["highest"], acc),
                  low=_names(found["lowest"], acc))
     if any(ORDERS[o].per_image for o in found["lowest"]) and not found["all_tie"]:
-        text += " " + t("A fixed order, even a scrambled one, can be learned: at each step the network can count on "
+        text += gap() + t("A fixed order, even a scrambled one, can be learned: at each step the network can count on "
                         "the same row arriving. A new random order for every image takes that away, and accuracy "
                         "falls, though it stays far above chance (10%).")
     if repeats == 1:
-        text += " " + t("Each bar is one training run; another seed would move it too (a few tenths of a point for "
+        text += gap() + t("Each bar is one training run; another seed would move it too (a few tenths of a point for "
                         "the shipped models on the full MNIST, more on fewer digits), which these intervals do not "
                         "include.")
     else:
-        text += " " + t("Each bar is the mean of {k} runs with different seeds; its error bar is ± one standard "
+        text += gap() + t("Each bar is the mean of {k} runs with different seeds; its error bar is ± one standard "
                         "deviation across them.", k=repeats)
     return text
 
@@ -60,11 +60,11 @@ def matrix_reading(matrix: dict[str, dict[str, float]]) -> str:
              "order it never saw. The weights are the same at every step; what does not carry over is what the "
              "network learned to expect at each step.")
     if facts["mean_drop"] is not None:
-        text += " " + t("Away from its own order a model loses {mean:.0f} points on average; {order} loses least "
+        text += gap() + t("Away from its own order a model loses {mean:.0f} points on average; {order} loses least "
                         "({least:.0f} points).", mean=100 * facts["mean_drop"], order=t(ORDERS[facts["least"]].title),
                         least=100 * facts["least_drop"])
     if facts["across_axis"] is not None:
-        text += " " + t("Read by columns, the models trained on rows score at most {best:.0%}: a column is a "
+        text += gap() + t("Read by columns, the models trained on rows score at most {best:.0%}: a column is a "
                         "different kind of line.", best=facts["across_axis"])
     return text
 
@@ -77,12 +77,12 @@ def every_step_text(every: dict, lesson: float) -> str:
              "trained this way, gets out of them. The gap between the curves is what the lesson's classifier was "
              "never asked to read.", half=known[13], full=known[27])
     if top["row"] < len(known):
-        text += " " + t("Its best answer comes after row {row} ({acc:.2%}); the rows after it lower its score.",
+        text += gap() + t("Its best answer comes after row {row} ({acc:.2%}); the rows after it lower its score.",
                         row=top["row"], acc=top["row_acc"])
-    text += " " + t("It ends below the lesson's model ({full:.2%} against {lesson:.2%}) in this one run.",
+    text += gap() + t("It ends below the lesson's model ({full:.2%} against {lesson:.2%}) in this one run.",
                     full=known[27], lesson=lesson)
     if top["epoch"] < top["last_epoch"]:
-        text += " " + t("Its test accuracy was {acc:.2%} after epoch {epoch} and fell by epoch {last}: part of that "
+        text += gap() + t("Its test accuracy was {acc:.2%} after epoch {epoch} and fell by epoch {last}: part of that "
                         "gap is this run's unsteady end, not only the early answers "
                         "it is trained for.", acc=top["epoch_acc"], epoch=top["epoch"], last=top["last_epoch"])
     return text

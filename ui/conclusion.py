@@ -12,7 +12,7 @@ from lib.orders import ORDERS
 from lib.scaling import enlargement
 from ui import charts, resources, state
 from ui.captions import digit_counts
-from ui.i18n import and_list, t
+from ui.i18n import and_list, gap, t
 
 MARKERS = {False: "circle", True: "diamond"}  # shipped models, the student's own runs (a cue beyond colour)
 
@@ -65,7 +65,7 @@ def order_chart(acc: dict[str, dict[str, float]], key: str, title: str) -> None:
     parts = [t("{model}: {a:.2%} {base}, {b:.2%} {other} ({d:+.1f} points)", model=variant_name(v),
                a=acc[v][BASELINE], base=t(ORDERS[BASELINE].title), b=acc[v][PER_IMAGE],
                other=t(ORDERS[PER_IMAGE].title), d=d * 100) for v, d in order_drops(acc).items()]
-    st.caption(" ".join([t("Test accuracy of each model in each row order.")] + ([sentence(parts)] if parts else [])))
+    st.caption(gap().join([t("Test accuracy of each model in each row order.")] + ([sentence(parts)] if parts else [])))
 
 
 def scaling_charts(out: dict, kind: str) -> None:
@@ -80,8 +80,8 @@ def scaling_charts(out: dict, kind: str) -> None:
                                          device=state.device_text(out))), key=f"scaling_{kind}", width="stretch")
     grown = growth(out, kind)
     left.caption(t("Time for one batch of {b} digits as the image grows, both axes logarithmic.", b=out["batch_size"])
-                 + " " + sentence([t("{model} {g:.1f}× from {a} to {z} pixels", model=family_name(f), g=g,
-                                     a=heights[0], z=heights[-1]) for f, g in grown.items() if g]) + " " +
+                 + gap() + sentence([t("{model} {g:.1f}× from {a} to {z} pixels", model=family_name(f), g=g,
+                                     a=heights[0], z=heights[-1]) for f, g in grown.items() if g]) + gap() +
                  t("Weights at hidden {h} and {n} layers: {list}.", h=out["hidden"], n=out["layers"],
                    list=t(LIST_SEPARATOR).join(f"{family_name(f)} {p:,}" for f, p in out["params"].items())))
     steps = [{"name": family_name(f), "x": heights, "y": out["sequential_steps"][f], "color": FAMILIES[f].color,
@@ -92,7 +92,7 @@ def scaling_charts(out: dict, kind: str) -> None:
                        key=f"scaling_steps_{kind}", width="stretch")
     right.caption(t("How many computations must run one after another in a forward pass: a recurrent layer's "
                     "steps each wait for the previous row, a CNN's and a Transformer's layers each process every "
-                    "position at once.") + " " +
+                    "position at once.") + gap() +
                   sentence([f"{family_name(f)} {v[0]} → {v[-1]}" for f, v in out["sequential_steps"].items()]))
     gaps = [(f, h) for f, values in out[kind].items() for h, v in zip(heights, values) if v is None]
     for f, h in gaps:
@@ -139,8 +139,8 @@ def time_chart(points: list[dict]) -> None:
     scored = [t("the shipped models on {n} test digits", n=digit_counts(p["n"] for p in shipped))] if shipped else []
     scored += [t("your runs on {n}", n=digit_counts(p["n"] for p in mine))] if mine else []
     st.caption(t("Each point is one model: diamonds are your runs, circles the shipped models, each timed on the "
-                 "machine that trained it.") + " " + t("Scored: {list}.", list=t(LIST_SEPARATOR).join(scored)) +
-               " " + t("The best of each family: {list}.", list=t("; ").join(
+                 "machine that trained it.") + gap() + t("Scored: {list}.", list=t(LIST_SEPARATOR).join(scored)) +
+               gap() + t("The best of each family: {list}.", list=t("; ").join(
                    t("{model} {acc:.2%} in {s:,.0f} s ({name})", model=family_name(f), acc=p["acc"], s=p["seconds"],
                      name=p["name"]) for f, p in best.items())))
 
@@ -166,7 +166,7 @@ def time_why(points: list[dict], answers: list[str]) -> str:
                 sizes=sizes)
     else:
         why = t("**Why.** Compare what each family's best model had: {sizes}", sizes=sizes)
-    return why + " " + t("The shipped models were trained on one 2-core CPU, two at a time and beside other work, "
+    return why + gap() + t("The shipped models were trained on one 2-core CPU, two at a time and beside other work, "
                          "so their times compare only roughly; your own runs, from the Train page, appear as "
                          "diamonds, timed on this server.")
 

@@ -18,6 +18,7 @@ from lib.messages import LIST_SEPARATOR, Message
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 DOMAIN = "messages"
 LANGUAGES = {"en": "English", "zh": "简体中文"}  # English is the source language: it needs no catalog
+SENTENCE_GAP = {"en": " ", "zh": ""}  # between two sentences: a Chinese full stop 。 is followed by no space
 
 
 @cache
@@ -50,6 +51,11 @@ def language() -> str:
     if lang != "en":
         st.query_params["lang"] = lang
     return lang
+
+
+def gap() -> str:
+    """What goes between two sentences in the current language."""
+    return SENTENCE_GAP.get(language(), " ")
 
 
 def _format(text: str, values: dict) -> str:

@@ -9,7 +9,7 @@ from lib.families import FAMILIES
 from lib.messages import LIST_SEPARATOR
 from lib.readings import class_extremes, gate_means, most_frequent_mistake, state_range, top_two
 from ui import charts_inspect as charts
-from ui.i18n import t
+from ui.i18n import gap, t
 
 # Each chart's caption starts with what it is and ends with what it shows for this digit or model: the chart's text
 # alternative, in the visitor's language (docs/accessibility.md).
@@ -77,7 +77,7 @@ def show_reading(seen: dict, digit: dict, step: int) -> None:
         st.caption(t("Each row is what the final classifier says after that many steps (darker = more probable). "
                      "It was trained to answer after the last step only, so its early answers are a by-product: "
                      "for models reading top → bottom they often stay unsure until the last rows, even when the "
-                     "telling strokes came early.") + " " + final_text(seen))
+                     "telling strokes came early.") + gap() + final_text(seen))
     with right:
         st.plotly_chart(charts.prob_lines(seen["probs"], step, t("Each class, step by step"), height=480),
                         key="inspect_prob_lines", width="stretch")
@@ -93,7 +93,7 @@ def show_states(seen: dict, cell: str, step: int) -> None:
     st.caption(t("Each row is the top layer's output h after that step (blue positive, red negative): the only "
                  "thing the classifier reads, and only after the last step. It is not all the network remembers: "
                  "an LSTM also carries its cell state c, and each lower layer has a state of its own; neither is "
-                 "drawn here. The state can keep changing over blank rows too.") + " " +
+                 "drawn here. The state can keep changing over blank rows too.") + gap() +
                t("At step {k} its values run from {low:.2f} to {high:.2f}; {n} of {h} units are beyond ±0.5.",
                  k=step, **state_range(hidden, step)))
     if "gates" not in FAMILIES[cell].panels:
@@ -122,6 +122,6 @@ def show_gates(seen: dict, step: int) -> None:
                  "from this layer's input at the step (the row, for layer 1; layer 1's output, for layer 2) and "
                  "from the previous h. Forget gate: how much of the cell state is kept; near 1 (yellow) keeps it, "
                  "near 0 forgets. Output gate: how much of the cell state goes out as h, to the layer above (or "
-                 "the classifier) and to this layer's own next step.") + " " +
+                 "the classifier) and to this layer's own next step.") + gap() +
                t("At step {k}, averaged over the units of layer {n}: input {i:.2f}, forget {f:.2f}, output {o:.2f}.",
                  k=step, n=layer + 1, **gate_means(seen, layer, step)))

@@ -16,7 +16,7 @@ from lib.pretrained import SOURCE_LESSON
 from ui import conclusion as parts, resources, state, training
 from ui.captions import digit_counts
 from ui.common import page
-from ui.i18n import t, tn
+from ui.i18n import gap, t, tn
 
 LESSON = f"“{SOURCE_LESSON}”"  # the source lesson's title, quoted as it is
 
@@ -42,7 +42,7 @@ def order_part() -> None:
                           t("Test accuracy by row order, {n:,} test digits", n=table["n"]))
         st.caption(t("Shipped models trained on the full MNIST, each in its order (the LSTM: mean of its seeds). The "
                      "Transformer without positions was trained once, top → bottom, and scored in each order.")
-                   + " " +
+                   + gap() +
                    parts.sentence([t("{model}: {w:,} weights ({layers} layers, hidden size {hidden})",
                                      model=parts.variant_name(v), layers=z["layers"], hidden=z["hidden"],
                                      w=z["weights"])
