@@ -6,10 +6,9 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.families import FAMILIES
-from lib.messages import LIST_SEPARATOR
 from lib.readings import class_extremes, gate_means, most_frequent_mistake, state_range, top_two
 from ui import charts_inspect as charts
-from ui.i18n import gap, t
+from ui.i18n import and_list, gap, t
 
 # Each chart's caption starts with what it is and ends with what it shows for this digit or model: the chart's text
 # alternative, in the visitor's language (docs/accessibility.md).
@@ -97,7 +96,7 @@ def show_states(seen: dict, cell: str, step: int) -> None:
                t("At step {k} its values run from {low:.2f} to {high:.2f}; {n} of {h} units are beyond ±0.5.",
                  k=step, **state_range(hidden, step)))
     if "gates" not in FAMILIES[cell].panels:
-        with_gates = t(LIST_SEPARATOR).join(t(f.label) for f in FAMILIES.values() if "gates" in f.panels)
+        with_gates = and_list(t(f.label) for f in FAMILIES.values() if "gates" in f.panels)
         st.info(t("Gates are shown for {families} only; this model is a {cell}.", families=with_gates,
                   cell=t(FAMILIES[cell].label)))
         return
