@@ -31,7 +31,7 @@ def style(fig: go.Figure, title: str = "", height: int = 360, legend: bool = Tru
     """Apply the app's look: white background, big fonts, light grid, legend on top."""
     fig.update_layout(title=dict(text=title, x=0.0, font=dict(size=18)) if title else None, height=height,
                       font=FONT, template=LOOK, colorway=PALETTE, showlegend=legend,
-                      margin=dict(l=10, r=10, t=50 if title else 20, b=10),
+                      margin=dict(l=10, r=10, t=(70 if "<br>" in title else 50) if title else 20, b=10),
                       legend=dict(orientation="h", yanchor="top", y=-0.28, x=0, title=None))
     return fig
 

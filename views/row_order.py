@@ -36,11 +36,11 @@ def comparison(acc: dict, n: dict, by_rows: dict, matrix: dict, key: str, matrix
     repeats = min(s["runs"] for s in seeds.values()) if seeds else 1
     digits = captions.digit_counts(n[o] for o in orders)
     if repeats > 1:
-        errors, title = [seeds[o]["sd"] for o in orders], t("Test accuracy by row order, {n} test digits: mean ± "
-                                                             "spread over {k} seeds", k=repeats, n=digits)
+        errors, bars = [seeds[o]["sd"] for o in orders], t("mean ± spread over {k} seeds", k=repeats)
     else:
-        errors, title = [stats.margin(acc[o], n[o]) for o in orders], t("Test accuracy by row order, {n} test digits "
-                                                                        "(± 95% interval)", n=digits)
+        errors, bars = [stats.margin(acc[o], n[o]) for o in orders], t("± 95% interval")
+    # what the bars and their error bars are, as a smaller second line: one line would not fit half the page
+    title = t("Test accuracy by row order, {n} test digits", n=digits) + f"<br><sup>{bars}</sup>"
     left.plotly_chart(charts.bars([order_name(o) for o in orders], [acc[o] for o in orders], title,
                                   [ORDERS[o].color for o in orders], yrange=[min(acc.values()) - 0.05, 1.0],
                                   errors=errors), key=f"{key}_bars", width="stretch")
