@@ -488,5 +488,5 @@ def test_a_three_seed_repeat_shows_mean_and_spread(page, server):
     page.get_by_role("heading", name="Your results").wait_for(timeout=400_000)
     settle(page)
     no_exception(page, "row order after a 3-seed experiment")
-    page.locator(".js-plotly-plot .gtitle", has_text="mean ± spread over 3 seeds").first.wait_for(timeout=30_000)
+    page.locator(".js-plotly-plot .gtitle-subtitle", has_text="mean ± spread over 3 seeds").first.wait_for(timeout=30_000)
     assert page.get_by_text("Each bar is the mean of 3 runs with different seeds").count() >= 1

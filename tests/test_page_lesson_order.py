@@ -59,7 +59,7 @@ def test_row_order_shows_shipped_comparison(mnist):
     assert any("Highest:" in c.value for c in at.caption)
     # three seeds per order (pretrained/seeds/): means with ± one standard deviation, the matrix averaged too
     charts = {c.key: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
-    assert "mean ± spread over 3 seeds" in charts["shipped_bars"]["layout"]["title"]["text"]
+    assert "mean ± spread over 3 seeds" in charts["shipped_bars"]["layout"]["title"]["subtitle"]["text"]
     assert charts["shipped_bars"]["data"][0]["error_y"]["visible"]
     assert "mean over 3 seeds" in charts["shipped_matrix"]["layout"]["title"]["text"]
     assert any("with 3 seeds" in c.value for c in at.caption)
@@ -106,7 +106,7 @@ def test_three_seeds_per_order_show_mean_and_spread(mnist):
     assert not at.exception and all(j.state == "done" for j in runs)
     bars = next(c for c in at.get("plotly_chart") if c.key == "yours_bars")
     spec = json.loads(bars.proto.spec)
-    assert "mean ± spread over 3 seeds" in spec["layout"]["title"]["text"]
+    assert "mean ± spread over 3 seeds" in spec["layout"]["title"]["subtitle"]["text"]
     assert spec["data"][0]["error_y"]["visible"] and len(spec["data"][0]["error_y"]["array"]) == 2
     assert any("mean of 3 runs with different seeds" in c.value for c in at.caption)
 

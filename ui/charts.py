@@ -27,11 +27,12 @@ LOOK = go.layout.Template(layout=_WHITE.layout,
                           data={kind: _WHITE.data[kind] for kind in ("bar", "heatmap", "scatter")})
 
 
-def style(fig: go.Figure, title: str = "", height: int = 360, legend: bool = True) -> go.Figure:
-    """Apply the app's look: white background, big fonts, light grid, legend on top."""
-    fig.update_layout(title=dict(text=title, x=0.0, font=dict(size=18)) if title else None, height=height,
+def style(fig: go.Figure, title: str = "", height: int = 360, legend: bool = True, subtitle: str = "") -> go.Figure:
+    """Apply the app's look: white background, big fonts, light grid, legend on top; a subtitle under the title."""
+    heading = dict(text=title, x=0.0, font=dict(size=18), subtitle=dict(text=subtitle) if subtitle else None)
+    fig.update_layout(title=heading if title else None, height=height,
                       font=FONT, template=LOOK, colorway=PALETTE, showlegend=legend,
-                      margin=dict(l=10, r=10, t=(70 if "<br>" in title else 50) if title else 20, b=10),
+                      margin=dict(l=10, r=10, t=(70 if subtitle else 50) if title else 20, b=10),
                       legend=dict(orientation="h", yanchor="top", y=-0.28, x=0, title=None))
     return fig
 
@@ -50,7 +51,8 @@ def lines(series: list[dict], xtitle: str, ytitle: str, title: str = "", yrange=
 
 
 def bars(labels: list[str], values: list[float], title: str = "", colors=None, percent=True,
-         yrange=None, height: int = 340, digits: int = 2, errors: list[float] | None = None) -> go.Figure:
+         yrange=None, height: int = 340, digits: int = 2, errors: list[float] | None = None,
+         subtitle: str = "") -> go.Figure:
     """One bar per label, its value printed on it; `errors` draws ± error bars and prints them beside the value."""
     text = [f"{v:.{digits}%}" if percent else f"{v:.3g}" for v in values]
     if errors is not None:
@@ -59,7 +61,7 @@ def bars(labels: list[str], values: list[float], title: str = "", colors=None, p
                            textfont=dict(size=14), cliponaxis=False,
                            error_y=dict(type="data", array=errors, visible=errors is not None, thickness=2)))
     fig.update_yaxes(tickformat=".0%" if percent else None, range=yrange)
-    return style(fig, title, height, legend=False)
+    return style(fig, title, height, legend=False, subtitle=subtitle)
 
 
 def heatmap(z, x, y, title: str = "", xtitle: str = "", ytitle: str = "", colorscale="Blues", zmin=None,

@@ -39,11 +39,10 @@ def comparison(acc: dict, n: dict, by_rows: dict, matrix: dict, key: str, matrix
         errors, bars = [seeds[o]["sd"] for o in orders], t("mean ± spread over {k} seeds", k=repeats)
     else:
         errors, bars = [stats.margin(acc[o], n[o]) for o in orders], t("± 95% interval")
-    # what the bars and their error bars are, as a smaller second line: one line would not fit half the page
-    title = t("Test accuracy by row order, {n} test digits", n=digits) + f"<br><sup>{bars}</sup>"
-    left.plotly_chart(charts.bars([order_name(o) for o in orders], [acc[o] for o in orders], title,
+    left.plotly_chart(charts.bars([order_name(o) for o in orders], [acc[o] for o in orders],
+                                  t("Test accuracy by row order, {n} test digits", n=digits),
                                   [ORDERS[o].color for o in orders], yrange=[min(acc.values()) - 0.05, 1.0],
-                                  errors=errors), key=f"{key}_bars", width="stretch")
+                                  errors=errors, subtitle=bars), key=f"{key}_bars", width="stretch")
     left.caption(captions.order_ranking(acc, n, repeats, {o: s["se"] for o, s in (seeds or {}).items()}))
     if not all(by_rows.get(o) for o in orders):  # a CNN or a Transformer: one answer, after all rows at once
         right.info(t("These models take in all 28 rows at once, so they have no answer after k rows to chart: "
