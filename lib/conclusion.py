@@ -13,17 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from statistics import fmean
 
-import torch
-
-from .families import FAMILIES, make_model
+from .families import FAMILIES, weight_count
 from .messages import N_
 from .orders import LESSON_ORDER, get_order
 from .pretrained import EXTRA_SEEDS, FAMILY_ORDERS, seed_name
 from .stats import differ
 
-ORDERS = FAMILY_ORDERS  # the orders the page compares: those the new families are shipped in
+COMPARED = FAMILY_ORDERS  # the orders compared across families: those the new families are shipped in
 BASELINE = LESSON_ORDER  # each drop is measured from the lesson's order ...
-PER_IMAGE = next(o for o in ORDERS if get_order(o).per_image)  # ... to a new random order for every image
+PER_IMAGE = next(o for o in COMPARED if get_order(o).per_image)  # ... to a new random order for every image
 SAME = 0.005  # a drop under half a point counts as "no change" when a prediction is scored
 RECORDED = Path(__file__).resolve().parent.parent / "docs" / "scaling-cpu.json"  # `lib.cli scaling --json` output
 
@@ -67,7 +65,7 @@ def order_table(cards: dict[str, dict]) -> dict:
     model scored in those orders (its card's cross-order row: "scored"). Missing cells are left out."""
     acc, runs, source, size, n = {}, {}, {}, {}, 0
     for variant in VARIANTS:
-        for order in ORDERS:
+        for order in COMPARED:
             trained = _runs(cards, variant, order)
             if trained:
                 acc.setdefault(variant, {})[order] = fmean(c["metrics"]["acc"] for c in trained)
@@ -77,9 +75,9 @@ def order_table(cards: dict[str, dict]) -> dict:
         scored = _runs(cards, variant, BASELINE)
         if scored:
             config = scored[0]["config"]
-            size[variant] = {"layers": config["layers"], "hidden": config["hidden"], "weights": weight_count(config)}
+            size[variant] = {"layers": config["layers"], "hidden": config["hidden"], "weights": _weights(config)}
         if not VARIANTS[variant].positions and scored and scored[0].get("cross_order"):
-            for order in ORDERS:
+            for order in COMPARED:
                 if order not in acc.get(variant, {}):
                     acc[variant][order] = scored[0]["cross_order"][order]
                     runs[variant][order], source[variant][order] = 1, "scored"
@@ -119,12 +117,8 @@ def recorded_scaling(path: Path = RECORDED) -> dict | None:
     return out if isinstance(out, dict) and {"heights", "train_ms", "predict_ms"} <= set(out) else None
 
 
-def weight_count(config: dict) -> int:
-    """How many weights a model of this TrainConfig dict has (built on the meta device: nothing is allocated)."""
-    with torch.device("meta"):
-        model = make_model(config["cell"], config["hidden"], config["layers"], config.get("dropout", 0.0),
-                           config.get("positions", True))
-    return sum(p.numel() for p in model.parameters())
+def _weights(config: dict) -> int:
+    return weight_count(config["cell"], config["hidden"], config["layers"], config.get("positions", True))
 
 
 def time_points(cards: dict[str, dict], runs: list[dict]) -> list[dict]:
@@ -139,7 +133,7 @@ def time_points(cards: dict[str, dict], runs: list[dict]) -> list[dict]:
     mine = [{"name": r["name"], "config": r["config"], "acc": r["acc"], "n": r["n"], "seconds": r["seconds"],
              "device": r["device"], "mine": True} for r in runs]
     return [{**{k: v for k, v in p.items() if k != "config"}, "family": p["config"]["cell"],
-             "weights": weight_count(p["config"]), "epochs": p["config"]["epochs"]}
+             "weights": _weights(p["config"]), "epochs": p["config"]["epochs"]}
             for p in shipped + mine if p["config"]["cell"] in FAMILIES and p["seconds"] > 0]
 
 
@@ -151,11 +145,10 @@ def most_accurate_families(points: list[dict]) -> list[str]:
     return [p["family"] for p in best if not differ(best[0]["acc"], best[0]["n"], p["acc"], p["n"])]
 
 
-def accuracy_verdict(answers: list[str]) -> str:
-    """How the third prediction's answer reads: "prior_wins" when only families built for images are on top,
-    "prior_ties" when one ties with others, else "other" (lib.families.Family.built_for_images)."""
-    prior = [f for f in answers if FAMILIES[f].built_for_images]
-    return "other" if not prior else "prior_wins" if len(prior) == len(answers) else "prior_ties"
+def split_by_prior(answers: list[str]) -> tuple[list[str], list[str]]:
+    """The families of an answer that are built for images (lib.families.Family.built_for_images), and the others."""
+    return ([f for f in answers if FAMILIES[f].built_for_images],
+            [f for f in answers if not FAMILIES[f].built_for_images])
 
 
 def best_per_family(points: list[dict]) -> dict[str, dict]:
@@ -170,13 +163,13 @@ def best_per_family(points: list[dict]) -> dict[str, dict]:
 def family_table(cards: dict[str, dict]) -> str:
     """Markdown: test accuracy per variant and row order, as the Conclusion page draws it (docs/teaching-notes.md
     quotes it; tests/test_docs.py checks the document against this)."""
-    table = order_table(cards)
-    lines = ["| model | top → bottom | shuffled (fixed) | random per image | random − top → bottom | seeds |",
-             "|---|---:|---:|---:|---:|---|"]
+    table, title = order_table(cards), {o: get_order(o).title for o in COMPARED}
+    drops = order_drops(table["acc"])
+    lines = [f"| model | {' | '.join(title.values())} | {title[PER_IMAGE]} − {title[BASELINE]} | seeds |",
+             "|---|" + "---:|" * (len(COMPARED) + 1) + "---|"]
     for variant, acc in table["acc"].items():
-        cells = " | ".join(f"{acc[o]:.2%}" if o in acc else "—" for o in ORDERS)
-        change = order_drops({variant: acc}).get(variant)
-        drop = f"{change * 100:+.2f} points" if change is not None else "—"
+        cells = " | ".join(f"{acc[o]:.2%}" if o in acc else "—" for o in COMPARED)
+        drop = f"{drops[variant] * 100:+.2f} points" if variant in drops else "—"
         trained = sorted({table["runs"][variant][o] for o in acc if table["from"][variant][o] == "trained"})
         runs = " / ".join(map(str, trained)) + (" (top → bottom; scored in the others)" if "scored" in
                                                 table["from"][variant].values() else " each")

@@ -8,6 +8,7 @@ of it, and how it computes (one row after another, or all at once).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable
 
 import torch
@@ -97,6 +98,13 @@ def make_model(name: str, hidden: int, layers: int, dropout: float = 0.0, positi
     model = family(name).make(hidden, layers, dropout, positions, line, steps)
     model.family = name
     return model
+
+
+@lru_cache(maxsize=None)
+def weight_count(name: str, hidden: int, layers: int, positions: bool = True) -> int:
+    """How many weights a model of the family and size has (built once on the meta device: nothing is allocated)."""
+    with torch.device("meta"):
+        return sum(p.numel() for p in make_model(name, hidden, layers, 0.0, positions).parameters())
 
 
 def uses(name: str, option: str) -> bool:

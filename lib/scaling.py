@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from .devices import device_label, is_out_of_memory, free_memory, resolve_device, synchronize
-from .families import FAMILIES as REGISTRY, make_model
+from .families import FAMILIES as REGISTRY, make_model, weight_count
 from .model import draw_uniform
 
 HEIGHTS = (28, 56, 112, 224)
@@ -117,7 +117,7 @@ def scaling(device: str = "auto", heights=HEIGHTS, families=FAMILIES, repeats: i
     out = {"device": device_label(dev), "device_type": dev.type, "heights": list(heights), "batch_size": batch, "hidden": HIDDEN,
            "layers": LAYERS, "threads": torch.get_num_threads() if dev.type == "cpu" else 0,
            "sequential_steps": {f: [sequential_steps(f, h) for h in heights] for f in families},
-           "params": {f: sum(p.numel() for p in build(f, 28).parameters()) for f in families},
+           "params": {f: weight_count(f, HIDDEN, LAYERS) for f in families},
            "train_ms": {f: [] for f in families}, "predict_ms": {f: [] for f in families}}
     for height in heights:
         for family in families:

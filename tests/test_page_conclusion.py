@@ -197,7 +197,8 @@ def test_the_gpu_why_is_read_from_the_measurement():
     assert "does not bear the lesson's claim out" in why({"lstm": 2.0, "cnn": 60.0})
 
 
-def test_the_accuracy_verdict_reads_the_registry():
-    from lib.conclusion import accuracy_verdict
-    assert accuracy_verdict(["cnn"]) == "prior_wins" and accuracy_verdict(["cnn", "lstm"]) == "prior_ties"
-    assert accuracy_verdict(["lstm", "gru"]) == "other" and VARIANTS["cnn"].label == "CNN"
+def test_the_answer_is_split_by_the_registry():
+    from lib.conclusion import split_by_prior
+    assert split_by_prior(["cnn", "lstm", "gru"]) == (["cnn"], ["lstm", "gru"])
+    assert split_by_prior(["lstm"]) == ([], ["lstm"])
+    assert VARIANTS["cnn"].label == "CNN"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib.conclusion import BASELINE, ORDERS as COMPARED, PER_IMAGE, VARIANTS, accuracy_verdict, best_per_family, \
-    fastest_growing, growth, order_drops
+from lib.conclusion import BASELINE, COMPARED, PER_IMAGE, VARIANTS, best_per_family, fastest_growing, growth, \
+    order_drops, split_by_prior
 from lib.families import FAMILIES
 from lib.messages import LIST_SEPARATOR
 from lib.orders import ORDERS
@@ -151,18 +151,17 @@ def time_why(points: list[dict], answers: list[str]) -> str:
     best = best_per_family([p for p in points if not p["mine"]])
     sizes = sentence([t("{model} {acc:.2%}, {w:,} weights, {e} epochs", model=family_name(f), acc=p["acc"],
                         w=p["weights"], e=p["epochs"]) for f, p in best.items()]) if best else ""
-    verdict = accuracy_verdict(answers)
-    prior = [family_name(f) for f in answers if FAMILIES[f].built_for_images]
-    others = and_list(family_name(f) for f in answers if not FAMILIES[f].built_for_images)
-    if verdict == "prior_ties":
+    prior, others = split_by_prior(answers)
+    if prior and others:
         why = t("**Why.** A {model} is built for images: its filters assume that nearby pixels belong together and "
                 "that a stroke means the same wherever it is. {others} have to learn that from the data; with enough "
                 "weights and epochs they learn enough of it to come within sampling noise of it on these test "
-                "digits. Compare what each best model had: {sizes}", model=prior[0], others=others, sizes=sizes)
-    elif verdict == "prior_wins":
+                "digits. Compare what each best model had: {sizes}", model=family_name(prior[0]),
+                others=and_list(family_name(f) for f in others), sizes=sizes)
+    elif prior:
         why = t("**Why.** A {model} is built for images: its filters assume that nearby pixels belong together and "
                 "that a stroke means the same wherever it is. The other families have to learn that from the data, "
-                "and here they do not catch up. Compare what each best model had: {sizes}", model=prior[0],
+                "and here they do not catch up. Compare what each best model had: {sizes}", model=family_name(prior[0]),
                 sizes=sizes)
     else:
         why = t("**Why.** Compare what each family's best model had: {sizes}", sizes=sizes)

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from lib.conclusion import BASELINE, ORDERS as COMPARED, PER_IMAGE, VARIANTS, biggest_drop, fastest_growing, \
+from lib.conclusion import BASELINE, COMPARED, PER_IMAGE, VARIANTS, biggest_drop, fastest_growing, \
     most_accurate_families, order_table, recorded_scaling, time_points
 from lib.devices import resolve_device
 from lib.orders import ORDERS
