@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from statistics import fmean
 
+import torch
+
 from .data import MnistData
 from .model import Classifier
 from .orders import ORDERS
@@ -22,14 +24,9 @@ def shipped_order_results(cards: dict[str, dict], cell: str = "lstm", seed_cards
             runs.setdefault(card["config"]["order"], []).append(card)
     orders = [o for o in ORDERS if o in runs]
     matrix = {o: _mean_dicts([c.get("cross_order", {}) for c in runs[o]]) for o in orders}
-    return {"orders": orders,
-            "acc": {o: fmean(c["metrics"]["acc"] for c in runs[o]) for o in orders},
-            "n": {o: runs[o][0]["metrics"]["n"] for o in orders},
-            "acc_by_rows": {o: [fmean(k) for k in zip(*(c["metrics"]["acc_by_rows"] for c in runs[o]))]
-                            for o in orders},
+    return {"orders": orders, **run_order_results({o: [c["metrics"] for c in runs[o]] for o in orders}),
             "matrix": matrix,
-            "runs": {o: [{"seed": c["config"]["seed"], "acc": c["metrics"]["acc"]} for c in runs[o]] for o in orders},
-            "seeds": {o: spread([c["metrics"]["acc"] for c in runs[o]]) for o in orders}}
+            "runs": {o: [{"seed": c["config"]["seed"], "acc": c["metrics"]["acc"]} for c in runs[o]] for o in orders}}
 
 
 def run_order_results(results: dict[str, list[dict]]) -> dict:
@@ -80,6 +77,14 @@ def matrix_facts(matrix: dict[str, dict[str, float]]) -> dict:
               if ORDERS[o].axis == 1 and ORDERS[test].axis == 2]
     return {"mean_drop": fmean(drops.values()) if drops else None, "least": least, "least_drop": drops.get(least),
             "across_axis": max(across) if across else None}
+
+
+def ink_by_rows(images: torch.Tensor, first: int = 14) -> dict:
+    """Where the ink of (N, 28, 28) uint8 digits lies: the median share of a digit's ink in its first `first` rows,
+    and for each row the share of digits with no ink in it (blank)."""
+    ink = images.float().sum(2)  # (N, 28): each row's ink
+    return {"median_share_first": (ink[:, :first].sum(1) / ink.sum(1)).median().item(),
+            "blank": (images.amax(2) == 0).float().mean(0).tolist()}
 
 
 def rows_to_reach(acc_by_rows: list[float], fraction: float = 0.9) -> int:

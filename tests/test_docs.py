@@ -66,6 +66,17 @@ def test_teaching_notes_quote_the_shipped_cards():
     assert table == reading_table(cards)
 
 
+def test_teaching_notes_quote_where_the_ink_lies(mnist):
+    """The ink figures the notes quote, from the 10,000 test digits (the same in the shipped sample and the full set)."""
+    from lib.analysis import ink_by_rows
+    facts = ink_by_rows(mnist.test_x)
+    doc = " ".join((ROOT / "docs" / "teaching-notes.md").read_text().split())
+    share = round(100 * facts["median_share_first"])
+    assert f"a median of {share} % of its ink lies in rows 1–14" in doc
+    low, high = (round(100 * facts["blank"][k]) for k in (25, 27))  # rows 26 and 28
+    assert f"rows 26–28 are blank in {low}–{high} % of the test digits" in doc
+
+
 def test_teaching_notes_quote_every_seed_of_the_row_order_experiment():
     from lib.analysis import seed_table
     from lib.pretrained import seed_cards

@@ -18,8 +18,8 @@ MARKERS = {False: "circle", True: "diamond"}  # shipped models, the student's ow
 
 
 def sentence(parts: list[str]) -> str:
-    """Computed clauses joined into one sentence, with the visitor's language's punctuation."""
-    return t("{clauses}.", clauses=t("; ").join(parts))
+    """Computed clauses joined into one sentence, with the visitor's language's punctuation ("" without any)."""
+    return t("{clauses}.", clauses=t("; ").join(parts)) if parts else ""
 
 
 def family_name(name: str) -> str:
@@ -65,7 +65,7 @@ def order_chart(acc: dict[str, dict[str, float]], key: str, title: str) -> None:
     parts = [t("{model}: {a:.2%} {base}, {b:.2%} {other} ({d:+.1f} points)", model=variant_name(v),
                a=acc[v][BASELINE], base=t(ORDERS[BASELINE].title), b=acc[v][PER_IMAGE],
                other=t(ORDERS[PER_IMAGE].title), d=d * 100) for v, d in order_drops(acc).items()]
-    st.caption(gap().join([t("Test accuracy of each model in each row order.")] + ([sentence(parts)] if parts else [])))
+    st.caption(gap().join(filter(None, [t("Test accuracy of each model in each row order."), sentence(parts)])))
 
 
 def scaling_charts(out: dict, kind: str) -> None:

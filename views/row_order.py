@@ -14,7 +14,7 @@ from lib.pretrained import STRONG
 from lib import stats
 from ui import captions, charts, resources, state, training
 from ui.common import page
-from ui.i18n import t, tn
+from ui.i18n import labels, t, tn
 
 EXPERIMENT_ORDERS = ["forward", "reversed", "shuffled"]
 CHECK_DIGITS = 2000  # test digits for the student's cross-order matrix (quick on a CPU)
@@ -115,7 +115,8 @@ def experiment_section() -> None:
     st.header(t("Train every order yourself"))
     cfg = base_config()
     left, right = st.columns([3, 1])
-    picked = left.multiselect(t("Orders"), list(ORDERS), default=EXPERIMENT_ORDERS, format_func=order_name,
+    picked = left.multiselect(t("Orders"), list(ORDERS), default=EXPERIMENT_ORDERS,
+                              format_func=labels({o: v.title for o, v in ORDERS.items()}).get,
                               key="exp_orders")
     seeds = right.radio(t("Seeds per order"), [1, 3], horizontal=True, key="exp_seeds",
                         help=t("Repeat each order with different seeds (other initial weights and batches) to see "
