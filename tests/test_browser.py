@@ -21,7 +21,7 @@ if not IN_CI and not CHROMIUM.exists():
 if not IN_CI:
     pytest.importorskip("playwright.sync_api")
 
-from playwright.sync_api import Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
 from bench import server as browser_server  # noqa: E402
 
@@ -42,7 +42,7 @@ PAGES = {"lesson": "Row by Row: an RNN that reads digits", "train": "Train an RN
          "row-order": "Does row order matter?", "inspect": "Inspect a model",
          "conclusion": "The lesson's conclusion, put to the test"}
 # A run that lasts ~10-20 s on two busy cores and logs often enough to redraw the curves several times.
-TINY_RUN = "subset=20000&epochs=3&hidden=64&test_subset=1000"
+TINY_RUN = "subset=10000&epochs=3&hidden=64&test_subset=1000"
 TINY_LOG_EVERY = 5  # not a shareable URL setting (lib/share.py), so set in the form's "More settings"
 LONG_RUN = "subset=60000&epochs=30&test_subset=1000"
 # Chromium reports these when a page is opened by a deep link (/train): Streamlit probes /train/_stcore/...
@@ -109,6 +109,11 @@ def settle(page: Page, timeout: float = 60_000) -> None:
         """() => [...document.querySelectorAll('.js-plotly-plot')].every(el => el._fullLayout
                  && el.querySelector('.main-svg'))""", timeout=timeout)
     page.wait_for_selector(SETTLED, timeout=timeout)
+
+
+def one(locator, what: str, timeout: float = 30_000) -> None:
+    """Exactly one such element, waited for: a rerun may still be replacing the page's elements after settle()."""
+    expect(locator, what).to_have_count(1, timeout=timeout)
 
 
 def no_exception(page: Page, where: str) -> None:
@@ -191,10 +196,10 @@ def test_every_page_renders_from_the_sidebar(page, server):
         settle(page)
         no_exception(page, f"page '{path}'")
         if path == "lesson":
-            assert page.get_by_role("button", name=re.compile(r"\bPlay\b")).count() == 1
-            assert page.locator(".st-key-lesson_step").count() == 1, "no step slider on the Lesson page"
+            one(page.get_by_role("button", name=re.compile(r"\bPlay\b")), "no Play button on the Lesson page")
+            one(page.locator(".st-key-lesson_step"), "no step slider on the Lesson page")
         if path == "row-order":
-            assert page.get_by_role("button", name=re.compile("Train every order")).count() == 1
+            one(page.get_by_role("button", name=re.compile("Train every order")), "no 'Train every order' button")
         if path == "conclusion":  # its picture, with predictions answered, is taken by the Conclusion test
             assert page.locator(CHART).count() == 0, "the Conclusion page shows a chart before any prediction"
             continue
@@ -249,7 +254,7 @@ def test_a_tiny_run_draws_live_curves_then_finishes(page, server):
     success.first.wait_for(state="visible", timeout=30_000)
     settle(page)
     no_exception(page, "train page after the run")
-    assert page.get_by_role("heading", name="Your runs").count() == 1
+    one(page.get_by_role("heading", name="Your runs"), "no 'Your runs' heading")
     table = page.locator('[data-testid="stDataFrame"]')
     table.first.wait_for(state="visible")
     rows = table.first.get_attribute("aria-rowcount") or table.first.locator("[aria-rowcount]").first.get_attribute(
@@ -376,7 +381,7 @@ def test_conclusion_shows_each_chart_after_its_prediction_and_trains_a_pair(page
     assert verdict.startswith("You predicted: LSTM."), verdict
     page.locator(f".st-key-conclusion_orders {CHART} .js-plotly-plot").wait_for(timeout=30_000)
     assert page.locator(CHART).count() == 1, "a prediction showed more than its own chart"
-    assert page.get_by_text("Test accuracy of each model in each row order.").count() == 1
+    one(page.get_by_text("Test accuracy of each model in each row order."), "no caption under the order chart")
 
     answer(page, "predict_scaling", option=1)
     for key in ("scaling_train_ms", "scaling_steps_train_ms"):
@@ -395,7 +400,7 @@ def test_conclusion_shows_each_chart_after_its_prediction_and_trains_a_pair(page
     mine.wait_for(state="visible", timeout=240_000)  # the expander stays open through the reruns
     stays_settled(page, "conclusion after its run finished")
     no_exception(page, "conclusion after training a pair")
-    assert page.get_by_text("Your 1 run has finished.").count() == 1
+    one(page.get_by_text("Your 1 run has finished."), "no notice that the run has finished")
     bars = mine.evaluate("el => el.data.map(s => [s.name, s.y])")
     assert bars[0][0] == "top → bottom" and 0.1 < bars[0][1][0] <= 1, bars  # its test accuracy, a share
 
