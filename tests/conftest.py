@@ -16,6 +16,21 @@ sys.path.insert(0, str(ROOT))
 from lib.data import MnistData, load_idx_folder, load_sample  # noqa: E402
 
 
+def _scan_installed_components_once() -> None:
+    """Every AppTest scans the metadata of all installed packages for Streamlit components (~0.9 s each here, some
+    hundred AppTests); the packages do not change during a test session, so the first scan is kept."""
+    from functools import cache
+
+    from streamlit.components.v2 import manifest_scanner  # the component manager imports the scanner when it runs
+
+    scan = manifest_scanner.scan_component_manifests
+    if not hasattr(scan, "cache_info"):
+        manifest_scanner.scan_component_manifests = cache(scan)
+
+
+_scan_installed_components_once()
+
+
 def wait_for(predicate, timeout: float = 30.0) -> bool:
     """Poll `predicate` every 20 ms until it holds (True), or fail the test after `timeout` seconds."""
     end = time.time() + timeout
