@@ -15,7 +15,8 @@ from .families import FAMILIES
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 MPS_MIN_BATCH = 256  # below this, per-step MPS overhead outweighs its speed for these small models: auto stays on CPU
 EXCLUSIVE = ("mps",)  # backends not safe to drive from two threads at once (two jobs abort the process): one job each
-OOM_SIGNS = ("out of memory", "CUDNN_STATUS_ALLOC_FAILED", "CUBLAS_STATUS_ALLOC_FAILED")
+OOM_SIGNS = ("out of memory", "CUDNN_STATUS_ALLOC_FAILED", "CUBLAS_STATUS_ALLOC_FAILED",
+             "DefaultCPUAllocator: can't allocate memory")  # the CPU's is a RuntimeError, not an OutOfMemoryError
 _probed: dict[str, str | None] = {}  # device type -> None if a tiny op runs there, else the error in short
 _probe_lock = threading.Lock()
 
@@ -141,7 +142,8 @@ def synchronize(device: torch.device) -> None:
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
-    """Whether an error means the device ran out of memory (CUDA's OutOfMemoryError, MPS's or cuDNN's wording)."""
+    """Whether an error means the device ran out of memory (CUDA's OutOfMemoryError; MPS's, cuDNN's or the CPU
+    allocator's wording)."""
     return isinstance(exc, torch.OutOfMemoryError) or (
         isinstance(exc, RuntimeError) and any(sign in str(exc) for sign in OOM_SIGNS))
 

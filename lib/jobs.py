@@ -264,8 +264,9 @@ def _failure(job: Job, exc: Exception) -> Message:
     """Why a job failed, for people: out of device memory (with advice), a problem lib described, or the error."""
     if is_out_of_memory(exc):
         start = job.last("start")
-        where = start["device"] if start else device_label(torch.device(job.device))
-        return msg("job.out_of_memory", device=where)
+        if (start["device_type"] if start else job.device) == "cpu":  # not "CPU (2 threads)": that label is English
+            return msg("job.out_of_memory_cpu")
+        return msg("job.out_of_memory", device=start["device"] if start else device_label(torch.device(job.device)))
     if isinstance(exc, Problem):
         return exc.messages[0]
     return msg("job.failed", error=f"{type(exc).__name__}: {exc}")

@@ -124,6 +124,8 @@ TEXT: dict[str, str] = {
                              "version, so auto chose the CPU."),
     "job.out_of_memory": N_("{device} ran out of memory during this run. Try a smaller batch size or a smaller "
                             "hidden size, or wait until fewer runs are training. Other runs were not affected."),
+    "job.out_of_memory_cpu": N_("The server's memory ran out during this run. Try a smaller batch size or a smaller "
+                                "hidden size, or wait until fewer runs are training. Other runs were not affected."),
 }
 
 

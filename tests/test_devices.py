@@ -17,6 +17,7 @@ from lib import devices, jobs as jobs_module
 from lib.data import MnistData
 from lib.devices import choose_device, exact_fp32, is_out_of_memory, probe, resolve_device, use_bf16
 from lib.jobs import JobManager
+from ui.i18n import catalog
 from lib.messages import Message, Problem
 from lib.orders import ORDERS, get_order
 from lib.train import TrainConfig, build_model, train
@@ -327,6 +328,10 @@ def test_is_out_of_memory_recognises_cuda_mps_and_cudnn_wording():
     assert is_out_of_memory(torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
     assert is_out_of_memory(RuntimeError("MPS backend out of memory (MPS allocated: 9.05 GB)"))
     assert is_out_of_memory(RuntimeError("cuDNN error: CUDNN_STATUS_ALLOC_FAILED"))
+    try:  # the CPU allocator's own error, raised for real
+        torch.empty(2**62, dtype=torch.uint8)
+    except RuntimeError as exc:
+        assert is_out_of_memory(exc), str(exc)
     assert not is_out_of_memory(RuntimeError("boom")) and not is_out_of_memory(ValueError("out of memory"))
 
 
@@ -345,9 +350,11 @@ def test_a_job_out_of_memory_ends_alone_with_advice_and_its_model_on_the_cpu(tin
     bystander = manager.submit(replace(TINY, epochs=3), tiny, owner="a")
     victim = manager.submit(replace(TINY, hidden=24, epochs=3), tiny, owner="b")
     wait_for(lambda: settled(manager))
-    assert victim.state == "error" and victim.message.id == "job.out_of_memory" and victim.result is None
+    assert victim.state == "error" and victim.message.id == "job.out_of_memory_cpu" and victim.result is None
     text = victim.message.render()
-    assert text.startswith("CPU (") and "smaller batch size" in text and "hidden size" in text
+    assert text.startswith("The server's memory ran out") and "smaller batch size" in text and "hidden size" in text
+    zh = victim.message.render(catalog("zh").gettext)
+    assert zh != text and "CPU (" not in zh and "thread" not in zh  # no English device label inside the Chinese
     assert all(p.device.type == "cpu" for p in victim.model.parameters())
     assert bystander.state == "done" and bystander.result["n"] == 100  # untouched
 
