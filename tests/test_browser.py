@@ -180,7 +180,11 @@ def open_train(page: Page, server, query: str) -> None:
 
 def press_train(page: Page) -> None:
     page.locator('[data-testid="stFormSubmitButton"] button').click()
-    page.wait_for_selector(STOP_BUTTON, timeout=30_000)
+    try:
+        page.wait_for_selector(STOP_BUTTON, timeout=30_000)
+    except Exception:  # noqa: BLE001 - say what the page shows instead
+        raise AssertionError("no run started 30 s after pressing Train; the page shows:\n"
+                             + page.locator('[data-testid="stMain"]').inner_text()[:1500]) from None
 
 
 def test_every_page_renders_from_the_sidebar(page, server):
@@ -231,6 +235,7 @@ def test_a_tiny_run_draws_live_curves_then_finishes(page, server):
     log_every.press("Tab")
     assert log_every.input_value() == str(TINY_LOG_EVERY)
     page.get_by_text("More settings").click()  # fold it again: the README picture shows the curves, not this
+    log_every.wait_for(state="hidden")  # folded: the Train button below has stopped moving up
     press_train(page)
 
     seen_points, seen_progress, running = set(), set(), True
