@@ -194,7 +194,7 @@ def test_pages_render_in_chinese_with_no_english_left(page, mnist):
     seen = texts(at.main) + texts(at.sidebar)
     leftovers = sorted({w for text in seen for w in english_words(text)} - {"Language", "English"})  # the switch
     assert leftovers == []
-    spaced = [text for text in seen if re.search(r"[。；！？] ", text)]  # sentences joined with ui.i18n.gap()
+    spaced = [text for text in seen if re.search(r"[。；！？] ", text)]  # sentences joined with ui.i18n.sentences()
     assert spaced == [], spaced[:3]
 
 
@@ -217,3 +217,11 @@ def test_language_survives_page_changes(mnist):
     at.session_state["lang"] = "zh"  # chosen earlier in this session; the new page's URL has no ?lang=
     at.run()
     assert at.title[0].value.startswith("Row by Row：") and at.query_params["lang"] == ["zh"]
+
+
+@pytest.mark.parametrize("lang, joined", [("en", "One. Two."), ("zh", "一。二。")])
+def test_sentences_are_joined_as_the_language_writes_them_and_empty_ones_left_out(monkeypatch, lang, joined):
+    monkeypatch.setattr(i18n, "language", lambda: lang)
+    one, two = ("One.", "Two.") if lang == "en" else ("一。", "二。")
+    assert i18n.sentences(one, "", two) == joined
+    assert i18n.sentences("", "") == ""

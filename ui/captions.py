@@ -6,7 +6,7 @@ from lib import stats
 from lib.analysis import matrix_facts, peaks
 from lib.messages import LIST_SEPARATOR
 from lib.orders import ORDERS
-from ui.i18n import gap, t
+from ui.i18n import sentences, t
 
 
 def digit_counts(counts) -> str:
@@ -39,50 +39,51 @@ def order_ranking(acc: dict[str, float], n: dict[str, int], repeats: int = 1,
         text = t("Highest: {high}. Lowest: {low}. Orders named together tie: their gap is within the uncertainty "
                  "of the test score (95% interval, shown as error bars).", high=_names(found["highest"], acc),
                  low=_names(found["lowest"], acc))
+    parts = [text]
     if any(ORDERS[o].per_image for o in found["lowest"]) and not found["all_tie"]:
-        text += gap() + t("A fixed order, even a scrambled one, can be learned: at each step the network can count on "
-                        "the same row arriving. A new random order for every image takes that away, and accuracy "
-                        "falls, though it stays far above chance (10%).")
+        parts.append(t("A fixed order, even a scrambled one, can be learned: at each step the network can count on "
+                       "the same row arriving. A new random order for every image takes that away, and accuracy "
+                       "falls, though it stays far above chance (10%)."))
     if repeats == 1:
-        text += gap() + t("Each bar is one training run; another seed would move it too (a few tenths of a point for "
-                        "the shipped models on the full MNIST, more on fewer digits), which these intervals do not "
-                        "include.")
+        parts.append(t("Each bar is one training run; another seed would move it too (a few tenths of a point for "
+                       "the shipped models on the full MNIST, more on fewer digits), which these intervals do not "
+                       "include."))
     else:
-        text += gap() + t("Each bar is the mean of {k} runs with different seeds; its error bar is ± one standard "
-                        "deviation across them.", k=repeats)
-    return text
+        parts.append(t("Each bar is the mean of {k} runs with different seeds; its error bar is ± one standard "
+                       "deviation across them.", k=repeats))
+    return sentences(*parts)
 
 
 def matrix_reading(matrix: dict[str, dict[str, float]]) -> str:
     """What the train-order × test-order matrix shows, computed from its cells (the student's runs differ)."""
     facts = matrix_facts(matrix)
-    text = t("The diagonal is each model on the order it was trained on; off the diagonal it meets its rows in an "
-             "order it never saw. The weights are the same at every step; what does not carry over is what the "
-             "network learned to expect at each step.")
+    parts = [t("The diagonal is each model on the order it was trained on; off the diagonal it meets its rows in an "
+               "order it never saw. The weights are the same at every step; what does not carry over is what the "
+               "network learned to expect at each step.")]
     if facts["mean_drop"] is not None:
-        text += gap() + t("Away from its own order a model loses {mean:.0f} points on average; {order} loses least "
-                        "({least:.0f} points).", mean=100 * facts["mean_drop"], order=t(ORDERS[facts["least"]].title),
-                        least=100 * facts["least_drop"])
+        parts.append(t("Away from its own order a model loses {mean:.0f} points on average; {order} loses least "
+                       "({least:.0f} points).", mean=100 * facts["mean_drop"], order=t(ORDERS[facts["least"]].title),
+                       least=100 * facts["least_drop"]))
     if facts["across_axis"] is not None:
-        text += gap() + t("Read by columns, the models trained on rows score at most {best:.0%}: a column is a "
-                        "different kind of line.", best=facts["across_axis"])
-    return text
+        parts.append(t("Read by columns, the models trained on rows score at most {best:.0%}: a column is a "
+                       "different kind of line.", best=facts["across_axis"]))
+    return sentences(*parts)
 
 
 def every_step_text(every: dict, lesson: float) -> str:
     """What the curve of the model trained on every answer shows, and what this one run of it does not."""
     known, top = every["metrics"]["acc_by_rows"], peaks(every)
-    text = t("Trained with a loss on its answer after every row, the same network reaches {half:.1%} after 14 rows "
-             "and {full:.2%} after all 28: a lower bound on what can be read after k rows, what this network, "
-             "trained this way, gets out of them. The gap between the curves is what the lesson's classifier was "
-             "never asked to read.", half=known[13], full=known[27])
+    parts = [t("Trained with a loss on its answer after every row, the same network reaches {half:.1%} after 14 rows "
+               "and {full:.2%} after all 28: a lower bound on what can be read after k rows, what this network, "
+               "trained this way, gets out of them. The gap between the curves is what the lesson's classifier was "
+               "never asked to read.", half=known[13], full=known[27])]
     if top["row"] < len(known):
-        text += gap() + t("Its best answer comes after row {row} ({acc:.2%}); the rows after it lower its score.",
-                        row=top["row"], acc=top["row_acc"])
-    text += gap() + t("It ends below the lesson's model ({full:.2%} against {lesson:.2%}) in this one run.",
-                    full=known[27], lesson=lesson)
+        parts.append(t("Its best answer comes after row {row} ({acc:.2%}); the rows after it lower its score.",
+                       row=top["row"], acc=top["row_acc"]))
+    parts.append(t("It ends below the lesson's model ({full:.2%} against {lesson:.2%}) in this one run.",
+                   full=known[27], lesson=lesson))
     if top["epoch"] < top["last_epoch"]:
-        text += gap() + t("Its test accuracy was {acc:.2%} after epoch {epoch} and fell by epoch {last}: part of that "
-                        "gap is this run's unsteady end, not only the early answers "
-                        "it is trained for.", acc=top["epoch_acc"], epoch=top["epoch"], last=top["last_epoch"])
-    return text
+        parts.append(t("Its test accuracy was {acc:.2%} after epoch {epoch} and fell by epoch {last}: part of that "
+                       "gap is this run's unsteady end, not only the early answers "
+                       "it is trained for.", acc=top["epoch_acc"], epoch=top["epoch"], last=top["last_epoch"]))
+    return sentences(*parts)

@@ -12,7 +12,7 @@ from lib.orders import ORDERS
 from lib.scaling import enlargement
 from ui import charts, resources, state
 from ui.captions import digit_counts
-from ui.i18n import and_list, gap, t
+from ui.i18n import and_list, sentences, t
 
 MARKERS = {False: "circle", True: "diamond"}  # shipped models, the student's own runs (a cue beyond colour)
 
@@ -65,7 +65,7 @@ def order_chart(acc: dict[str, dict[str, float]], key: str, title: str) -> None:
     parts = [t("{model}: {a:.2%} {base}, {b:.2%} {other} ({d:+.1f} points)", model=variant_name(v),
                a=acc[v][BASELINE], base=t(ORDERS[BASELINE].title), b=acc[v][PER_IMAGE],
                other=t(ORDERS[PER_IMAGE].title), d=d * 100) for v, d in order_drops(acc).items()]
-    st.caption(gap().join(filter(None, [t("Test accuracy of each model in each row order."), sentence(parts)])))
+    st.caption(sentences(t("Test accuracy of each model in each row order."), sentence(parts)))
 
 
 def scaling_charts(out: dict, kind: str) -> None:
@@ -79,21 +79,24 @@ def scaling_charts(out: dict, kind: str) -> None:
                                        t("{what} at batch {b}, {device}", what=what, b=out["batch_size"],
                                          device=state.device_text(out))), key=f"scaling_{kind}", width="stretch")
     grown = growth(out, kind)
-    left.caption(t("Time for one batch of {b} digits as the image grows, both axes logarithmic.", b=out["batch_size"])
-                 + gap() + sentence([t("{model} {g:.1f}× from {a} to {z} pixels", model=family_name(f), g=g,
-                                     a=heights[0], z=heights[-1]) for f, g in grown.items() if g]) + gap() +
-                 t("Weights at hidden {h} and {n} layers: {list}.", h=out["hidden"], n=out["layers"],
-                   list=t(LIST_SEPARATOR).join(f"{family_name(f)} {p:,}" for f, p in out["params"].items())))
+    growths = [t("{model} {g:.1f}× from {a} to {z} pixels", model=family_name(f), g=g, a=heights[0], z=heights[-1])
+               for f, g in grown.items() if g]
+    weights = t(LIST_SEPARATOR).join(f"{family_name(f)} {p:,}" for f, p in out["params"].items())
+    left.caption(sentences(t("Time for one batch of {b} digits as the image grows, both axes logarithmic.",
+                             b=out["batch_size"]), sentence(growths),
+                           t("Weights at hidden {h} and {n} layers: {list}.", h=out["hidden"], n=out["layers"],
+                             list=weights)))
     steps = [{"name": family_name(f), "x": heights, "y": out["sequential_steps"][f], "color": FAMILIES[f].color,
               "dash": "dot" if k % 2 else None}  # a dotted line stays visible where two families' counts agree
              for k, f in enumerate(out["sequential_steps"])]
     right.plotly_chart(charts.log_lines(steps, t("image height and width (pixels)"), t("steps in sequence"),
                                         t("Steps that must wait for the one before")),
                        key=f"scaling_steps_{kind}", width="stretch")
-    right.caption(t("How many computations must run one after another in a forward pass: a recurrent layer's "
-                    "steps each wait for the previous row, a CNN's and a Transformer's layers each process every "
-                    "position at once.") + gap() +
-                  sentence([f"{family_name(f)} {v[0]} → {v[-1]}" for f, v in out["sequential_steps"].items()]))
+    right.caption(sentences(t("How many computations must run one after another in a forward pass: a recurrent "
+                              "layer's steps each wait for the previous row, a CNN's and a Transformer's layers each "
+                              "process every position at once."),
+                            sentence([f"{family_name(f)} {v[0]} → {v[-1]}"
+                                      for f, v in out["sequential_steps"].items()])))
     gaps = [(f, h) for f, values in out[kind].items() for h, v in zip(heights, values) if v is None]
     for f, h in gaps:
         st.warning(t("At {h} × {h} pixels the {model} did not fit in the memory of {device}: that point is left "
@@ -138,11 +141,11 @@ def time_chart(points: list[dict]) -> None:
     shipped, mine = [p for p in points if not p["mine"]], [p for p in points if p["mine"]]
     scored = [t("the shipped models on {n} test digits", n=digit_counts(p["n"] for p in shipped))] if shipped else []
     scored += [t("your runs on {n}", n=digit_counts(p["n"] for p in mine))] if mine else []
-    st.caption(t("Each point is one model: diamonds are your runs, circles the shipped models, each timed on the "
-                 "machine that trained it.") + gap() + t("Scored: {list}.", list=t(LIST_SEPARATOR).join(scored)) +
-               gap() + t("The best of each family: {list}.", list=t("; ").join(
-                   t("{model} {acc:.2%} in {s:,.0f} s ({name})", model=family_name(f), acc=p["acc"], s=p["seconds"],
-                     name=p["name"]) for f, p in best.items())))
+    bests = t("; ").join(t("{model} {acc:.2%} in {s:,.0f} s ({name})", model=family_name(f), acc=p["acc"],
+                           s=p["seconds"], name=p["name"]) for f, p in best.items())
+    st.caption(sentences(t("Each point is one model: diamonds are your runs, circles the shipped models, each timed on "
+                           "the machine that trained it."), t("Scored: {list}.", list=t(LIST_SEPARATOR).join(scored)),
+                         t("The best of each family: {list}.", list=bests)))
 
 
 def time_why(points: list[dict], answers: list[str]) -> str:
@@ -165,9 +168,9 @@ def time_why(points: list[dict], answers: list[str]) -> str:
                 sizes=sizes)
     else:
         why = t("**Why.** Compare what each family's best model had: {sizes}", sizes=sizes)
-    return why + gap() + t("The shipped models were trained on one 2-core CPU, two at a time and beside other work, "
-                         "so their times compare only roughly; your own runs, from the Train page, appear as "
-                         "diamonds, timed on this server.")
+    return sentences(why, t("The shipped models were trained on one 2-core CPU, two at a time and beside other "
+                            "work, so their times compare only roughly; your own runs, from the Train page, appear "
+                            "as diamonds, timed on this server."))
 
 
 def my_runs() -> list[dict]:

@@ -53,9 +53,10 @@ def language() -> str:
     return lang
 
 
-def gap() -> str:
-    """What goes between two sentences in the current language."""
-    return SENTENCE_GAP.get(language(), " ")
+def sentences(*texts: str) -> str:
+    """Sentences as the current language joins them: a space after an English full stop, none after a Chinese 。
+    (an empty text, a sentence that did not apply, is left out)."""
+    return SENTENCE_GAP.get(language(), " ").join(text for text in texts if text)
 
 
 def _format(text: str, values: dict) -> str:

@@ -10,7 +10,7 @@ from lib.families import FAMILIES
 from lib.messages import LIST_SEPARATOR
 from lib.readings import map_activity, most_attended, top_two
 from ui import charts_inspect as charts
-from ui.i18n import gap, t, tn
+from ui.i18n import sentences, t, tn
 
 # As in ui/inspect_panels.py, each caption says what the chart is, then what it shows for this digit: the chart's
 # text alternative, in the visitor's language (docs/accessibility.md).
@@ -57,12 +57,11 @@ def attention_text(weights, lines: list[int], axis: int) -> str:
 def features_text(maps) -> str:
     """The most active feature map and how many stay silent on this digit."""
     facts = map_activity(maps)
-    text = t("On this digit filter {k} responds most (mean {m:.2f}).", k=facts["strongest"], m=facts["mean"])
-    if facts["silent"]:
-        text += gap() + tn("{n} of {total} maps is zero everywhere: its pattern is nowhere in this digit.",
-                         "{n} of {total} maps are zero everywhere: their patterns are nowhere in this digit.",
-                         facts["silent"], total=facts["total"])
-    return text
+    strongest = t("On this digit filter {k} responds most (mean {m:.2f}).", k=facts["strongest"], m=facts["mean"])
+    silent = tn("{n} of {total} maps is zero everywhere: its pattern is nowhere in this digit.",
+                "{n} of {total} maps are zero everywhere: their patterns are nowhere in this digit.",
+                facts["silent"], total=facts["total"]) if facts["silent"] else ""
+    return sentences(strongest, silent)
 
 
 def show_metrics(seen: dict, digit: dict) -> None:
@@ -82,14 +81,14 @@ def show_answer(seen: dict, digit: dict) -> None:
     with left:
         st.plotly_chart(charts.arranged(seen["arranged"], seen["lines"], seen["axis"], digit["title"]),
                         key="inspect_digit_chart", width="stretch")
-        st.caption(answer_text(seen, digit) + gap() + arrangement_text(seen["lines"], seen["axis"]))
+        st.caption(sentences(answer_text(seen, digit), arrangement_text(seen["lines"], seen["axis"])))
     with right:
         show_metrics(seen, digit)
     st.plotly_chart(charts.class_probs(seen["probs"], t("Probability of each class")), key="inspect_probs_bars",
                     width="stretch")
-    st.caption(t("The model's probability for each class, its chosen class highlighted. It answers once, having "
-                 "taken in all 28 lines together, so there is no answer after each row to show.") + gap() +
-               top_text(seen["probs"]))
+    st.caption(sentences(t("The model's probability for each class, its chosen class highlighted. It answers once, "
+                           "having taken in all 28 lines together, so there is no answer after each row to show."),
+                         top_text(seen["probs"])))
 
 
 def show_attention(seen: dict, positions: bool) -> None:
@@ -99,15 +98,14 @@ def show_attention(seen: dict, positions: bool) -> None:
     st.plotly_chart(charts.attention(weights, seen["lines"], seen["axis"],
                                      t("Attention of the class token, per layer")),
                     key="inspect_attention", width="stretch")
-    text = t("Each row of the map is one layer: how much the class token (the extra token whose output the "
-             "classifier reads) attends to each line, averaged over the attention heads; darker means more. The "
-             "lines are in the order the model receives them, each labelled with its number in the original "
-             "digit.") + gap() + attention_text(weights, seen["lines"], seen["axis"])
-    if not positions:
-        text += gap() + t("This model has no position embedding: it takes the lines as an unordered set, so it cannot "
-                        "know the order of the rows it attends to, only what is in them. Shuffling the rows would "
-                        "not change its answer.")
-    st.caption(text)
+    unordered = "" if positions else t(
+        "This model has no position embedding: it takes the lines as an unordered set, so it cannot know the order "
+        "of the rows it attends to, only what is in them. Shuffling the rows would not change its answer.")
+    st.caption(sentences(t("Each row of the map is one layer: how much the class token (the extra token whose output "
+                           "the classifier reads) attends to each line, averaged over the attention heads; darker "
+                           "means more. The lines are in the order the model receives them, each labelled with its "
+                           "number in the original digit."),
+                         attention_text(weights, seen["lines"], seen["axis"]), unordered))
 
 
 def show_features(seen: dict) -> None:
@@ -116,13 +114,12 @@ def show_features(seen: dict) -> None:
     st.subheader(t("Feature maps of the first layer"))
     st.plotly_chart(charts.feature_grid(maps, MAPS, t("First convolution: {n} feature maps", n=min(len(maps), MAPS))),
                     key="inspect_features", width="stretch")
-    text = t("Each small map is one filter of the first convolution, a 3×3 pattern of weights applied at every "
-             "position of the image at once: it is bright where the pattern is found (numbered above it; negative "
-             "responses are set to zero by the ReLU). The layers after it combine these maps, and the classifier "
-             "reads the average of the last layer's maps.")
-    if len(maps) > MAPS:
-        text += gap() + t("The first {shown} of {n} maps are shown.", shown=MAPS, n=len(maps))
-    st.caption(text + gap() + features_text(maps[:MAPS]))
+    about = t("Each small map is one filter of the first convolution, a 3×3 pattern of weights applied at every "
+              "position of the image at once: it is bright where the pattern is found (numbered above it; negative "
+              "responses are set to zero by the ReLU). The layers after it combine these maps, and the classifier "
+              "reads the average of the last layer's maps.")
+    shown = t("The first {shown} of {n} maps are shown.", shown=MAPS, n=len(maps)) if len(maps) > MAPS else ""
+    st.caption(sentences(about, shown, features_text(maps[:MAPS])))
 
 
 def show_inside(seen: dict, cfg) -> None:

@@ -8,7 +8,7 @@ import streamlit as st
 from lib.families import FAMILIES
 from lib.readings import class_extremes, gate_means, most_frequent_mistake, state_range, top_two
 from ui import charts_inspect as charts
-from ui.i18n import and_list, gap, t
+from ui.i18n import and_list, sentences, t
 
 # Each chart's caption starts with what it is and ends with what it shows for this digit or model: the chart's text
 # alternative, in the visitor's language (docs/accessibility.md).
@@ -73,10 +73,10 @@ def show_reading(seen: dict, digit: dict, step: int) -> None:
     with left:
         st.plotly_chart(charts.step_probs(seen["probs"], step, t("Probabilities per step"), height=480),
                         key="inspect_probs_heatmap", width="stretch")
-        st.caption(t("Each row is what the final classifier says after that many steps (darker = more probable). "
-                     "It was trained to answer after the last step only, so its early answers are a by-product: "
-                     "for models reading top → bottom they often stay unsure until the last rows, even when the "
-                     "telling strokes came early.") + gap() + final_text(seen))
+        st.caption(sentences(t("Each row is what the final classifier says after that many steps (darker = more "
+                               "probable). It was trained to answer after the last step only, so its early answers "
+                               "are a by-product: for models reading top → bottom they often stay unsure until the "
+                               "last rows, even when the telling strokes came early."), final_text(seen)))
     with right:
         st.plotly_chart(charts.prob_lines(seen["probs"], step, t("Each class, step by step"), height=480),
                         key="inspect_prob_lines", width="stretch")
@@ -89,12 +89,12 @@ def show_states(seen: dict, cell: str, step: int) -> None:
     hidden = seen["hidden"]  # (28, H)
     st.plotly_chart(charts.states(hidden, step, t("Hidden state of the top layer ({h} units)", h=hidden.shape[1]),
                                   zmin=-1, zmax=1), key="inspect_hidden", width="stretch")
-    st.caption(t("Each row is the top layer's output h after that step (blue positive, red negative): the only "
-                 "thing the classifier reads, and only after the last step. It is not all the network remembers: "
-                 "an LSTM also carries its cell state c, and each lower layer has a state of its own; neither is "
-                 "drawn here. The state can keep changing over blank rows too.") + gap() +
-               t("At step {k} its values run from {low:.2f} to {high:.2f}; {n} of {h} units are beyond ±0.5.",
-                 k=step, **state_range(hidden, step)))
+    about = t("Each row is the top layer's output h after that step (blue positive, red negative): the only thing "
+              "the classifier reads, and only after the last step. It is not all the network remembers: an LSTM "
+              "also carries its cell state c, and each lower layer has a state of its own; neither is drawn here. "
+              "The state can keep changing over blank rows too.")
+    st.caption(sentences(about, t("At step {k} its values run from {low:.2f} to {high:.2f}; {n} of {h} units are "
+                                  "beyond ±0.5.", k=step, **state_range(hidden, step))))
     if "gates" not in FAMILIES[cell].panels:
         with_gates = and_list(t(f.label) for f in FAMILIES.values() if "gates" in f.panels)
         st.info(t("Gates are shown for {families} only; this model is a {cell}.", families=with_gates,
@@ -117,10 +117,10 @@ def show_gates(seen: dict, step: int) -> None:
         column.plotly_chart(charts.states(seen[gate][layer], step, title, zmin=0, zmax=1, colorscale="Viridis",
                                           height=380, scale=gate == "output"),
                             key=f"inspect_gate_{gate}", width="stretch")
-    st.caption(t("Input gate: how much of a new candidate is written into the cell state; the candidate is computed "
-                 "from this layer's input at the step (the row, for layer 1; layer 1's output, for layer 2) and "
-                 "from the previous h. Forget gate: how much of the cell state is kept; near 1 (yellow) keeps it, "
-                 "near 0 forgets. Output gate: how much of the cell state goes out as h, to the layer above (or "
-                 "the classifier) and to this layer's own next step.") + gap() +
-               t("At step {k}, averaged over the units of layer {n}: input {i:.2f}, forget {f:.2f}, output {o:.2f}.",
-                 k=step, n=layer + 1, **gate_means(seen, layer, step)))
+    about = t("Input gate: how much of a new candidate is written into the cell state; the candidate is computed "
+              "from this layer's input at the step (the row, for layer 1; layer 1's output, for layer 2) and from "
+              "the previous h. Forget gate: how much of the cell state is kept; near 1 (yellow) keeps it, near 0 "
+              "forgets. Output gate: how much of the cell state goes out as h, to the layer above (or the "
+              "classifier) and to this layer's own next step.")
+    st.caption(sentences(about, t("At step {k}, averaged over the units of layer {n}: input {i:.2f}, forget {f:.2f}, "
+                                  "output {o:.2f}.", k=step, n=layer + 1, **gate_means(seen, layer, step))))

@@ -9,7 +9,7 @@ from lib.families import FAMILIES, OPTIONAL, uses
 from lib.orders import ORDERS
 from lib.train import LOSSES, OPTIMIZERS, PRECISIONS, SCHEDULERS, TrainConfig
 from ui import resources, training
-from ui.i18n import gap, labels, t
+from ui.i18n import labels, sentences, t
 
 HIDDEN = [8, 16, 32, 64, 100, 128, 192, 256, 384, 512, 768, 1024]
 LRS = [0.0001, 0.0003, 0.001, 0.003, 0.005, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 50.0]
@@ -99,7 +99,8 @@ def settings_form() -> TrainConfig | None:
         a.slider(t("Layers"), 1, s.max_layers, key=key("layers"))
         a.selectbox(t("Row order"), list(ORDERS), format_func=labels({o: v.title for o, v in ORDERS.items()}).get,
                     key=key("order"),
-                    help=gap().join(f"**{t(o.title)}**: {t(o.explanation)}" for o in ORDERS.values()))
+                    help=sentences(*(t("**{name}**: {explanation}", name=t(o.title), explanation=t(o.explanation))
+                                     for o in ORDERS.values())))
         b.select_slider(t("Learning rate"), options(LRS, st.session_state[key("lr")]), key=key("lr"),
                         format_func=lambda v: f"{v:g}",
                         help=t("Log scale. Too high and the loss explodes (SGD) or stalls near chance (Adam)."))

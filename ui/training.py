@@ -13,7 +13,7 @@ from lib.train import TrainConfig, fit_to_data
 from ui import charts, resources, state
 from lib import stats
 from lib.messages import Message, Problem
-from ui.i18n import gap, t, tc, tr, tr_all
+from ui.i18n import sentences, t, tc, tr, tr_all
 
 
 def start_repeats(cfg: TrainConfig, seeds: int) -> list[Job]:
@@ -30,7 +30,7 @@ def start_run(cfg: TrainConfig, name: str = "", group: int = 0) -> Job | None:
     """Queue a run for this session, or explain in the page why it cannot start (earlier runs stay)."""
     data = resources.mnist()
     if data is None:
-        st.error(t("Cannot train: no data.") + gap() + resources.data_error())
+        st.error(sentences(t("Cannot train: no data."), resources.data_error()))
         return None
     cfg = fit(cfg)  # sized once, here; the job queue validates it once, on submit
     problems = check_limits(cfg, resources.settings(), n_train=len(data.train_y))
@@ -96,7 +96,7 @@ def _counts() -> dict:
 def outcome(job: Job) -> None:
     """The end of a run in one line: accuracy and time, or why it ended early."""
     if job.state == "diverged":
-        st.error(t("Diverged.") + gap() + _why(job))
+        st.error(sentences(t("Diverged."), _why(job)))
     elif job.state == "error":
         st.error(t("This run failed: {msg}", msg=_why(job)))
     elif job.result is None:
@@ -107,9 +107,9 @@ def outcome(job: Job) -> None:
                  margin=stats.margin(job.result["acc"], job.result["n"]), n=job.result["n"], s=job.seconds,
                  device=state.device_text(job.last("start") or {}))
         if job.state == "stopped":
-            st.warning(t("Stopped early; the model is kept as trained so far.") + gap() + text)
+            st.warning(sentences(t("Stopped early; the model is kept as trained so far."), text))
         elif job.message is not None:  # finished, but the verdict is that it did not learn
-            st.warning(t("Not learning.") + gap() + _why(job) + gap() + text)
+            st.warning(sentences(t("Not learning."), _why(job), text))
         else:
             st.success(text)
 
@@ -193,7 +193,7 @@ def curves_text(jobs: list[Job]) -> str:
         parts.append(t("{run}: training loss from {a:.3f} to {b:.3f} over {n:,} steps; {held} accuracy {acc:.1%} "
                        "after epoch {e}; learning rate from {lr0:.2g} to {lr1:.2g}.", **values, e=epochs[-1]["epoch"],
                        held=t("validation") if kind == "val" else t("test"), acc=epochs[-1][f"{kind}_acc"]))
-    return gap().join(parts)
+    return sentences(*parts)
 
 
 def order_look(order: str) -> dict:

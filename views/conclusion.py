@@ -16,7 +16,7 @@ from lib.pretrained import SOURCE_LESSON
 from ui import conclusion as parts, resources, state, training
 from ui.captions import digit_counts
 from ui.common import page
-from ui.i18n import gap, t, tn
+from ui.i18n import sentences, t, tn
 
 LESSON = f"“{SOURCE_LESSON}”"  # the source lesson's title, quoted as it is
 
@@ -40,13 +40,11 @@ def order_part() -> None:
     else:
         parts.order_chart(table["acc"], "conclusion_orders",
                           t("Test accuracy by row order, {n:,} test digits", n=table["n"]))
-        st.caption(t("Shipped models trained on the full MNIST, each in its order (the LSTM: mean of its seeds). The "
-                     "Transformer without positions was trained once, top → bottom, and scored in each order.")
-                   + gap() +
-                   parts.sentence([t("{model}: {w:,} weights ({layers} layers, hidden size {hidden})",
-                                     model=parts.variant_name(v), layers=z["layers"], hidden=z["hidden"],
-                                     w=z["weights"])
-                                   for v, z in table["size"].items()]))
+        sizes = [t("{model}: {w:,} weights ({layers} layers, hidden size {hidden})", model=parts.variant_name(v),
+                   layers=z["layers"], hidden=z["hidden"], w=z["weights"]) for v, z in table["size"].items()]
+        st.caption(sentences(t("Shipped models trained on the full MNIST, each in its order (the LSTM: mean of its "
+                               "seeds). The Transformer without positions was trained once, top → bottom, and scored "
+                               "in each order."), parts.sentence(sizes)))
     st.markdown(t("**Why.** A fixed order, even a scrambled one, puts the same pixels in the same places every "
                   "time, so every family learns it about as well: for fixed orders the lesson is right. A new "
                   "random order for every image is different: the LSTM no longer knows which row it is reading, "

@@ -12,7 +12,7 @@ from lib.orders import get_order
 from ui import charts_inspect as charts
 from ui.common import page
 from ui.digit_pickers import mistakes, pick_digit
-from ui.i18n import gap, t, tn
+from ui.i18n import sentences, t, tn
 from ui.inspect_families import show_answer, show_inside
 from ui.inspect_panels import class_text, confusion_text, show_reading, show_states
 from ui.model_picker import evaluation_of, pick_model
@@ -38,18 +38,17 @@ def describe(choice: dict, ev: dict) -> None:
     else:
         st.caption(t("{shape}; its lines in the order {order}. Test accuracy {acc:.2%} ± {margin:.2%} on the {n:,} "
                      "MNIST test digits (95% interval).", **values))
-    how = t("{family}: {summary}.", family=t(family.label), summary=t(family.summary))
-    if "positions" in family.options:
-        how += gap() + (t("Each line gets a learned position embedding, so the model knows where it sits.")
-                      if c.positions else
-                      t("This one has no position embedding: it takes the lines as an unordered set."))
     if family.recurrent:
-        how = t(order.explanation) + gap() + how
+        lines = t(order.explanation)
     elif order.axis == 1:  # "rows are read from the top ..." is not how a model that sees all lines at once takes them
-        how = t("Its 28 lines are the digit's rows, arranged {order}.", order=t(order.title)) + gap() + how
+        lines = t("Its 28 lines are the digit's rows, arranged {order}.", order=t(order.title))
     else:
-        how = t("The digit's columns are laid down as its lines, from left to right, instead of its rows.") + gap() + how
-    st.caption(how)
+        lines = t("The digit's columns are laid down as its lines, from left to right, instead of its rows.")
+    positions = "" if "positions" not in family.options else (
+        t("Each line gets a learned position embedding, so the model knows where it sits.") if c.positions else
+        t("This one has no position embedding: it takes the lines as an unordered set."))
+    st.caption(sentences(lines, t("{family}: {summary}.", family=t(family.label), summary=t(family.summary)),
+                         positions))
 
 
 @st.fragment  # moving the step slider or the gate layer redraws this part only, not the test-set charts below
@@ -99,14 +98,14 @@ def show_model(data, ev: dict) -> None:
     with left:
         st.plotly_chart(charts.confusion(ev["confusion"], t("Confusion matrix ({n:,} test digits)", n=ev["n"])),
                         key="inspect_confusion", width="stretch")
-        st.caption(t("Rows are the true class, columns the prediction; the diagonal counts the right answers. "
-                     "Darker cells off the diagonal show which digits get mixed up (4 and 9, 3 and 5, 7 and 2 "
-                     "are classics).") + gap() + confusion_text(ev["confusion"]))
+        st.caption(sentences(t("Rows are the true class, columns the prediction; the diagonal counts the right "
+                               "answers. Darker cells off the diagonal show which digits get mixed up (4 and 9, 3 "
+                               "and 5, 7 and 2 are classics)."), confusion_text(ev["confusion"])))
     with right:
         st.plotly_chart(charts.class_accuracy(ev["per_class_acc"], t("Accuracy per class")),
                         key="inspect_per_class", width="stretch")
-        st.caption(t("The share of each class's test digits that the model gets right.") + gap() +
-                   class_text(ev["per_class_acc"]))
+        st.caption(sentences(t("The share of each class's test digits that the model gets right."),
+                             class_text(ev["per_class_acc"])))
     show_gallery(data, ev)
 
 
