@@ -9,10 +9,13 @@ from .messages import N_
 from .train import TrainConfig
 
 
-PRESETS = {  # registry: name -> (label, one-line description, config)
+SOURCE_LESSON = "Pytorch Note38 RNN 做图像分类"  # the tutorial this app teaches, as it is titled
+SOURCE_ACCURACY = 0.9815  # the test accuracy it reported for its model (the "lesson" preset) after 10 epochs
+
+PRESETS = {  # registry: name -> (label, one-line description ({source} = SOURCE_ACCURACY), config)
     "lesson": (N_("Original lesson"),
                N_("2×100 LSTM, SGD lr 0.1, batch 64, 10 epochs, the test set scored after every epoch: the "
-                  "original lesson's setup (98.15% there)."), TrainConfig(validation=0.0)),
+                  "original lesson's setup ({source:.2%} there)."), TrainConfig(validation=0.0)),
     "fast": (N_("Fast & accurate"),
              N_("1×128 LSTM with Adam and a one-cycle schedule: about 98% in 3 epochs on a CPU."),
              TrainConfig(hidden=128, layers=1, lr=0.005, optimizer="adam", scheduler="one-cycle",

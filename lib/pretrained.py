@@ -23,7 +23,6 @@ FAMILY_ORDERS = ("forward", "shuffled", "random")  # the orders each new family 
 SEED_FOLDER = FOLDER / "seeds"  # cards (no weights) of the same configs trained with other seeds: the spread
 EXTRA_SEEDS = (1, 2)  # with seed 0 (the shipped weights) three runs per row order
 
-SOURCE_LESSON = "Pytorch Note38 RNN 做图像分类"  # the tutorial this app teaches, as it is titled
 LESSON_MODEL = "lesson-forward"  # its model, retrained here
 EVERY_STEP_MODEL = "lesson-every-step"  # the same, trained with a loss on the answer after every row
 

@@ -24,6 +24,8 @@ def test_lesson_renders_digit_model_and_conclusions(mnist):
     assert at.slider(key="lesson_step").value == 14  # starts mid-digit
     assert len(at.get("plotly_chart")) >= 3  # digit, input row, guesses (+ accuracy by rows)
     assert any("98." in m.value and "It works" in m.value for m in at.markdown)
+    assert any("(the original lesson reported 98.15%)" in m.value for m in at.markdown)  # lib.presets.SOURCE_ACCURACY
+    assert any("(98.15% test accuracy in the original)" in i.value for i in at.info)
     assert at.metric[0].label == "Best guess so far"
 
 

@@ -12,7 +12,7 @@ from lib.devices import resolve_device
 from lib.orders import ORDERS
 from lib.scaling import FAMILIES as MEASURED, HEIGHTS, count, enlargement
 from lib.presets import preset
-from lib.pretrained import SOURCE_LESSON
+from lib.presets import SOURCE_ACCURACY, SOURCE_LESSON
 from ui import conclusion as parts, resources, state, training
 from ui.captions import digit_counts
 from ui.common import page
@@ -153,8 +153,9 @@ def measure_controls(device: str, out: dict | None) -> None:
 
 def time_part() -> None:
     st.header(t("3 · Accuracy against training time"))
-    st.markdown(t("**The lesson's result.** Its LSTM reached 98.15% after 10 epochs: an RNN can classify images. "
-                  "Is it also a good choice, for the accuracy it reaches and the time it takes?"))
+    st.markdown(t("**The lesson's result.** Its LSTM reached {source:.2%} after 10 epochs: an RNN can classify images. "
+                  "Is it also a good choice, for the accuracy it reaches and the time it takes?",
+                  source=SOURCE_ACCURACY))
     points = time_points(shipped_cards(), parts.my_runs())
     answers = most_accurate_families([p for p in points if not p["mine"]])
     choices = {f: parts.family_name(f) for f in dict.fromkeys(p["family"] for p in points)} or \

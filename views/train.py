@@ -14,7 +14,7 @@ from lib.families import FAMILIES
 from lib.orders import ORDERS
 from lib.share import config_from_query, config_to_query
 from lib.train import OPTIMIZERS
-from lib.presets import PRESETS, preset
+from lib.presets import PRESETS, SOURCE_ACCURACY, preset
 from ui import resources, state, training
 from ui.common import page
 from ui.i18n import labels, language, t, tr
@@ -152,7 +152,7 @@ def main() -> None:
                  format_func=labels({p: v[0] for p, v in PRESETS.items()}).get)
     chosen = st.session_state["preset"]
     if from_widgets() == training.sized(preset(chosen))[0]:
-        st.caption(t(PRESETS[chosen][1]))
+        st.caption(t(PRESETS[chosen][1], source=SOURCE_ACCURACY))
     else:
         st.caption(t("Settings changed from the preset (or opened from a link)."))
     cfg = settings_form()
