@@ -15,8 +15,8 @@ from .families import FAMILIES
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 MPS_MIN_BATCH = 256  # below this, per-step MPS overhead outweighs its speed for these small models: auto stays on CPU
 EXCLUSIVE = ("mps",)  # backends not safe to drive from two threads at once (two jobs abort the process): one job each
-OOM_SIGNS = ("out of memory", "CUDNN_STATUS_ALLOC_FAILED", "CUBLAS_STATUS_ALLOC_FAILED",
-             "DefaultCPUAllocator: can't allocate memory")  # the CPU's is a RuntimeError, not an OutOfMemoryError
+CPU_OOM_SIGN = "DefaultCPUAllocator:"  # the CPU's is a RuntimeError ("can't allocate memory", "not enough memory")
+OOM_SIGNS = ("out of memory", "CUDNN_STATUS_ALLOC_FAILED", "CUBLAS_STATUS_ALLOC_FAILED", CPU_OOM_SIGN)
 _probed: dict[str, str | None] = {}  # device type -> None if a tiny op runs there, else the error in short
 _probe_lock = threading.Lock()
 

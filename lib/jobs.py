@@ -23,7 +23,8 @@ import torch
 
 from .checkpoints import card_from_run
 from .data import MnistData
-from .devices import EXCLUSIVE, device_label, free_memory, is_out_of_memory, resolve_device, usable_cpus
+from .devices import (CPU_OOM_SIGN, EXCLUSIVE, device_label, free_memory, is_out_of_memory, resolve_device,
+                      usable_cpus)
 from .model import Classifier
 from .fit import fit
 from .messages import N_, Message, Problem, msg
@@ -263,9 +264,9 @@ def seed_groups(jobs: list[Job]) -> list[list[Job]]:
 def _failure(job: Job, exc: Exception) -> Message:
     """Why a job failed, for people: out of device memory (with advice), a problem lib described, or the error."""
     if is_out_of_memory(exc):
+        if job.device == "cpu" or CPU_OOM_SIGN in str(exc):  # the server's memory, also during a GPU run
+            return msg("job.out_of_memory_cpu")  # not lib's English "CPU (2 threads)" inside a translated sentence
         start = job.last("start")
-        if (start["device_type"] if start else job.device) == "cpu":  # not "CPU (2 threads)": that label is English
-            return msg("job.out_of_memory_cpu")
         return msg("job.out_of_memory", device=start["device"] if start else device_label(torch.device(job.device)))
     if isinstance(exc, Problem):
         return exc.messages[0]

@@ -125,7 +125,8 @@ TEXT: dict[str, str] = {
     "job.out_of_memory": N_("{device} ran out of memory during this run. Try a smaller batch size or a smaller "
                             "hidden size, or wait until fewer runs are training. Other runs were not affected."),
     "job.out_of_memory_cpu": N_("The server's memory ran out during this run. Try a smaller batch size or a smaller "
-                                "hidden size, or wait until fewer runs are training. Other runs were not affected."),
+                                "hidden size, or wait until fewer runs are training. Other runs were not stopped by "
+                                "it."),
 }
 
 

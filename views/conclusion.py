@@ -11,8 +11,7 @@ from lib.conclusion import BASELINE, COMPARED, PER_IMAGE, VARIANTS, biggest_drop
 from lib.devices import resolve_device
 from lib.orders import ORDERS
 from lib.scaling import FAMILIES as MEASURED, HEIGHTS, count, enlargement
-from lib.presets import preset
-from lib.presets import SOURCE_ACCURACY, SOURCE_LESSON
+from lib.presets import SOURCE_ACCURACY, SOURCE_LESSON, preset
 from ui import conclusion as parts, resources, state, training
 from ui.captions import digit_counts
 from ui.common import page

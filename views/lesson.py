@@ -10,8 +10,7 @@ import streamlit as st
 from lib.drawing import read_digit
 from lib.readings import row_ink
 from lib.model import RowClassifier
-from lib.presets import preset
-from lib.presets import SOURCE_ACCURACY, SOURCE_LESSON
+from lib.presets import SOURCE_ACCURACY, SOURCE_LESSON, preset
 from lib.pretrained import EVERY_STEP_MODEL, LESSON_MODEL
 from lib.train import OPTIMIZERS
 from ui import captions, charts, resources, state
