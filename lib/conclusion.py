@@ -102,10 +102,11 @@ def growth(out: dict, kind: str = "train_ms") -> dict[str, float | None]:
     return {f: (v[-1] / v[0] if v and v[0] and v[-1] else None) for f, v in out[kind].items()}
 
 
-def fastest_growing(out: dict, kind: str = "train_ms") -> str | None:
-    """The family whose step time grows most from the smallest to the largest height, None without numbers."""
-    grown = {f: g for f, g in growth(out, kind).items() if g is not None}
-    return max(grown, key=grown.get) if grown else None
+def fastest_growing(out: dict | None, kind: str = "train_ms") -> list[str]:
+    """What the measurement answers to "whose step grows the most": the family whose step time grows most from the
+    smallest to the largest height, or [] without a measurement or when no family was measured at both ends."""
+    grown = {f: g for f, g in growth(out, kind).items() if g is not None} if out else {}
+    return [max(grown, key=grown.get)] if grown else []
 
 
 def recorded_scaling(path: Path = RECORDED) -> dict | None:

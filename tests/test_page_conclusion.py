@@ -202,3 +202,20 @@ def test_the_answer_is_split_by_the_registry():
     assert split_by_prior(["cnn", "lstm", "gru"]) == (["cnn"], ["lstm", "gru"])
     assert split_by_prior(["lstm"]) == ([], ["lstm"])
     assert VARIANTS["cnn"].label == "CNN"
+
+
+def test_a_measurement_with_no_family_at_the_largest_size_answers_nothing(monkeypatch):
+    """Every family out of memory at 224: no family grew measurably, so the prediction has nothing to compare with."""
+    import lib.conclusion as conclusion_module
+
+    out = fake_scaling()
+    for kind in ("train_ms", "predict_ms"):
+        out[kind] = {f: v[:-1] + [None] for f, v in out[kind].items()}
+    assert conclusion_module.fastest_growing(out) == [] and conclusion_module.fastest_growing(None) == []
+    monkeypatch.setattr(conclusion_module, "recorded_scaling", lambda: out)
+    resources.measurements.clear()
+    at = page()
+    at.radio(key="predict_scaling").set_value("lstm").run()
+    assert not at.exception
+    assert any("There is no measurement to compare with yet" in i.value for i in at.info)
+    assert sum("did not fit" in w.value for w in at.warning) == len(out["train_ms"])

@@ -115,16 +115,18 @@ def scaling_why(out: dict) -> str:
                  "of operations at once: there the CNN's extra work can spread over its cores while the LSTM's "
                  "steps still wait for each other. Press the button on a server with a GPU to see whether the steps "
                  "in sequence then decide.", n=out["threads"], **enlargement(out["heights"]))
-    top = fastest_growing(out)
-    if top is not None and FAMILIES[top].recurrent:
+    grown_most = fastest_growing(out)
+    if not grown_most:  # no family measured at both the smallest and the largest size: the notices above say which
+        return ""
+    top = grown_most[0]
+    if FAMILIES[top].recurrent:
         return t("**Why, on this GPU.** A GPU runs thousands of operations at once: the CNN's and the Transformer's "
                  "extra work spreads over its cores, while each of the recurrent network's steps is too small to "
                  "fill it and must wait for the one before. Here the steps in sequence decide: {model}'s step grew "
                  "the most.", model=family_name(top))
     return t("**Why, on this GPU.** A GPU runs thousands of operations at once, yet on this one the extra work of "
              "the larger images outweighs the steps that wait for each other: {model}'s step grew the most, so this "
-             "measurement does not bear the lesson's claim out.",
-             model=family_name(top) if top else "—")
+             "measurement does not bear the lesson's claim out.", model=family_name(top))
 
 
 def time_chart(points: list[dict]) -> None:

@@ -108,7 +108,7 @@ def scaling_part() -> None:
                                               "({times} times taller and wider, {pixels} times the pixels). Whose "
                                               "training step grows the most on this server?",
                                               **enlargement(out["heights"] if out else HEIGHTS)), choices,
-                         [fastest_growing(out)] if out else []):
+                         fastest_growing(out)):
         return
     measure_controls(device, out)
     if out is None:
