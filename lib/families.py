@@ -93,18 +93,16 @@ def family(name: str) -> Family:
 
 def make_model(name: str, hidden: int, layers: int, dropout: float = 0.0, positions: bool = True,
                line: int = LINE, steps: int = LINE) -> nn.Module:
-    """A family's model with PyTorch's own initial weights (build on the meta device when only shapes matter). It
-    carries its family's name as `model.family`, so what reads it (lib.internals.trace) asks the registry."""
-    model = family(name).make(hidden, layers, dropout, positions, line, steps)
-    model.family = name
-    return model
+    """A family's model with PyTorch's own initial weights (build on the meta device when only shapes matter). Its
+    class names its family (`model.family`), so what reads it (lib.internals.trace) asks the registry."""
+    return family(name).make(hidden, layers, dropout, positions, line, steps)
 
 
 @lru_cache(maxsize=None)
 def weight_count(name: str, hidden: int, layers: int, positions: bool = True) -> int:
     """How many weights a model of the family and size has (built once on the meta device: nothing is allocated)."""
     with torch.device("meta"):
-        return sum(p.numel() for p in make_model(name, hidden, layers, 0.0, positions).parameters())
+        return make_model(name, hidden, layers, 0.0, positions).n_params
 
 
 def uses(name: str, option: str) -> bool:

@@ -39,7 +39,7 @@ def draw_uniform(module: nn.Module, seed: int, bound: float) -> None:
 class Classifier(nn.Module):
     """What every family's model has: a weight count and a seeded re-draw of its weights."""
 
-    family = ""  # its lib.families registry name, set by lib.families.make_model
+    family = ""  # its lib.families registry name (what lib.internals.trace looks up), named by each class
 
     @property
     def n_params(self) -> int:
@@ -69,7 +69,7 @@ class RowClassifier(Classifier):
         super().__init__()
         if cell not in RECURRENT:
             raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(RECURRENT)}")
-        self.cell = cell
+        self.cell = self.family = cell  # each recurrent cell is a family of its own
         self.rnn = RECURRENT[cell](line, hidden, num_layers=layers, batch_first=True,
                                   dropout=dropout if layers > 1 else 0.0)
         self.fc = nn.Linear(hidden, N_CLASSES)
@@ -98,6 +98,8 @@ class ConvClassifier(Classifier):
     hidden 100 and 2 layers it has 147,760 weights, 10% more than the lesson's 2×100 LSTM (133,810). Every conv of a
     stage runs over all positions at once; nothing waits for the previous row. Any image size (the mean pools)."""
 
+    family = "cnn"
+
     def __init__(self, hidden: int = 100, layers: int = 2):
         super().__init__()
         widths, blocks, channels = [max(hidden // 4, 1), max(hidden // 2, 1)] + [hidden] * layers, [], 1
@@ -117,6 +119,8 @@ class RowTransformer(Classifier):
     position embedding added (unless `positions` is False: then it sees a bag of rows and cannot know their order),
     `layers` pre-norm encoder layers with `heads` attention heads, and Linear(hidden -> 10) on the class token. All
     rows are read at once: a layer attends from every row to every other in one step."""
+
+    family = "transformer"
 
     def __init__(self, hidden: int = 100, layers: int = 2, dropout: float = 0.0, positions: bool = True,
                  line: int = LINE, steps: int = LINE, heads: int = 4):

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from lib.checkpoints import from_bytes, to_bytes
-from lib.families import FAMILIES, uses
+from lib.families import FAMILIES, make_model, uses
 from lib.fit import fit
 from lib.internals import encode, feature_maps, trace
 from lib.messages import Problem
@@ -68,3 +68,11 @@ def test_feature_maps_are_the_first_convolution_after_relu():
     maps = feature_maps(model, x)
     assert maps.shape == (2, 4, 28, 28) and (maps >= 0).all()
     assert torch.allclose(maps, torch.relu(model.features[0](x.unsqueeze(1))))
+
+
+def test_every_model_names_its_family_also_when_built_directly():
+    """lib.internals.trace asks the registry by `model.family`: a model built without make_model must carry it too."""
+    from lib.model import RowClassifier
+
+    assert all(make_model(name, 8, 1).family == name for name in FAMILIES)
+    assert trace(RowClassifier("gru", 8, 1), torch.rand(1, 28, 28))["hidden"].shape == (1, 28, 8)  # (B, steps, H)
