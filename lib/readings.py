@@ -17,9 +17,10 @@ def row_ink(image, step: int) -> dict:
 
 def state_range(hidden, step: int, beyond: float = 0.5) -> dict:
     """A (28, H) hidden state after `step` (1-based): its lowest and highest value, how many of its H units are
-    beyond ±`beyond`, and H."""
+    beyond ±`beyond` (and that bound), and H."""
     h = np.asarray(hidden)[step - 1]
-    return {"low": float(h.min()), "high": float(h.max()), "n": int((np.abs(h) > beyond).sum()), "h": len(h)}
+    return {"low": float(h.min()), "high": float(h.max()), "n": int((np.abs(h) > beyond).sum()), "beyond": beyond,
+            "h": len(h)}
 
 
 def gate_means(seen: dict, layer: int, step: int) -> dict:

@@ -45,7 +45,7 @@ def test_row_ink_state_range_and_gate_means():
     assert row_ink(image, 5) == {"ink": 3, "top": 255} and row_ink(image, 1) == {"ink": 0, "top": 0}
     hidden = np.zeros((28, 4))
     hidden[2] = [-0.9, 0.1, 0.6, 0.5]
-    assert state_range(hidden, 3) == {"low": -0.9, "high": 0.6, "n": 2, "h": 4}
+    assert state_range(hidden, 3) == {"low": -0.9, "high": 0.6, "n": 2, "beyond": 0.5, "h": 4}
     seen = {g: np.full((2, 28, 3), v) for g, v in (("input", 0.2), ("forget", 0.9), ("output", 0.5))}
     seen["forget"][1, 6] = [0.0, 0.3, 0.6]
     means = gate_means(seen, 1, 7)

@@ -94,7 +94,7 @@ def show_states(seen: dict, cell: str, step: int) -> None:
               "also carries its cell state c, and each lower layer has a state of its own; neither is drawn here. "
               "The state can keep changing over blank rows too.")
     st.caption(sentences(about, t("At step {k} its values run from {low:.2f} to {high:.2f}; {n} of {h} units are "
-                                  "beyond ±0.5.", k=step, **state_range(hidden, step))))
+                                  "beyond ±{beyond}.", k=step, **state_range(hidden, step))))
     if "gates" not in FAMILIES[cell].panels:
         with_gates = and_list(t(f.label) for f in FAMILIES.values() if "gates" in f.panels)
         st.info(t("Gates are shown for {families} only; this model is a {cell}.", families=with_gates,

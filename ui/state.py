@@ -69,6 +69,11 @@ def run_label(job: Job) -> str:
     return f"#{job.id} {job.name or t(FAMILIES[c.cell].label)} {c.layers}×{c.hidden} · {t(ORDERS[c.order].title)}"
 
 
+def shape_text(cell: str, layers: int, hidden: int) -> str:
+    """A model's family and size in words, from its registry entry's shape ("LSTM with 2 layers of 128 units")."""
+    return tn(*FAMILIES[cell].shape, layers, cell=t(FAMILIES[cell].label), hidden=hidden)
+
+
 def device_text(start: dict) -> str:
     """Where a run trained or a measurement ran (its start event, or lib.scaling's result), for people: 'CPU (2
     threads)' in the visitor's language, or the GPU's own name."""

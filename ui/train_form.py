@@ -72,14 +72,6 @@ def count_label(n_all: int, choices: list[int]):
     return {n: t("all {n:,}", n=n_all) if n >= n_all else f"{n:,}" for n in choices}.get
 
 
-def devices() -> list[str]:
-    return list(available_devices())
-
-
-def device_names() -> dict[str, str]:
-    return labels(available_devices())
-
-
 def family_picker() -> str:
     """The model family, above the form: choosing one redraws the form with only the settings it has."""
     names = labels({f: v.label for f, v in FAMILIES.items()})
@@ -116,7 +108,8 @@ def settings_form() -> TrainConfig | None:
         c.select_slider(t("Training digits"), subsets, key=key("subset"),
                         format_func=count_label(n_train, subsets),
                         help=t("Balanced across the 10 classes. Fewer digits train faster."))
-        c.radio(t("Device"), devices(), format_func=device_names().get, key=key("device"), horizontal=True)
+        device_labels = labels(available_devices())  # asked once per run: it probes CUDA and MPS
+        c.radio(t("Device"), list(device_labels), format_func=device_labels.get, key=key("device"), horizontal=True)
         c.radio(t("Repeat with seeds"), [1, 3, 5], key="form_repeats", horizontal=True,
                 help=t("Train the same settings with this many seeds (other initial weights and batches): the table "
                        "then shows their mean and spread, so you can tell a real difference from chance."))

@@ -39,8 +39,9 @@ def order_part() -> None:
     else:
         parts.order_chart(table["acc"], "conclusion_orders",
                           t("Test accuracy by row order, {n:,} test digits", n=table["n"]))
-        sizes = [t("{model}: {w:,} weights ({layers} layers, hidden size {hidden})", model=parts.variant_name(v),
-                   layers=z["layers"], hidden=z["hidden"], w=z["weights"]) for v, z in table["size"].items()]
+        sizes = [t("{model}: {w:,} weights ({shape})", model=parts.variant_name(v), w=z["weights"],
+                   shape=state.shape_text(VARIANTS[v].family, z["layers"], z["hidden"]))
+                 for v, z in table["size"].items()]
         st.caption(sentences(t("Shipped models trained on the full MNIST, each in its order (the LSTM: mean of its "
                                "seeds). The Transformer without positions was trained once, top → bottom, and scored "
                                "in each order."), parts.sentence(sizes)))

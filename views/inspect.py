@@ -9,10 +9,10 @@ from lib.drawing import read_digit
 from lib import stats
 from lib.families import FAMILIES
 from lib.orders import get_order
-from ui import charts_inspect as charts
+from ui import charts_inspect as charts, state
 from ui.common import page
 from ui.digit_pickers import mistakes, pick_digit
-from ui.i18n import sentences, t, tn
+from ui.i18n import sentences, t
 from ui.inspect_families import show_answer, show_inside
 from ui.inspect_panels import class_text, confusion_text, show_reading, show_states
 from ui.model_picker import evaluation_of, pick_model
@@ -21,17 +21,12 @@ from ui.upload import upload_box
 GALLERY, GALLERY_COLUMNS = 24, 6  # misclassified digits shown at most, in rows of 6
 
 
-def shape_text(c) -> str:
-    """The model's family and size in words (its registry entry's shape)."""
-    return tn(*FAMILIES[c.cell].shape, c.layers, cell=t(FAMILIES[c.cell].label), hidden=c.hidden)
-
-
 def describe(choice: dict, ev: dict) -> None:
     """One line about the model: its shape, its reading order, its test accuracy; then how its family reads."""
     c = choice["config"]
     order, family = get_order(c.order), FAMILIES[c.cell]
-    values = dict(shape=shape_text(c), order=t(order.title), acc=ev["acc"], margin=stats.margin(ev["acc"], ev["n"]),
-                  n=ev["n"])
+    values = dict(shape=state.shape_text(c.cell, c.layers, c.hidden), order=t(order.title), acc=ev["acc"],
+                  margin=stats.margin(ev["acc"], ev["n"]), n=ev["n"])
     if family.recurrent:
         st.caption(t("{shape}, reading {order}. Test accuracy {acc:.2%} ± {margin:.2%} on the {n:,} MNIST test digits "
                      "(95% interval).", **values))
