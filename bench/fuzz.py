@@ -27,9 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # test_fuzz imports conftest's synthetic digits
 
 import hypothesis  # noqa: E402
-from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
-
 import test_fuzz  # noqa: E402
+from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 
 CARD_FACTOR = 10  # the card parser is the most exposed surface (anyone can upload): 10 x the others' budget
 SHOWN = 3  # escapes printed per surface

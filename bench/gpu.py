@@ -3,11 +3,11 @@
 Run: MNIST_ROOT=... python -m bench.gpu [--device auto|cuda|mps]   (a few minutes at most; progress on stderr)
 
 - lesson_epoch: one epoch of the lesson model (2×100 LSTM, SGD, batch 64) over 60,000 digits through
-  `lib.train.train`, the clock read after the device has finished (the step event's flush waits for it); with the
+  `lib.training.train.train`, the clock read after the device has finished (the step event's flush waits for it); with the
   shipped sample only (10,000 training digits) they are repeated to 60,000 and "tiled" says so;
 - samples_per_s: the lesson model at batch 64 and 1024, timed after warm-up steps;
 - time_to_98: the `fast` preset from model creation until the full test set first reaches 98 % (needs MNIST_ROOT);
-- concurrent: one job alone, then 3 identical jobs at once through `lib.jobs.JobManager` (on MPS they take turns,
+- concurrent: one job alone, then 3 identical jobs at once through `lib.runs.jobs.JobManager` (on MPS they take turns,
   by design), with the wall time, the most that ran at once and the device copies of the data that were made;
 - out_of_memory: the process's device memory capped, a job far too big for it submitted beside a small one: the big
   one must end in "error" with the job.out_of_memory message and its model on the CPU, the small one must finish.
@@ -43,7 +43,7 @@ def pick_device(name: str) -> str | None:
 
 def lesson_data(data):
     """At least 60,000 training digits: the data itself, or (the shipped sample) its digits repeated."""
-    from lib.data import MnistData
+    from lib.data.mnist import MnistData
 
     n = len(data.train_y)
     if n >= LESSON_EPOCH:
@@ -54,8 +54,8 @@ def lesson_data(data):
 
 
 def lesson_epoch(kind: str, data) -> dict:
-    from lib.train import build_model, train
-    from lib.presets import preset
+    from lib.training.presets import preset
+    from lib.training.train import build_model, train
 
     data, tiled = lesson_data(data)
     cfg = preset("lesson", device=kind, epochs=1, log_every=10 ** 6)  # one flush (and wait) at the epoch's end
@@ -68,8 +68,8 @@ def lesson_epoch(kind: str, data) -> dict:
 
 
 def samples_per_s(kind: str, data, batch_size: int, warmup: int, steps: int) -> dict:
-    from lib.train import build_model, train
-    from lib.presets import preset
+    from lib.training.presets import preset
+    from lib.training.train import build_model, train
 
     cfg = preset("lesson", device=kind, batch_size=batch_size, epochs=50, max_steps=warmup + steps,
                  log_every=warmup)
@@ -87,8 +87,8 @@ def samples_per_s(kind: str, data, batch_size: int, warmup: int, steps: int) -> 
 
 
 def time_to_98(kind: str, data) -> dict:
-    from lib.train import build_model, train
-    from lib.presets import preset
+    from lib.training.presets import preset
+    from lib.training.train import build_model, train
 
     cfg = preset("fast", device=kind, test_subset=0)
     t0 = time.perf_counter()
@@ -123,8 +123,8 @@ def _speed(job) -> float | None:
 def concurrent(kind: str, data, n: int = 3) -> dict:
     import torch
 
-    from lib.jobs import JobManager
-    from lib.presets import preset
+    from lib.runs.jobs import JobManager
+    from lib.training.presets import preset
 
     cfg = preset("lesson", device=kind, epochs=1, max_steps=600, log_every=50, test_subset=2000)
     manager = JobManager(max_running=n, max_gpu_jobs=n, threads=torch.get_num_threads())
@@ -154,9 +154,9 @@ def _memory(kind: str) -> dict:
 def out_of_memory(kind: str, data) -> dict:
     import torch
 
-    from lib.jobs import JobManager
-    from lib.train import TrainConfig
-    from lib.presets import preset
+    from lib.runs.jobs import JobManager
+    from lib.training.presets import preset
+    from lib.training.train import TrainConfig
 
     if kind == "cuda":
         total = torch.cuda.get_device_properties(0).total_memory
@@ -191,9 +191,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     import torch
 
-    from lib.data import load_mnist
-    from lib.devices import choose_device, device_label, probe
-    from lib.scaling import scaling
+    from lib.data.mnist import load_mnist
+    from lib.experiments.scaling import scaling
+    from lib.training.devices import choose_device, device_label, probe
 
     kind = pick_device(args.device)
     if kind is None:

@@ -1,4 +1,4 @@
-"""How much of a training step is the LSTM itself? Times the bare model step and lib.train's full step.
+"""How much of a training step is the LSTM itself? Times the bare model step and lib.training.train's full step.
 
 Run: MNIST_ROOT=... python -m bench.step_profile  (lesson model: 2×100 LSTM, SGD, batch 64)
 """
@@ -12,9 +12,9 @@ from dataclasses import replace
 import torch
 import torch.nn.functional as F
 
-from lib.data import load_mnist
-from lib.train import build_model, train
-from lib.presets import preset
+from lib.data.mnist import load_mnist
+from lib.training.presets import preset
+from lib.training.train import build_model, train
 
 
 def bare_step_ms(precision: str, steps: int = 200) -> float:
@@ -39,7 +39,7 @@ def bare_step_ms(precision: str, steps: int = 200) -> float:
 
 
 def pipeline_step_ms(precision: str, data, steps: int = 300) -> float:
-    """Milliseconds per step of lib.train.train (batches by index, normalise, order, step), from its samples/s."""
+    """Milliseconds per step of lib.training.train.train (batches by index, normalise, order, step), from its samples/s."""
     cfg = replace(preset("lesson"), precision=precision, max_steps=steps, log_every=100, device="cpu")
     rates = [e["samples_per_s"] for e in train(cfg, data, build_model(cfg)) if e["event"] == "step"][1:]
     return 64 / (sum(rates) / len(rates)) * 1e3

@@ -6,11 +6,11 @@ Run: MNIST_ROOT=... python -m bench.throughput [--rounds 3] [--quick] [--json] [
 Every sample is its own `python -m bench.throughput --child NAME` process, as a CLI run or a fresh server's first job
 is: nothing runs before it in that process, so no warm-up of the allocator or of torch carries over. The contenders
 alternate within each round (their order rotates from round to round) and the report gives each one's median and the
-ratios of the medians. Contenders (same model, `lib.model.RowClassifier`, and batch size):
+ratios of the medians. Contenders (same model, `lib.models.nets.RowClassifier`, and batch size):
 
 - lesson: the write-up's input pipeline, torchvision's MNIST with per-sample ToTensor + Normalize in a DataLoader,
   SGD, float32 (it imports `lib` for the model, so it runs with the allocator tuning too, like ours);
-- ours_fp32 / ours_auto: `lib.train.train` in float32, and with precision "auto" (bfloat16 autocast on a CPU that
+- ours_fp32 / ours_auto: `lib.training.train.train` in float32, and with precision "auto" (bfloat16 autocast on a CPU that
   computes it natively; where "auto" means float32 the float32 samples stand for it and it is not run twice);
 - *_untuned: the same in a process started with ROW_BY_ROW_NO_MALLOC_TUNING=1, i.e. glibc's default malloc
   thresholds (lib/alloc.py), for the before/after.
@@ -60,8 +60,8 @@ def _faults() -> int:
 
 
 def _sync(device) -> None:
-    """Wait for the device's queued work before reading a clock (CUDA and MPS queue it; lib.devices knows how)."""
-    from lib.devices import synchronize
+    """Wait for the device's queued work before reading a clock (CUDA and MPS queue it; lib.training.devices knows how)."""
+    from lib.training.devices import synchronize
 
     synchronize(device)
 
@@ -71,7 +71,7 @@ def lesson_loaders(root: str, batch_size: int):
     import torch
     from torchvision import datasets, transforms
 
-    from lib.data import MEAN, STD
+    from lib.data.mnist import MEAN, STD
 
     tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((MEAN,), (STD,))])
     train_set = datasets.MNIST(root, train=True, download=False, transform=tf)
@@ -85,9 +85,9 @@ def child_lesson(steps: int, batch_size: int, device_name: str) -> dict:
     import torch
     import torch.nn.functional as F
 
-    from lib.devices import resolve_device
-    from lib.train import build_model
-    from lib.presets import preset
+    from lib.training.devices import resolve_device
+    from lib.training.presets import preset
+    from lib.training.train import build_model
 
     device = resolve_device(device_name)
     train_loader, test_loader = lesson_loaders(os.environ["MNIST_ROOT"], batch_size)
@@ -122,11 +122,11 @@ def child_lesson(steps: int, batch_size: int, device_name: str) -> dict:
 
 
 def child_ours(steps: int, batch_size: int, device_name: str, precision: str) -> dict:
-    """lib.train.train for WARMUP + steps steps (its own clock, read from the step events); then lib's evaluate."""
-    from lib.data import load_mnist
-    from lib.devices import resolve_device, use_bf16
-    from lib.train import build_model, evaluate, train
-    from lib.presets import preset
+    """lib.training.train.train for WARMUP + steps steps (its own clock, read from the step events); then lib's evaluate."""
+    from lib.data.mnist import load_mnist
+    from lib.training.devices import resolve_device, use_bf16
+    from lib.training.presets import preset
+    from lib.training.train import build_model, evaluate, train
 
     device = resolve_device(device_name)
     data = load_mnist()
@@ -151,8 +151,8 @@ def child_ours(steps: int, batch_size: int, device_name: str, precision: str) ->
 
 def recipe_config(recipe: str, device_name: str):
     """A preset's name, or a JSON object of TrainConfig fields (over the defaults), as a validated config."""
-    from lib.train import TrainConfig
-    from lib.presets import PRESETS, preset
+    from lib.training.presets import PRESETS, preset
+    from lib.training.train import TrainConfig
 
     cfg = preset(recipe) if recipe in PRESETS else TrainConfig.from_dict(json.loads(recipe))
     return replace(cfg, device=device_name, test_subset=0).validate()  # scored on all 10,000 test digits
@@ -160,8 +160,8 @@ def recipe_config(recipe: str, device_name: str):
 
 def child_time_to_98(recipe: str, device_name: str) -> dict:
     """Seconds from model creation until the test accuracy (all 10,000 digits, after each epoch) first reaches 98 %."""
-    from lib.data import load_mnist
-    from lib.train import build_model, train
+    from lib.data.mnist import load_mnist
+    from lib.training.train import build_model, train
 
     data = load_mnist()
     cfg = recipe_config(recipe, device_name)
@@ -272,7 +272,7 @@ def run(args) -> dict:
     import torch
 
     from lib.alloc import status
-    from lib.devices import device_label, resolve_device, use_bf16
+    from lib.training.devices import device_label, resolve_device, use_bf16
 
     device = resolve_device(args.device)
     bf16 = use_bf16("auto", device)

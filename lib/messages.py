@@ -23,7 +23,7 @@ def NN_(singular: str, plural: str) -> tuple[str, str]:
 
 
 TEXT: dict[str, str] = {
-    # settings of a run (lib/train.py, lib/fields.py); {setting} is a Term from lib.train.FIELD_NAMES
+    # settings of a run (lib/train.py, lib/fields.py); {setting} is a Term from lib.training.train.FIELD_NAMES
     "setting.one_of": N_("{setting} must be one of {choices}"),
     "setting.between": N_("{setting} must be between {low:,} and {high:,}"),
     "setting.finite": N_("every number must be finite"),

@@ -13,7 +13,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lib.data import MnistData, load_idx_folder, load_sample  # noqa: E402
+from lib.data.mnist import MnistData, load_idx_folder, load_sample  # noqa: E402
 
 
 def _scan_installed_components_once() -> None:

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import torch
 
-from lib.data import load_sample
-from lib.fit import fit
-from lib.presets import PRESETS, preset
-from lib.train import TrainConfig
+from lib.data.mnist import load_sample
+from lib.training.fit import fit
+from lib.training.presets import PRESETS, preset
+from lib.training.train import TrainConfig
 
 FILE = Path(__file__).resolve().parent / "golden.json"
 STEPS = 24  # a few dozen optimisation steps per run

@@ -19,15 +19,24 @@ import re
 from pathlib import Path
 
 import pytest
-
-from test_browser import (CHART, CHROMIUM, IN_CI, LAUNCH_ARGS, STOP_BUTTON, VIEWPORT, answer,  # noqa: E402
-                          draw_a_one, no_exception, running_server, settle)
+from test_browser import (  # noqa: E402
+    CHART,
+    CHROMIUM,
+    IN_CI,
+    LAUNCH_ARGS,
+    STOP_BUTTON,
+    VIEWPORT,
+    answer,
+    draw_a_one,
+    no_exception,
+    running_server,
+    settle,
+)
 
 if not IN_CI:  # in CI a missing package is an error, not a skip
     pytest.importorskip("axe_playwright_python", reason="pip install -r requirements-dev.txt")
 from axe_playwright_python.sync_playwright import Axe  # noqa: E402
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
-
 
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 BLOCKING = ("serious", "critical")

@@ -1,22 +1,22 @@
 """Bad input of every kind gets a clear message and never loses earlier work (see docs/bad-inputs.md)."""
 
 import errno
-from dataclasses import replace
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib import cli
-from lib import data as data_mod
-from lib.checkpoints import MAX_BYTES, CheckpointError, from_bytes
-from lib.data import load_mnist, load_sample
-from lib.jobs import Job
+from lib.cli import main as cli
+from lib.data import mnist as data_mod
+from lib.data.mnist import load_mnist, load_sample
 from lib.messages import msg
-from lib.share import config_from_query
-from lib.train import TrainConfig
-from lib.presets import PRESETS, preset
+from lib.runs.jobs import Job
+from lib.storage.checkpoints import MAX_BYTES, CheckpointError, from_bytes
+from lib.storage.share import config_from_query
+from lib.training.presets import PRESETS, preset
+from lib.training.train import TrainConfig
 from ui import resources
 
 VIEWS = Path(__file__).resolve().parent.parent / "views"
@@ -129,7 +129,7 @@ def test_offline_link_asking_for_more_digits_trains_on_all_of_them(offline):
 
 
 def test_offline_row_order_experiment_starts_every_order(offline, monkeypatch):
-    from lib import presets as presets_mod
+    from lib.training import presets as presets_mod
     big = replace(PRESETS["quick"][2], subset=20000, test_subset=20000)  # more than the sample holds
     monkeypatch.setitem(presets_mod.PRESETS, "quick", PRESETS["quick"][:2] + (big,))
     at = AppTest.from_file(str(VIEWS / "row_order.py"), default_timeout=60).run()

@@ -37,7 +37,7 @@ def test_the_matrix_reading_is_computed_from_the_cells():
 
 
 def test_matrix_facts_read_the_matrix():
-    from lib.analysis import matrix_facts
+    from lib.experiments.analysis import matrix_facts
     matrix = {"forward": {"forward": 0.99, "reversed": 0.5, "columns": 0.3},
               "reversed": {"reversed": 0.98, "forward": 0.78, "columns": 0.2},
               "columns": {"columns": 0.97, "forward": 0.1}}
@@ -51,7 +51,7 @@ def test_matrix_facts_read_the_matrix():
 
 
 def test_run_order_results_average_each_orders_seeds():
-    from lib.analysis import run_order_results
+    from lib.experiments.analysis import run_order_results
     rows = [0.1] * 27 + [0.9]
     out = run_order_results({"forward": [{"acc": 0.9, "n": 500, "acc_by_rows": rows},
                                          {"acc": 0.8, "n": 500, "acc_by_rows": [0.3] * 28}],

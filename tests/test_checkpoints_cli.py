@@ -10,12 +10,19 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from lib import cli
-from lib.checkpoints import (CheckpointError, from_bytes, list_checkpoints, load_checkpoint, make_card,
-                             save_checkpoint, to_bytes)
-from lib.pretrained import FOLDER, SPECS
-from lib.evaluate import evaluate
-from lib.train import TrainConfig, build_model
+from lib.cli import main as cli
+from lib.experiments.evaluate import evaluate
+from lib.storage.checkpoints import (
+    CheckpointError,
+    from_bytes,
+    list_checkpoints,
+    load_checkpoint,
+    make_card,
+    save_checkpoint,
+    to_bytes,
+)
+from lib.storage.pretrained import FOLDER, SPECS
+from lib.training.train import TrainConfig, build_model
 
 ROOT = Path(__file__).resolve().parent.parent
 CFG = TrainConfig(hidden=8, layers=2, device="cpu")
@@ -161,9 +168,9 @@ def test_every_shipped_config_card_states_all_its_settings():
 
 def test_every_row_order_ships_three_seeds():
     """The row-order results are means over seed 0 (the shipped weights) and the cards of EXTRA_SEEDS."""
-    from lib.analysis import shipped_order_results
-    from lib.orders import ORDERS
-    from lib.pretrained import EXTRA_SEEDS, seed_cards, seed_name
+    from lib.data.orders import ORDERS
+    from lib.experiments.analysis import shipped_order_results
+    from lib.storage.pretrained import EXTRA_SEEDS, seed_cards, seed_name
 
     extra = seed_cards()
     shipped = {n: json.loads((FOLDER / f"{n}.json").read_text()) for n in SPECS}

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib.devices import cpu_quota, usable_cpus
-from lib.settings import Settings, check_limits, load_settings
-from lib.train import TrainConfig
+from lib.runs.settings import Settings, check_limits, load_settings
+from lib.training.devices import cpu_quota, usable_cpus
+from lib.training.train import TrainConfig
 from ui import resources
 
 ROOT = Path(__file__).resolve().parent.parent

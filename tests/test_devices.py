@@ -12,16 +12,17 @@ from pathlib import Path
 
 import pytest
 import torch
-
-from lib import devices, jobs as jobs_module
-from lib.data import MnistData
-from lib.devices import choose_device, exact_fp32, is_out_of_memory, probe, resolve_device, use_bf16
-from lib.jobs import JobManager
-from lib.messages import Message, Problem
-from lib.orders import ORDERS, get_order
-from lib.train import TrainConfig, build_model, train
-from ui.i18n import catalog
 from conftest import wait_for
+
+from lib.data.mnist import MnistData
+from lib.data.orders import ORDERS, get_order
+from lib.messages import Message, Problem
+from lib.runs import jobs as jobs_module
+from lib.runs.jobs import JobManager
+from lib.training import devices
+from lib.training.devices import choose_device, exact_fp32, is_out_of_memory, probe, resolve_device, use_bf16
+from lib.training.train import TrainConfig, build_model, train
+from ui.i18n import catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = TrainConfig(hidden=16, layers=1, lr=0.01, optimizer="adam", batch_size=20, epochs=1, log_every=5,
@@ -336,7 +337,7 @@ def test_is_out_of_memory_recognises_cuda_mps_and_cudnn_wording():
 
 
 def test_a_job_out_of_memory_ends_alone_with_advice_and_its_model_on_the_cpu(tiny, monkeypatch):
-    import lib.train as train_module
+    import lib.training.train as train_module
     real_step, steps = train_module.optimisation_step, {"victim": 0}
 
     def step(model, *args, **kwargs):
@@ -412,7 +413,7 @@ def test_no_cpu_run_reseeds_the_process_wide_generator(tiny, monkeypatch):
 # ---------------------------------------------------------------- 7. the first step is left out of the speed
 
 def test_the_first_progress_reading_leaves_out_the_setup_step(tiny, monkeypatch):
-    import lib.train as train_module
+    import lib.training.train as train_module
     real_step, calls, synced = train_module.optimisation_step, [0], []
 
     def slow_first(*args, **kwargs):  # a first step that pays for cuDNN setup or MPS graph compilation

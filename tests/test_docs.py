@@ -33,7 +33,7 @@ def imported_modules(paths) -> set[str]:
 
 def test_requirements_txt_installs_everything_the_app_imports():
     """Community Cloud installs requirements.txt alone (not requirements-dev.txt): the app must need nothing else."""
-    app = [ROOT / "streamlit_app.py", *[p for d in ("lib", "ui", "views") for p in (ROOT / d).glob("*.py")]]
+    app = [ROOT / "streamlit_app.py", *[p for d in ("lib", "ui", "views") for p in (ROOT / d).rglob("*.py")]]
     local = {"lib", "ui", "views", "bench"}
     third_party = imported_modules(app) - set(sys.stdlib_module_names) - local - {"__future__"}
     pinned = {re.split(r"[=<>~!\[ ]", line)[0].strip().lower().replace("_", "-")
@@ -59,7 +59,7 @@ def test_cloud_rehearsal_table_and_readme_figures_come_from_the_recorded_runs():
 
 
 def test_teaching_notes_quote_the_shipped_cards():
-    from lib.analysis import reading_table
+    from lib.experiments.analysis import reading_table
     cards = {p.stem: json.loads(p.read_text()) for p in (ROOT / "pretrained").glob("*.json")}
     doc = (ROOT / "docs" / "teaching-notes.md").read_text()
     table = doc.split("<!-- reading-table -->\n")[1].split("\n<!-- /reading-table -->")[0]
@@ -68,7 +68,7 @@ def test_teaching_notes_quote_the_shipped_cards():
 
 def test_teaching_notes_quote_where_the_ink_lies(mnist):
     """The ink figures the notes quote, from the 10,000 test digits (the same in the shipped sample and the full set)."""
-    from lib.analysis import ink_by_rows
+    from lib.experiments.analysis import ink_by_rows
     facts = ink_by_rows(mnist.test_x)
     doc = " ".join((ROOT / "docs" / "teaching-notes.md").read_text().split())
     share = round(100 * facts["median_share_first"])
@@ -78,8 +78,8 @@ def test_teaching_notes_quote_where_the_ink_lies(mnist):
 
 
 def test_teaching_notes_quote_every_seed_of_the_row_order_experiment():
-    from lib.analysis import seed_table
-    from lib.pretrained import seed_cards
+    from lib.experiments.analysis import seed_table
+    from lib.storage.pretrained import seed_cards
     cards = {p.stem: json.loads(p.read_text()) for p in (ROOT / "pretrained").glob("*.json")}
     doc = (ROOT / "docs" / "teaching-notes.md").read_text()
     table = doc.split("<!-- seed-table -->\n")[1].split("\n<!-- /seed-table -->")[0]
@@ -89,7 +89,7 @@ def test_teaching_notes_quote_every_seed_of_the_row_order_experiment():
 def test_benchmarks_tables_are_the_recorded_runs():
     """docs/benchmarks.md's throughput and scaling tables are what the code prints for the recorded JSON."""
     from bench.throughput import table as throughput_table
-    from lib.scaling import table as scaling_table
+    from lib.experiments.scaling import table as scaling_table
     doc = (ROOT / "docs" / "benchmarks.md").read_text()
     recorded = json.loads((ROOT / "docs" / "throughput.json").read_text())
     assert doc.split("<!-- bench -->\n")[1].split("\n<!-- /bench -->")[0] == throughput_table(recorded)
@@ -99,8 +99,8 @@ def test_benchmarks_tables_are_the_recorded_runs():
 
 
 def test_teaching_notes_quote_the_order_by_family_table():
-    from lib.conclusion import family_table
-    from lib.pretrained import seed_cards
+    from lib.experiments.conclusion import family_table
+    from lib.storage.pretrained import seed_cards
     cards = {p.stem: json.loads(p.read_text()) for p in (ROOT / "pretrained").glob("*.json")}
     doc = (ROOT / "docs" / "teaching-notes.md").read_text()
     table = doc.split("<!-- family-table -->\n")[1].split("\n<!-- /family-table -->")[0]

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from lib.drawing import preprocess, read_digit
-from lib.orders import get_order
-from lib.train import TrainConfig, build_model
+from lib.data.orders import get_order
+from lib.experiments.drawing import preprocess, read_digit
+from lib.training.train import TrainConfig, build_model
 
 
 def canvas(height=280, width=280) -> np.ndarray:

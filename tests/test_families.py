@@ -1,15 +1,15 @@
-"""The model families (lib.families): every family builds from its registry entry with private, seeded weights,
+"""The model families (lib.models.families): every family builds from its registry entry with private, seeded weights,
 trains, saves and loads; the settings only some families have are refused for the others; Inspect's internals."""
 
 import pytest
 import torch
 
-from lib.checkpoints import from_bytes, to_bytes
-from lib.families import FAMILIES, make_model, uses
-from lib.fit import fit
-from lib.internals import encode, feature_maps, trace
+from lib.experiments.internals import encode, feature_maps, trace
 from lib.messages import Problem
-from lib.train import TrainConfig, build_model
+from lib.models.families import FAMILIES, make_model, uses
+from lib.storage.checkpoints import from_bytes, to_bytes
+from lib.training.fit import fit
+from lib.training.train import TrainConfig, build_model
 
 SMALL = dict(hidden=16, layers=2, epochs=1, batch_size=50, device="cpu", max_steps=3)
 
@@ -71,8 +71,8 @@ def test_feature_maps_are_the_first_convolution_after_relu():
 
 
 def test_every_model_names_its_family_also_when_built_directly():
-    """lib.internals.trace asks the registry by `model.family`: a model built without make_model must carry it too."""
-    from lib.model import RowClassifier
+    """lib.experiments.internals.trace asks the registry by `model.family`: a model built without make_model must carry it too."""
+    from lib.models.nets import RowClassifier
 
     assert all(make_model(name, 8, 1).family == name for name in FAMILIES)
     assert trace(RowClassifier("gru", 8, 1), torch.rand(1, 28, 28))["hidden"].shape == (1, 28, 8)  # (B, steps, H)

@@ -25,25 +25,25 @@ from typing import Callable
 import numpy as np
 import pytest
 import torch
+from conftest import synthetic
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as save_safetensors_bytes
 
-from conftest import synthetic
-from lib import cli
-from lib.checkpoints import FORMAT, MAX_CARD_BYTES, CheckpointError, from_bytes
-from lib.data import FILES, DataUnavailable, load_mnist
-from lib.drawing import preprocess
+from lib.cli import main as cli
+from lib.data.mnist import FILES, DataUnavailable, load_mnist
+from lib.data.orders import ORDERS
+from lib.data.sample import idx_bytes
+from lib.experiments.drawing import preprocess
 from lib.messages import TEXT, Problem
-from lib.orders import ORDERS
-from lib.pretrained import SPECS
-from lib.sample import idx_bytes
-from lib.settings import Settings, load_settings
-from lib.share import APP_KEYS, SHARED_FIELDS, config_from_query
-from lib.train import OPTIMIZERS, PRECISIONS, SCHEDULERS, TrainConfig
-from lib.presets import preset
+from lib.runs.settings import Settings, load_settings
+from lib.storage.checkpoints import FORMAT, MAX_CARD_BYTES, CheckpointError, from_bytes
+from lib.storage.pretrained import SPECS
+from lib.storage.share import APP_KEYS, SHARED_FIELDS, config_from_query
+from lib.training.presets import preset
+from lib.training.train import OPTIMIZERS, PRECISIONS, SCHEDULERS, TrainConfig
 from ui import i18n
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,11 +8,11 @@ from dataclasses import replace
 
 import pytest
 import torch
-
-from lib import jobs as jobs_module
-from lib.jobs import JobManager
-from lib.train import TrainConfig
 from conftest import wait_for
+
+from lib.runs import jobs as jobs_module
+from lib.runs.jobs import JobManager
+from lib.training.train import TrainConfig
 
 CFG = TrainConfig(hidden=16, layers=1, optimizer="adam", lr=0.01, batch_size=20, epochs=2, log_every=2, device="cpu",
                   validation=0.0)
@@ -86,7 +86,7 @@ def test_export_runs_csv_and_json(manager, tiny):
     import io
     import json
 
-    from lib.jobs import export_runs
+    from lib.runs.export import export_runs
 
     job = manager.submit(CFG, tiny, owner="a", name="x")
     wait_for(lambda: job.finished)
@@ -127,7 +127,7 @@ def test_a_finished_job_keeps_its_last_epochs_scores_instead_of_scoring_again(ma
     def no_second_pass(*args, **kwargs):
         raise AssertionError("the test set was scored again after the last epoch")
 
-    monkeypatch.setattr("lib.fit.evaluate", no_second_pass)
+    monkeypatch.setattr("lib.training.fit.evaluate", no_second_pass)
     job = manager.submit(CFG, tiny, owner="a")
     wait_for(lambda: job.finished)
     assert job.state == "done" and job.result["n"] == 100 and len(job.result["confusion"]) == 10
@@ -136,7 +136,8 @@ def test_a_finished_job_keeps_its_last_epochs_scores_instead_of_scoring_again(ma
 
 def test_seed_groups_keep_scored_groups_of_two_or_more():
     from types import SimpleNamespace as Run
-    from lib.jobs import seed_groups
+
+    from lib.runs.jobs import seed_groups
     runs = [Run(group=1, result={"acc": 0.9}), Run(group=1, result={"acc": 0.8}), Run(group=2, result={"acc": 0.7}),
             Run(group=0, result={"acc": 0.6}), Run(group=3, result=None), Run(group=3, result={"acc": 0.5})]
     assert [[r.result["acc"] for r in g] for g in seed_groups(runs)] == [[0.9, 0.8]]

@@ -7,16 +7,16 @@ from dataclasses import replace
 import pytest
 import torch
 
-from lib.data import normalize
-from lib.internals import lstm_internals, trace
-from lib.model import RowClassifier
-from lib.devices import use_bf16
-from lib.evaluate import evaluate
+from lib.data.mnist import normalize
+from lib.experiments.evaluate import evaluate
+from lib.experiments.internals import lstm_internals, trace
 from lib.messages import Message
-from lib.fit import fit, run_to_end
-from lib.optim import lr_factor
-from lib.train import TrainConfig, build_model, fit_to_data, train
-from lib.presets import PRESETS, preset
+from lib.models.nets import RowClassifier
+from lib.training.devices import use_bf16
+from lib.training.fit import fit, run_to_end
+from lib.training.optim import lr_factor
+from lib.training.presets import PRESETS, preset
+from lib.training.train import TrainConfig, build_model, fit_to_data, train
 
 TINY = TrainConfig(hidden=16, layers=1, lr=0.01, optimizer="adam", batch_size=20, epochs=2, log_every=5,
                    device="cpu", validation=0.0)  # the test set after each epoch: these tests compare with it
@@ -190,7 +190,7 @@ def test_bf16_autocast_trains_and_auto_follows_the_hardware(tiny):
 
 
 def test_explicit_bf16_on_a_cpu_without_it_trains_in_float32_and_says_so(tiny, monkeypatch):
-    from lib import devices
+    from lib.training import devices
     monkeypatch.setattr(devices, "native_bf16_cpu", lambda: False)
     _, events = run(replace(TINY, precision="bf16", epochs=1), tiny)
     assert events[0]["precision"] == "fp32" and events[-1]["event"] == "done"
@@ -268,8 +268,8 @@ def test_divergence_advice_fits_the_optimizer(tiny):
 
 
 def test_a_validation_split_is_held_out_of_training_and_scored_each_epoch(tiny):
-    from lib.data import stratified_indices
-    from lib.train import split_validation
+    from lib.data.mnist import stratified_indices
+    from lib.training.train import split_validation
     pool = stratified_indices(tiny.train_y, 0, 0)
     kept, held = split_validation(pool, 0.1)
     assert len(held) == 20 and len(kept) == 180 and not set(kept.tolist()) & set(held.tolist())
@@ -286,7 +286,7 @@ def test_the_lesson_preset_scores_the_test_set_each_epoch_as_the_lesson_did():
 
 
 def test_dropout_runs_side_by_side_train_bit_for_bit_as_alone(tiny):
-    """Dropout draws from each run's own stream (lib.loop.PrivateStream): two dropout runs training at once, in two
+    """Dropout draws from each run's own stream (lib.training.loop.PrivateStream): two dropout runs training at once, in two
     threads as the job queue runs them, end with exactly the weights each gets alone; the process-wide generator is
     left where it was."""
     a = replace(TINY, layers=2, dropout=0.5, max_steps=12, epochs=1)

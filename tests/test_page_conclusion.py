@@ -8,12 +8,19 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib import scaling, stats
-from lib.conclusion import VARIANTS, best_per_family, biggest_drop, most_accurate_families, order_table, \
-    recorded_scaling, time_points
-from lib.devices import resolve_device
-from lib.pretrained import FOLDER, seed_cards
-from lib.train import TrainConfig, build_model
+from lib.experiments import scaling, stats
+from lib.experiments.conclusion import (
+    VARIANTS,
+    best_per_family,
+    biggest_drop,
+    most_accurate_families,
+    order_table,
+    recorded_scaling,
+    time_points,
+)
+from lib.storage.pretrained import FOLDER, seed_cards
+from lib.training.devices import resolve_device
+from lib.training.train import TrainConfig, build_model
 from tests.conftest import wait_for
 from ui import resources
 
@@ -82,7 +89,7 @@ def test_page_reads_the_recorded_measurement_until_the_server_measures(mnist):
 
 def fake_scaling(device="auto", heights=scaling.HEIGHTS, families=scaling.FAMILIES, repeats=5, batch=64,
                  on_result=lambda *a: None):
-    """A quick stand-in for lib.scaling.scaling: the CNN runs out of memory at 224, everything else is measured."""
+    """A quick stand-in for lib.experiments.scaling.scaling: the CNN runs out of memory at 224, everything else is measured."""
     out = {"device": "Test CPU", "heights": list(heights), "batch_size": batch, "hidden": 100, "layers": 2,
            "threads": 2, "sequential_steps": {f: [scaling.sequential_steps(f, h) for h in heights] for f in families},
            "params": {f: 1 for f in families}, "train_ms": {}, "predict_ms": {}}
@@ -198,7 +205,7 @@ def test_the_gpu_why_is_read_from_the_measurement():
 
 
 def test_the_answer_is_split_by_the_registry():
-    from lib.conclusion import split_by_prior
+    from lib.experiments.conclusion import split_by_prior
     assert split_by_prior(["cnn", "lstm", "gru"]) == (["cnn"], ["lstm", "gru"])
     assert split_by_prior(["lstm"]) == ([], ["lstm"])
     assert VARIANTS["cnn"].label == "CNN"
@@ -206,7 +213,7 @@ def test_the_answer_is_split_by_the_registry():
 
 def test_a_measurement_with_no_family_at_the_largest_size_answers_nothing(monkeypatch):
     """Every family out of memory at 224: no family grew measurably, so the prediction has nothing to compare with."""
-    import lib.conclusion as conclusion_module
+    import lib.experiments.conclusion as conclusion_module
 
     out = fake_scaling()
     for kind in ("train_ms", "predict_ms"):

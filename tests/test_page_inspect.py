@@ -6,13 +6,13 @@ import re
 
 import numpy as np
 import pytest
+from conftest import ROOT
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
-from lib.checkpoints import to_bytes
-from lib.jobs import Job
-from lib.evaluate import evaluate
-from lib.train import TrainConfig, build_model, train
+from lib.experiments.evaluate import evaluate
+from lib.runs.jobs import Job
+from lib.storage.checkpoints import to_bytes
+from lib.training.train import TrainConfig, build_model, train
 from ui import resources
 
 PAGE = str(ROOT / "views" / "inspect.py")
@@ -281,7 +281,8 @@ def test_bad_input_new_family_weights_under_another_familys_card(tiny):
 
 def test_whole_image_captions_follow_the_data(monkeypatch):
     """The sentences computed from a drawn digit (no true class), the attention and the feature maps."""
-    from ui import i18n, inspect_families as panels
+    from ui import i18n
+    from ui import inspect_families as panels
     monkeypatch.setattr(i18n, "language", lambda: "en")
     seen = {"predicted": [4], "confidence": [0.8]}
     assert panels.answer_text(seen, {"label": None, "title": "Your drawing"}) == (

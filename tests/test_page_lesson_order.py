@@ -6,9 +6,9 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from lib.analysis import peaks
-from lib.jobs import Job
-from lib.train import TrainConfig
+from lib.experiments.analysis import peaks
+from lib.runs.jobs import Job
+from lib.training.train import TrainConfig
 from ui import resources
 
 VIEWS = Path(__file__).resolve().parent.parent / "views"
@@ -24,7 +24,7 @@ def test_lesson_renders_digit_model_and_conclusions(mnist):
     assert at.slider(key="lesson_step").value == 14  # starts mid-digit
     assert len(at.get("plotly_chart")) >= 3  # digit, input row, guesses (+ accuracy by rows)
     assert any("98." in m.value and "It works" in m.value for m in at.markdown)
-    assert any("(the original lesson reported 98.15%)" in m.value for m in at.markdown)  # lib.presets.SOURCE_ACCURACY
+    assert any("(the original lesson reported 98.15%)" in m.value for m in at.markdown)  # lib.training.presets.SOURCE_ACCURACY
     assert any("(98.15% test accuracy in the original)" in i.value for i in at.info)
     assert at.metric[0].label == "Best guess so far"
 

@@ -1,9 +1,17 @@
-"""lib.readings: the facts Inspect's captions state, on small hand-made arrays."""
+"""lib.experiments.readings: the facts Inspect's captions state, on small hand-made arrays."""
 
 import numpy as np
 
-from lib.readings import class_extremes, gate_means, map_activity, most_attended, most_frequent_mistake, row_ink, \
-    state_range, top_two
+from lib.experiments.readings import (
+    class_extremes,
+    gate_means,
+    map_activity,
+    most_attended,
+    most_frequent_mistake,
+    row_ink,
+    state_range,
+    top_two,
+)
 
 
 def test_top_two_classes():

@@ -7,11 +7,12 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from lib import families, orders
-from lib.families import Family
-from lib.model import Classifier
-from lib.orders import RowOrder
-from lib.train import TrainConfig
+from lib.data import orders
+from lib.data.orders import RowOrder
+from lib.models import families
+from lib.models.families import Family
+from lib.models.nets import Classifier
+from lib.training.train import TrainConfig
 
 VIEWS = Path(__file__).resolve().parent.parent / "views"
 INTERLEAVED = torch.tensor(list(range(0, 28, 2)) + list(range(1, 28, 2)))  # even rows first, then odd ones
@@ -39,7 +40,7 @@ def test_a_new_order_renders_on_every_page(new_order, page, lang, mnist):
 
 
 def test_a_new_order_validates_trains_and_reads(new_order, tiny):
-    from lib.fit import fit
+    from lib.training.fit import fit
     cfg = TrainConfig(hidden=8, layers=1, epochs=1, batch_size=50, device="cpu", order="interleaved").validate()
     fitted = fit(cfg, tiny)
     assert fitted.scores["order"] == "interleaved" and fitted.scores["n"] == len(tiny.test_y)
@@ -67,8 +68,8 @@ def new_family(monkeypatch):
 
 
 def test_a_new_family_trains_saves_and_loads_from_its_registry_entry(new_family, tiny):
-    from lib.checkpoints import from_bytes, to_bytes
-    from lib.fit import fit
+    from lib.storage.checkpoints import from_bytes, to_bytes
+    from lib.training.fit import fit
     cfg = TrainConfig(cell="mlp", hidden=16, layers=1, epochs=1, batch_size=50, device="cpu").validate()
     fitted = fit(cfg, tiny)
     assert fitted.scores["acc_by_rows"] is None and fitted.scores["n"] == len(tiny.test_y)

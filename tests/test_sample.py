@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from lib import sample
-from lib.data import DataUnavailable, load_mnist, load_sample, read_idx
+from lib.data import sample
+from lib.data.mnist import DataUnavailable, load_mnist, load_sample, read_idx
 
 
 def test_sample_files_match_their_manifest():
@@ -41,7 +41,7 @@ def test_a_damaged_sample_is_refused(tmp_path, monkeypatch):
         load_sample(copy)
     monkeypatch.delenv("MNIST_ROOT", raising=False)
     monkeypatch.setenv("ROW_BY_ROW_OFFLINE", "1")
-    monkeypatch.setattr("lib.data.load_sample", lambda: load_sample(copy))
+    monkeypatch.setattr("lib.data.mnist.load_sample", lambda: load_sample(copy))
     with pytest.raises(DataUnavailable, match="checksum differs"):
         load_mnist(cache_dir=tmp_path / "no-cache")
 

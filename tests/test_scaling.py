@@ -1,13 +1,13 @@
-"""Sequential against parallel (lib.scaling, `lib.cli scaling`): the measurement's shape, the families it builds,
+"""Sequential against parallel (lib.experiments.scaling, `lib.cli scaling`): the measurement's shape, the families it builds,
 and its failures. Nothing here checks a speed: the numbers are a benchmark (docs/benchmarks.md)."""
 
 import json
 
-import pytest
 import torch
 
-from lib import cli, scaling
-from lib.model import ConvClassifier, RowClassifier, RowTransformer
+from lib.cli import main as cli
+from lib.experiments import scaling
+from lib.models.nets import ConvClassifier, RowClassifier, RowTransformer
 
 N = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from lib import stats
+from lib.experiments import stats
 
 
 def test_interval_matches_the_binomial_rule_of_thumb():
@@ -34,7 +34,7 @@ def test_spread_of_repeated_runs():
 
 
 def test_shipped_order_results_are_means_over_seeds():
-    from lib.analysis import shipped_order_results
+    from lib.experiments.analysis import shipped_order_results
 
     def card(order, seed, acc, rows, cross):
         return {"config": {"cell": "lstm", "order": order, "seed": seed},

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from lib import stats
-from lib.analysis import matrix_facts, peaks
+from lib.data.orders import ORDERS
+from lib.experiments import stats
+from lib.experiments.analysis import matrix_facts, peaks
 from lib.messages import LIST_SEPARATOR
-from lib.orders import ORDERS
 from ui.i18n import sentences, t
 
 

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib.conclusion import BASELINE, COMPARED, PER_IMAGE, VARIANTS, best_per_family, fastest_growing, growth, \
-    order_drops, split_by_prior
-from lib.families import FAMILIES
+from lib.data.orders import ORDERS
+from lib.experiments.conclusion import (
+    BASELINE,
+    COMPARED,
+    PER_IMAGE,
+    VARIANTS,
+    best_per_family,
+    fastest_growing,
+    growth,
+    order_drops,
+    split_by_prior,
+)
+from lib.experiments.scaling import enlargement
 from lib.messages import LIST_SEPARATOR
-from lib.orders import ORDERS
-from lib.scaling import enlargement
+from lib.models.families import FAMILIES
 from ui import charts, resources, state
 from ui.captions import digit_counts
 from ui.i18n import and_list, sentences, t
@@ -176,7 +185,7 @@ def time_why(points: list[dict], answers: list[str]) -> str:
 
 
 def my_runs() -> list[dict]:
-    """The student's finished runs scored on the test set, as lib.conclusion.time_points wants them."""
+    """The student's finished runs scored on the test set, as lib.experiments.conclusion.time_points wants them."""
     return [{"name": state.run_label(j), "config": j.config.to_dict(), "acc": j.result["acc"], "n": j.result["n"],
              "seconds": j.seconds, "device": (j.last("start") or {}).get("device", "")}
             for j in state.runs() if j.finished and j.result is not None and j.result.get("split") == "test"]

@@ -7,10 +7,11 @@ import random
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from lib.drawing import BlankDrawing, preprocess
-from ui import charts_inspect as charts
+from lib.experiments.drawing import BlankDrawing, preprocess
 from lib.messages import Problem
+from ui import charts_inspect as charts
 from ui.i18n import t, tr_all
+
 
 def from_test_set(data, i: int) -> dict:
     """A test digit as the page uses it: image, true class, seed for the random order, title."""

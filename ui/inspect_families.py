@@ -1,4 +1,4 @@
-"""Inspect's panels for the families that take in all 28 lines at once (lib.families: not recurrent): the digit as
+"""Inspect's panels for the families that take in all 28 lines at once (lib.models.families: not recurrent): the digit as
 the model receives it, its one answer, and what its family shows inside: a Transformer's attention over the lines,
 a CNN's first feature maps. No steps, no hidden state, no gates: these models have none."""
 
@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib.families import FAMILIES
+from lib.experiments.readings import map_activity, most_attended, top_two
 from lib.messages import LIST_SEPARATOR
-from lib.readings import map_activity, most_attended, top_two
+from lib.models.families import FAMILIES
 from ui import charts_inspect as charts
 from ui.i18n import sentences, t, tn
 
@@ -123,7 +123,7 @@ def show_features(seen: dict) -> None:
 
 
 def show_inside(seen: dict, cfg) -> None:
-    """What the model's family shows inside (lib.families.Family.panels)."""
+    """What the model's family shows inside (lib.models.families.Family.panels)."""
     panels = FAMILIES[cfg.cell].panels
     if "attention" in panels:
         show_attention(seen, cfg.positions)

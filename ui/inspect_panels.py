@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib.families import FAMILIES
-from lib.readings import class_extremes, gate_means, most_frequent_mistake, state_range, top_two
+from lib.experiments.readings import class_extremes, gate_means, most_frequent_mistake, state_range, top_two
+from lib.models.families import FAMILIES
 from ui import charts_inspect as charts
 from ui.i18n import and_list, sentences, t
 
@@ -85,7 +85,7 @@ def show_reading(seen: dict, digit: dict, step: int) -> None:
 
 
 def show_states(seen: dict, cell: str, step: int) -> None:
-    """The top layer's hidden state and, for LSTMs, the gates of one layer (what lib.families says `cell` has)."""
+    """The top layer's hidden state and, for LSTMs, the gates of one layer (what lib.models.families says `cell` has)."""
     hidden = seen["hidden"]  # (28, H)
     st.plotly_chart(charts.states(hidden, step, t("Hidden state of the top layer ({h} units)", h=hidden.shape[1]),
                                   zmin=-1, zmax=1), key="inspect_hidden", width="stretch")

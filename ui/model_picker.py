@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib.evaluate import evaluate
-from lib.families import FAMILIES, uses
-from lib.orders import ORDERS
-from lib.pretrained import LESSON_MODEL
-from lib.train import TrainConfig
+from lib.data.orders import ORDERS
+from lib.experiments.evaluate import evaluate
+from lib.models.families import FAMILIES, uses
+from lib.storage.pretrained import LESSON_MODEL
+from lib.training.train import TrainConfig
 from ui import resources, state
 from ui.i18n import t
 from ui.upload import uploads

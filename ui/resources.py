@@ -6,16 +6,15 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from lib.checkpoints import CheckpointError, list_checkpoints, load_checkpoint
-from lib.data import DataUnavailable, MnistData, load_mnist
-from lib.jobs import JobManager
-from lib.pretrained import FOLDER, seed_cards
-from lib.scaling import Measurements
-from lib.settings import Settings, load_settings
+from lib.data.mnist import DataUnavailable, MnistData, load_mnist
+from lib.experiments.evaluate import evaluate
+from lib.experiments.scaling import Measurements
 from lib.messages import Problem
+from lib.runs.jobs import JobManager
+from lib.runs.settings import Settings, load_settings
+from lib.storage.checkpoints import CheckpointError, list_checkpoints, load_checkpoint
+from lib.storage.pretrained import FOLDER, seed_cards
 from ui.i18n import t, tr_all
-from lib.evaluate import evaluate
-
 
 _warm: set = set()  # what this server has loaded once: later calls are cache hits and need no spinner
 

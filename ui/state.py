@@ -6,9 +6,9 @@ import uuid
 
 import streamlit as st
 
-from lib.jobs import Job
-from lib.families import FAMILIES
-from lib.orders import ORDERS
+from lib.data.orders import ORDERS
+from lib.models.families import FAMILIES
+from lib.runs.jobs import Job
 from ui import resources
 from ui.i18n import t, tn
 
@@ -75,7 +75,7 @@ def shape_text(cell: str, layers: int, hidden: int) -> str:
 
 
 def device_text(start: dict) -> str:
-    """Where a run trained or a measurement ran (its start event, or lib.scaling's result), for people: 'CPU (2
+    """Where a run trained or a measurement ran (its start event, or lib.experiments.scaling's result), for people: 'CPU (2
     threads)' in the visitor's language, or the GPU's own name."""
     if start.get("device_type") == "cpu":
         return tn("CPU ({n} thread)", "CPU ({n} threads)", start.get("threads") or 1)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib.devices import available_devices
-from lib.families import FAMILIES, OPTIONAL, uses
-from lib.orders import ORDERS
-from lib.train import LOSSES, OPTIMIZERS, PRECISIONS, SCHEDULERS, TrainConfig
+from lib.data.orders import ORDERS
+from lib.models.families import FAMILIES, OPTIONAL, uses
+from lib.training.devices import available_devices
+from lib.training.train import LOSSES, OPTIMIZERS, PRECISIONS, SCHEDULERS, TrainConfig
 from ui import resources, training
 from ui.i18n import labels, sentences, t
 

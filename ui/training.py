@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import streamlit as st
-
 from dataclasses import replace
 
-from lib.jobs import Job
-from lib.orders import ORDERS
-from lib.settings import check_limits
-from lib.train import TrainConfig, fit_to_data
-from ui import charts, resources, state
-from lib import stats
+import streamlit as st
+
+from lib.data.orders import ORDERS
+from lib.experiments import stats
 from lib.messages import Message, Problem
+from lib.runs.jobs import Job
+from lib.runs.settings import check_limits
+from lib.training.train import TrainConfig, fit_to_data
+from ui import charts, resources, state
 from ui.i18n import sentences, t, tc, tr, tr_all
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib.checkpoints import MAX_BYTES, MB, CheckpointError, from_bytes
+from lib.storage.checkpoints import MAX_BYTES, MB, CheckpointError, from_bytes
 from ui import state
 from ui.i18n import t, tr_all
 

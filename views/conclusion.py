@@ -6,13 +6,25 @@ from dataclasses import replace
 
 import streamlit as st
 
-from lib.conclusion import BASELINE, COMPARED, PER_IMAGE, VARIANTS, biggest_drop, fastest_growing, \
-    most_accurate_families, order_table, recorded_scaling, time_points
-from lib.devices import resolve_device
-from lib.orders import ORDERS
-from lib.scaling import FAMILIES as MEASURED, HEIGHTS, count, enlargement
-from lib.presets import SOURCE_ACCURACY, SOURCE_LESSON, preset
-from ui import conclusion as parts, resources, state, training
+from lib.data.orders import ORDERS
+from lib.experiments.conclusion import (
+    BASELINE,
+    COMPARED,
+    PER_IMAGE,
+    VARIANTS,
+    biggest_drop,
+    fastest_growing,
+    most_accurate_families,
+    order_table,
+    recorded_scaling,
+    time_points,
+)
+from lib.experiments.scaling import FAMILIES as MEASURED
+from lib.experiments.scaling import HEIGHTS, count, enlargement
+from lib.training.devices import resolve_device
+from lib.training.presets import SOURCE_ACCURACY, SOURCE_LESSON, preset
+from ui import conclusion as parts
+from ui import resources, state, training
 from ui.captions import digit_counts
 from ui.common import page
 from ui.i18n import sentences, t, tn

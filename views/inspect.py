@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib.drawing import read_digit
-from lib import stats
-from lib.families import FAMILIES
-from lib.orders import get_order
-from ui import charts_inspect as charts, state
+from lib.data.orders import get_order
+from lib.experiments import stats
+from lib.experiments.drawing import read_digit
+from lib.models.families import FAMILIES
+from ui import charts_inspect as charts
+from ui import state
 from ui.common import page
 from ui.digit_pickers import mistakes, pick_digit
 from ui.i18n import sentences, t

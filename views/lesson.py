@@ -7,12 +7,12 @@ import inspect
 import numpy as np
 import streamlit as st
 
-from lib.drawing import read_digit
-from lib.readings import row_ink
-from lib.model import RowClassifier
-from lib.presets import SOURCE_ACCURACY, SOURCE_LESSON, preset
-from lib.pretrained import EVERY_STEP_MODEL, LESSON_MODEL
-from lib.train import OPTIMIZERS
+from lib.experiments.drawing import read_digit
+from lib.experiments.readings import row_ink
+from lib.models.nets import RowClassifier
+from lib.storage.pretrained import EVERY_STEP_MODEL, LESSON_MODEL
+from lib.training.presets import SOURCE_ACCURACY, SOURCE_LESSON, preset
+from lib.training.train import OPTIMIZERS
 from ui import captions, charts, resources, state
 from ui.common import link_to, page
 from ui.i18n import t
@@ -67,7 +67,7 @@ def reader(image: np.ndarray, seen: dict | None, index: int, label: int) -> None
                   **row_ink(image, step)))
     mid.markdown(t("At step {k} the LSTM receives row {k} as a vector of 28 pixel values and updates its "
                    "memory. It sees nothing else of the image at that moment.", k=step))
-    if seen is not None:  # lib.drawing.read_digit's trace of the lesson model on this digit
+    if seen is not None:  # lib.experiments.drawing.read_digit's trace of the lesson model on this digit
         right.plotly_chart(charts.bars([str(c) for c in range(10)], seen["probs"][step - 1].tolist(),
                                        t("The lesson model's guess after row {k}", k=step), yrange=[0, 1.15],
                                        digits=0), key="lesson_probs", width="stretch")

@@ -6,12 +6,12 @@ from dataclasses import replace
 
 import streamlit as st
 
-from lib.analysis import cross_order, rows_to_reach, run_order_results, shipped_order_results
+from lib.data.orders import ORDERS
+from lib.experiments import stats
+from lib.experiments.analysis import cross_order, rows_to_reach, run_order_results, shipped_order_results
 from lib.messages import LIST_SEPARATOR
-from lib.orders import ORDERS
-from lib.presets import preset
-from lib.pretrained import STRONG
-from lib import stats
+from lib.storage.pretrained import STRONG
+from lib.training.presets import preset
 from ui import captions, charts, resources, state, training
 from ui.common import page
 from ui.i18n import labels, t, tn
@@ -28,7 +28,7 @@ def comparison(acc: dict, n: dict, by_rows: dict, matrix: dict, key: str, matrix
                seeds: dict | None = None, matrix_runs: int = 1) -> None:
     """The three charts of the experiment, each with a short reading for students computed from its numbers.
 
-    `seeds`: order -> lib.stats.spread of its runs with different seeds; then `acc` holds their means.
+    `seeds`: order -> lib.experiments.stats.spread of its runs with different seeds; then `acc` holds their means.
     `matrix_runs`: how many seeds' matrices `matrix` is the mean of.
     """
     orders = list(acc)

@@ -6,15 +6,16 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from lib.checkpoints import to_bytes
-from lib import stats
-from lib.jobs import STATES, export_runs, seed_groups
+from lib.data.orders import ORDERS
+from lib.experiments import stats
 from lib.messages import LIST_SEPARATOR
-from lib.families import FAMILIES
-from lib.orders import ORDERS
-from lib.share import config_from_query, config_to_query
-from lib.train import OPTIMIZERS
-from lib.presets import PRESETS, SOURCE_ACCURACY, preset
+from lib.models.families import FAMILIES
+from lib.runs.export import export_runs
+from lib.runs.jobs import STATES, seed_groups
+from lib.storage.checkpoints import to_bytes
+from lib.storage.share import config_from_query, config_to_query
+from lib.training.presets import PRESETS, SOURCE_ACCURACY, preset
+from lib.training.train import OPTIMIZERS
 from ui import resources, state, training
 from ui.common import page
 from ui.i18n import labels, language, t, tr

@@ -1,0 +1,1 @@
+"""The command line, `python -m lib.cli`: one module per group of commands."""

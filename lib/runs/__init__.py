@@ -1,0 +1,1 @@
+"""Runs of training as jobs: the serialisable record and its handle, the executors that run them, server settings."""

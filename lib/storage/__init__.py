@@ -1,0 +1,1 @@
+"""What is saved and read back: checkpoints and cards, the shipped models, settings in links, typed fields."""

@@ -1,0 +1,62 @@
+"""The shipped models: one registry of names and configs that `python -m lib.cli make-pretrained` trains."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from lib import ROOT
+from lib.data.orders import ORDERS
+from lib.storage.checkpoints import CheckpointError, parse_card
+from lib.training.presets import preset
+from lib.training.train import TrainConfig
+
+FOLDER = ROOT / "pretrained"
+# One stronger shared config for the row-order experiment: 2x128 LSTM, Adam with a one-cycle schedule.
+# validation=0.0: these were trained on all 60,000 digits, the test set scored after each epoch (as the lesson did).
+STRONG = TrainConfig(hidden=128, layers=2, lr=0.003, optimizer="adam", scheduler="one-cycle", batch_size=128,
+                     epochs=12, clip=1.0, log_every=100, validation=0.0)
+# The lesson's conclusion across families (views/conclusion.py): the lesson's sizes (hidden 100, 2 layers) for the
+# CNN and the Transformer, trained like STRONG; a Transformer learns slower, so it gets more epochs.
+CNN = replace(STRONG, cell="cnn", hidden=100, lr=0.003, epochs=8)
+TRANSFORMER = replace(STRONG, cell="transformer", hidden=100, lr=0.002, epochs=15)
+FAMILY_ORDERS = ("forward", "shuffled", "random")  # the orders each new family is shipped in
+SEED_FOLDER = FOLDER / "seeds"  # cards (no weights) of the same configs trained with other seeds: the spread
+EXTRA_SEEDS = (1, 2)  # with seed 0 (the shipped weights) three runs per row order
+
+LESSON_MODEL = "lesson-forward"  # its model, retrained here
+EVERY_STEP_MODEL = "lesson-every-step"  # the same, trained with a loss on the answer after every row
+
+SPECS: dict[str, tuple[str, TrainConfig]] = {  # name -> (description, config)
+    LESSON_MODEL: ("The original lesson: 2×100 LSTM, SGD lr 0.1, batch 64, 10 epochs, top → bottom.",
+                       preset("lesson", log_every=100)),
+    **{f"lstm-{order}": (f"2×128 LSTM with Adam, read in the '{order}' order.", replace(STRONG, order=order))
+       for order in ORDERS},
+    EVERY_STEP_MODEL: ("The lesson's model and training, with the loss on the answer after every row: a lower "
+                       "bound on what can be read after k rows.", preset("lesson", loss="every-step", log_every=100)),
+    "gru-forward": ("2×128 GRU with Adam, top → bottom.", replace(STRONG, cell="gru")),
+    "rnn-forward": ("2×128 plain tanh RNN with Adam, top → bottom.", replace(STRONG, cell="rnn", lr=0.001)),
+    **{f"cnn-{order}": (f"CNN (hidden 100, 2 layers: 147,760 weights) with Adam, lines in the '{order}' order.",
+                        replace(CNN, order=order)) for order in FAMILY_ORDERS},
+    **{f"transformer-{order}": (f"Transformer (rows as tokens, 2 layers of 100) with Adam, lines in the '{order}' "
+                                "order.", replace(TRANSFORMER, order=order)) for order in FAMILY_ORDERS},
+    "transformer-bag-forward": ("Transformer without position embeddings: a bag of rows, which cannot know their "
+                                "order.", replace(TRANSFORMER, positions=False)),
+}
+
+
+def seed_name(name: str, seed: int) -> str:
+    """The card name of a shipped config trained with another seed: lstm-forward, 1 -> lstm-forward-seed1."""
+    return name if seed == 0 else f"{name}-seed{seed}"
+
+
+def seed_cards(folder: Path = SEED_FOLDER) -> dict[str, dict]:
+    """name -> card of every run in pretrained/seeds/ (same configs as the shipped ones, other seeds); a file that
+    is not a valid card is skipped, as a broken shipped model is."""
+    cards = {}
+    for path in sorted(Path(folder).glob("*.json")):
+        try:
+            cards[path.stem] = parse_card(path.read_bytes())
+        except (CheckpointError, ValueError, OSError):
+            continue
+    return cards
