@@ -54,8 +54,9 @@ def lesson_data(data):
 
 
 def lesson_epoch(kind: str, data) -> dict:
+    from lib.training.config import build_model
     from lib.training.presets import preset
-    from lib.training.train import build_model, train
+    from lib.training.train import train
 
     data, tiled = lesson_data(data)
     cfg = preset("lesson", device=kind, epochs=1, log_every=10 ** 6)  # one flush (and wait) at the epoch's end
@@ -68,8 +69,9 @@ def lesson_epoch(kind: str, data) -> dict:
 
 
 def samples_per_s(kind: str, data, batch_size: int, warmup: int, steps: int) -> dict:
+    from lib.training.config import build_model
     from lib.training.presets import preset
-    from lib.training.train import build_model, train
+    from lib.training.train import train
 
     cfg = preset("lesson", device=kind, batch_size=batch_size, epochs=50, max_steps=warmup + steps,
                  log_every=warmup)
@@ -87,8 +89,9 @@ def samples_per_s(kind: str, data, batch_size: int, warmup: int, steps: int) -> 
 
 
 def time_to_98(kind: str, data) -> dict:
+    from lib.training.config import build_model
     from lib.training.presets import preset
-    from lib.training.train import build_model, train
+    from lib.training.train import train
 
     cfg = preset("fast", device=kind, test_subset=0)
     t0 = time.perf_counter()
@@ -155,8 +158,8 @@ def out_of_memory(kind: str, data) -> dict:
     import torch
 
     from lib.runs.jobs import JobManager
+    from lib.training.config import TrainConfig
     from lib.training.presets import preset
-    from lib.training.train import TrainConfig
 
     if kind == "cuda":
         total = torch.cuda.get_device_properties(0).total_memory

@@ -13,8 +13,9 @@ import torch
 import torch.nn.functional as F
 
 from lib.data.mnist import load_mnist
+from lib.training.config import build_model
 from lib.training.presets import preset
-from lib.training.train import build_model, train
+from lib.training.train import train
 
 
 def bare_step_ms(precision: str, steps: int = 200) -> float:

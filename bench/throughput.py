@@ -85,9 +85,9 @@ def child_lesson(steps: int, batch_size: int, device_name: str) -> dict:
     import torch
     import torch.nn.functional as F
 
+    from lib.training.config import build_model
     from lib.training.devices import resolve_device
     from lib.training.presets import preset
-    from lib.training.train import build_model
 
     device = resolve_device(device_name)
     train_loader, test_loader = lesson_loaders(os.environ["MNIST_ROOT"], batch_size)
@@ -124,9 +124,11 @@ def child_lesson(steps: int, batch_size: int, device_name: str) -> dict:
 def child_ours(steps: int, batch_size: int, device_name: str, precision: str) -> dict:
     """lib.training.train.train for WARMUP + steps steps (its own clock, read from the step events); then lib's evaluate."""
     from lib.data.mnist import load_mnist
+    from lib.experiments.evaluate import evaluate
+    from lib.training.config import build_model
     from lib.training.devices import resolve_device, use_bf16
     from lib.training.presets import preset
-    from lib.training.train import build_model, evaluate, train
+    from lib.training.train import train
 
     device = resolve_device(device_name)
     data = load_mnist()
@@ -151,8 +153,8 @@ def child_ours(steps: int, batch_size: int, device_name: str, precision: str) ->
 
 def recipe_config(recipe: str, device_name: str):
     """A preset's name, or a JSON object of TrainConfig fields (over the defaults), as a validated config."""
+    from lib.training.config import TrainConfig
     from lib.training.presets import PRESETS, preset
-    from lib.training.train import TrainConfig
 
     cfg = preset(recipe) if recipe in PRESETS else TrainConfig.from_dict(json.loads(recipe))
     return replace(cfg, device=device_name, test_subset=0).validate()  # scored on all 10,000 test digits
@@ -161,7 +163,8 @@ def recipe_config(recipe: str, device_name: str):
 def child_time_to_98(recipe: str, device_name: str) -> dict:
     """Seconds from model creation until the test accuracy (all 10,000 digits, after each epoch) first reaches 98 %."""
     from lib.data.mnist import load_mnist
-    from lib.training.train import build_model, train
+    from lib.training.config import build_model
+    from lib.training.train import train
 
     data = load_mnist()
     cfg = recipe_config(recipe, device_name)

@@ -20,9 +20,9 @@ from pathlib import Path
 import torch
 
 from lib.data.mnist import load_sample
+from lib.training.config import TrainConfig
 from lib.training.fit import fit
 from lib.training.presets import PRESETS, preset
-from lib.training.train import TrainConfig
 
 FILE = Path(__file__).resolve().parent / "golden.json"
 STEPS = 24  # a few dozen optimisation steps per run
@@ -34,14 +34,14 @@ QUICK = preset("quick", **SHORT)  # the base of the family, optimizer and schedu
 def runs() -> dict[str, TrainConfig]:
     """name -> config of every golden run."""
     out = {f"preset-{name}": preset(name, **SHORT) for name in PRESETS}
-    out |= {f"family-{name}": QUICK.__class__(**(QUICK.to_dict() | {"cell": name, "hidden": 64, "layers": 2}))
+    out |= {f"family-{name}": QUICK.__class__(**(QUICK.to_dict() | {"family": name, "hidden": 64, "layers": 2}))
             for name in ("lstm", "gru", "rnn", "cnn", "transformer")}
     out |= {
         "lstm-dropout": TrainConfig(**(QUICK.to_dict() | {"layers": 2, "dropout": 0.3})),
         "lstm-every-step": TrainConfig(**(QUICK.to_dict() | {"loss": "every-step"})),
         "lstm-random-order": TrainConfig(**(QUICK.to_dict() | {"order": "random"})),
         "lstm-columns": TrainConfig(**(QUICK.to_dict() | {"order": "columns"})),
-        "transformer-dropout-bag": TrainConfig(**(QUICK.to_dict() | {"cell": "transformer", "hidden": 64,
+        "transformer-dropout-bag": TrainConfig(**(QUICK.to_dict() | {"family": "transformer", "hidden": 64,
                                                                      "dropout": 0.2, "positions": False})),
         "sgd-momentum-step": TrainConfig(**(QUICK.to_dict() | {"optimizer": "sgd-momentum", "lr": 0.05,
                                                                "scheduler": "step", "weight_decay": 1e-4})),

@@ -15,8 +15,8 @@ from lib.messages import msg
 from lib.runs.jobs import Job
 from lib.storage.checkpoints import MAX_BYTES, CheckpointError, from_bytes
 from lib.storage.share import config_from_query
+from lib.training.config import TrainConfig
 from lib.training.presets import PRESETS, preset
-from lib.training.train import TrainConfig
 from ui import resources
 
 VIEWS = Path(__file__).resolve().parent.parent / "views"

@@ -288,7 +288,7 @@ def test_upload_a_model_and_a_corrupt_one(page, server, tmp_path, tiny):
     """Inspect takes an exported weights + card pair; a truncated weights file gets a message, not a crash."""
     from lib.experiments.evaluate import evaluate
     from lib.storage.checkpoints import make_card, save_checkpoint
-    from lib.training.train import TrainConfig, build_model
+    from lib.training.config import TrainConfig, build_model
 
     cfg = TrainConfig(hidden=12, layers=1)
     model = build_model(cfg)

@@ -22,7 +22,7 @@ from lib.storage.checkpoints import (
     to_bytes,
 )
 from lib.storage.pretrained import FOLDER, SPECS
-from lib.training.train import TrainConfig, build_model
+from lib.training.config import TrainConfig, build_model
 
 ROOT = Path(__file__).resolve().parent.parent
 CFG = TrainConfig(hidden=8, layers=2, device="cpu")
@@ -99,6 +99,21 @@ def test_cli_train_json_and_evaluate(tmp_path, mnist, capsys):
     rc = cli.main(["evaluate", str(out) + ".safetensors", "--order", "reversed", "--json"])
     result = json.loads(capsys.readouterr().out)
     assert rc == 0 and result["n"] == 10000 and result["order"] == "reversed" and 0 <= result["test_acc"] <= 1
+
+
+def test_settings_under_their_old_names_still_load(tmp_path, tiny, monkeypatch, capsys):
+    """The model family was called `cell` until it was renamed `family`: a card, a CLI flag and a config dict written
+    with the old name load under the new one (links: tests/test_page_train.py)."""
+    model = build_model(TrainConfig(family="gru", hidden=8, layers=1))
+    card = {"format": "row-by-row/1", "name": "old", "config": {"cell": "gru", "hidden": 8, "layers": 1}}
+    weights, _ = to_bytes(model, card | {"config": {"family": "gru", "hidden": 8, "layers": 1}})
+    loaded, read = from_bytes(weights, json.dumps(card))
+    assert read["config"]["family"] == "gru" and "cell" not in read["config"] and loaded.family == "gru"
+    assert TrainConfig.from_dict({"cell": "cnn", "hidden": 16}).family == "cnn"
+    monkeypatch.setattr(cli, "load_mnist", lambda: tiny)
+    rc = cli.main(["train", "--cell", "rnn", "--hidden", "8", "--epochs", "1", "--device", "cpu", "--json",
+                   "--out", str(tmp_path / "rnn")])
+    assert rc == 0 and json.loads((tmp_path / "rnn.json").read_text())["config"]["family"] == "rnn"
 
 
 def test_cli_trains_on_all_of_a_smaller_dataset_and_its_card_says_so(tmp_path, tiny, monkeypatch, capsys):

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib.runs.settings import Settings, check_limits, load_settings
+from lib.runs.settings import Settings, load_settings
+from lib.training.config import TrainConfig, classroom_problems
 from lib.training.devices import cpu_quota, usable_cpus
-from lib.training.train import TrainConfig
 from ui import resources
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,16 +51,16 @@ def test_bad_file_is_explained(tmp_path):
 
 def test_check_limits_names_each_broken_limit():
     s = Settings(max_hidden=64, max_layers=2, max_epochs=3, max_subset=5000, classroom=True)
-    assert check_limits(TrainConfig(hidden=64, layers=2, epochs=3, subset=5000), s) == []
-    problems = check_limits(TrainConfig(hidden=128, layers=3, epochs=4, subset=0), s)
+    assert classroom_problems(TrainConfig(hidden=64, layers=2, epochs=3, subset=5000), s) == []
+    problems = classroom_problems(TrainConfig(hidden=128, layers=3, epochs=4, subset=0), s)
     assert len(problems) == 4 and "hidden size is limited to 64" in problems[0].render()
     assert [p.id for p in problems] == ["classroom.limit"] * 4
 
 
 def test_all_digits_of_a_small_dataset_keep_a_subset_limit():
     s = Settings(max_subset=5000, classroom=True)
-    assert check_limits(TrainConfig(subset=0), s, n_train=4000) == []  # "all" of a smaller dataset's 4,000
-    assert "training digits is limited to 5,000" in check_limits(TrainConfig(subset=0), s, n_train=60000)[0].render()
+    assert classroom_problems(TrainConfig(subset=0), s, n_train=4000) == []  # "all" of a smaller dataset's 4,000
+    assert "training digits is limited to 5,000" in classroom_problems(TrainConfig(subset=0), s, n_train=60000)[0].render()
 
 
 @pytest.fixture()

@@ -20,8 +20,9 @@ from lib.messages import Message, Problem
 from lib.runs import jobs as jobs_module
 from lib.runs.jobs import JobManager
 from lib.training import devices
+from lib.training.config import TrainConfig, build_model
 from lib.training.devices import choose_device, exact_fp32, is_out_of_memory, probe, resolve_device, use_bf16
-from lib.training.train import TrainConfig, build_model, train
+from lib.training.train import train
 from ui.i18n import catalog
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -153,7 +154,7 @@ def test_the_start_event_says_why_auto_chose_the_cpu(fake, tiny):
     assert json.loads(json.dumps(start["message"])) == start["message"]  # plain data, like every event
     assert Message.from_dict(start["message"]).id == "device.no_kernels"
     fake(mps=True)  # a GRU on a Mac: the CPU, with the reason
-    start = next(train(replace(TINY, device="auto", cell="gru", batch_size=512), tiny, build_model(TINY)))
+    start = next(train(replace(TINY, device="auto", family="gru", batch_size=512), tiny, build_model(TINY)))
     assert start["device_type"] == "cpu" and "GRU" in Message.from_dict(start["message"]).render()
     fake()
     assert "message" not in next(train(replace(TINY, device="auto"), tiny, build_model(TINY)))

@@ -6,7 +6,7 @@ import torch
 
 from lib.data.orders import get_order
 from lib.experiments.drawing import preprocess, read_digit
-from lib.training.train import TrainConfig, build_model
+from lib.training.config import TrainConfig, build_model
 
 
 def canvas(height=280, width=280) -> np.ndarray:
@@ -99,7 +99,7 @@ def test_read_digit_matches_the_order(order):
 
 
 def test_read_digit_summary_per_step():
-    model = build_model(TrainConfig(cell="gru", hidden=8, layers=1))
+    model = build_model(TrainConfig(family="gru", hidden=8, layers=1))
     out = read_digit(model, np.zeros((28, 28), np.uint8), "forward")
     assert "forget" not in out and out["lines"] == list(range(28)) and out["axis"] == 1
     assert out["predicted"] == out["probs"].argmax(-1).tolist()
@@ -111,7 +111,7 @@ def test_read_digit_summary_per_step():
 
 
 def test_read_digit_of_a_cnn_answers_once_and_shows_its_feature_maps():
-    model = build_model(TrainConfig(cell="cnn", hidden=16, layers=1))
+    model = build_model(TrainConfig(family="cnn", hidden=16, layers=1))
     image = np.random.default_rng(1).integers(0, 256, (28, 28), dtype=np.uint8)
     out = read_digit(model, image, "columns")
     assert out["probs"].shape == (10,) and abs(out["probs"].sum() - 1) < 1e-5
@@ -124,7 +124,7 @@ def test_read_digit_of_a_cnn_answers_once_and_shows_its_feature_maps():
 
 @pytest.mark.parametrize("positions", [True, False])
 def test_read_digit_of_a_transformer_gives_attention_per_layer(positions):
-    model = build_model(TrainConfig(cell="transformer", hidden=16, layers=2, positions=positions))
+    model = build_model(TrainConfig(family="transformer", hidden=16, layers=2, positions=positions))
     image = np.random.default_rng(2).integers(0, 256, (28, 28), dtype=np.uint8)
     out = read_digit(model, image, "random", seed=3)
     assert out["probs"].shape == (10,) and len(out["predicted"]) == len(out["confidence"]) == 1
@@ -138,7 +138,7 @@ def test_read_digit_of_a_transformer_gives_attention_per_layer(positions):
 
 
 def test_read_digit_of_a_recurrent_model_arranges_the_lines_too():
-    model = build_model(TrainConfig(cell="rnn", hidden=8, layers=1))
+    model = build_model(TrainConfig(family="rnn", hidden=8, layers=1))
     image = np.random.default_rng(3).integers(0, 256, (28, 28), dtype=np.uint8)
     out = read_digit(model, image, "reversed")
     assert np.array_equal(out["arranged"], image[::-1]) and len(out["predicted"]) == 28

@@ -121,7 +121,8 @@ def test_every_lib_message_renders_in_both_languages(message_id, monkeypatch):
 
 
 def test_a_diverged_run_reads_in_chinese(monkeypatch):
-    from lib.training.train import TrainConfig, _Clock, _diverged
+    from lib.training.config import TrainConfig
+    from lib.training.train import _Clock, _diverged
     event = json.loads(json.dumps(_diverged(TrainConfig(lr=50.0), 1, 10, 410.0, _Clock())))  # as in the job log
     monkeypatch.setattr(i18n, "language", lambda: "zh")
     text = i18n.tr(Message.from_dict(event["message"]))

@@ -12,7 +12,7 @@ from conftest import wait_for
 
 from lib.runs import jobs as jobs_module
 from lib.runs.jobs import JobManager
-from lib.training.train import TrainConfig
+from lib.training.config import TrainConfig
 
 CFG = TrainConfig(hidden=16, layers=1, optimizer="adam", lr=0.01, batch_size=20, epochs=2, log_every=2, device="cpu",
                   validation=0.0)

@@ -12,11 +12,12 @@ from lib.experiments.evaluate import evaluate
 from lib.experiments.internals import lstm_internals, trace
 from lib.messages import Message
 from lib.models.nets import RowClassifier
+from lib.training.config import TrainConfig, build_model, sized_to_data
 from lib.training.devices import use_bf16
 from lib.training.fit import fit, run_to_end
-from lib.training.optim import lr_factor
+from lib.training.optim import SCHEDULES
 from lib.training.presets import PRESETS, preset
-from lib.training.train import TrainConfig, build_model, fit_to_data, train
+from lib.training.train import train
 
 TINY = TrainConfig(hidden=16, layers=1, lr=0.01, optimizer="adam", batch_size=20, epochs=2, log_every=5,
                    device="cpu", validation=0.0)  # the test set after each epoch: these tests compare with it
@@ -52,7 +53,7 @@ def test_lstm_recomputation_matches_nn_lstm():
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_trace_last_step_matches_forward(cell, tiny):
-    model = build_model(replace(TINY, cell=cell, layers=2))
+    model = build_model(replace(TINY, family=cell, layers=2))
     x = normalize(tiny.test_x[:3])
     t = trace(model, x)
     assert t["probs"].shape == (3, 28, 10) and t["hidden"].shape == (3, 28, 16)
@@ -130,7 +131,7 @@ def test_max_steps_ends_with_an_epoch_score(tiny):
 
 @pytest.mark.parametrize("bad, word", [
     ({"hidden": 0}, "hidden"), ({"layers": 99}, "layers"), ({"lr": -1.0}, "learning rate"),
-    ({"lr": float("nan")}, "finite"), ({"optimizer": "rmsprop"}, "optimizer"), ({"cell": "mamba"}, "family"),
+    ({"lr": float("nan")}, "finite"), ({"optimizer": "rmsprop"}, "optimizer"), ({"family": "mamba"}, "family"),
     ({"batch_size": 0}, "batch"), ({"epochs": 0}, "epochs"), ({"subset": 5}, "training digits"),
     ({"order": "diagonal"}, "row order"), ({"dropout": 1.0}, "dropout"), ({"device": "tpu"}, "device"),
 ])
@@ -160,15 +161,16 @@ def test_presets_are_valid_and_lesson_matches_the_write_up():
     for _, _, cfg in PRESETS.values():
         cfg.validate()
     lesson = preset("lesson")
-    assert (lesson.cell, lesson.hidden, lesson.layers, lesson.optimizer, lesson.lr, lesson.batch_size,
+    assert (lesson.family, lesson.hidden, lesson.layers, lesson.optimizer, lesson.lr, lesson.batch_size,
             lesson.epochs) == ("lstm", 100, 2, "sgd", 0.1, 64, 10)
 
 
 def test_schedules_shape():
-    assert lr_factor("none", 0.7) == 1.0
-    assert lr_factor("step", 0.6) == pytest.approx(0.1)
-    assert lr_factor("cosine", 0.0) == 1.0 and lr_factor("cosine", 1.0) < 1e-9
-    assert lr_factor("one-cycle", 0.0) < 0.1 and lr_factor("one-cycle", 0.3) == pytest.approx(1.0, abs=1e-3)
+    factor = {name: s.factor for name, s in SCHEDULES.items()}
+    assert factor["none"](0.7) == 1.0
+    assert factor["step"](0.6) == pytest.approx(0.1)
+    assert factor["cosine"](0.0) == 1.0 and factor["cosine"](1.0) < 1e-9
+    assert factor["one-cycle"](0.0) < 0.1 and factor["one-cycle"](0.3) == pytest.approx(1.0, abs=1e-3)
 
 
 def test_evaluate_reports_plain_data(tiny):
@@ -198,13 +200,13 @@ def test_explicit_bf16_on_a_cpu_without_it_trains_in_float32_and_says_so(tiny, m
 
 def test_fit_to_data_asks_for_no_more_digits_than_are_loaded():
     quick = preset("quick")  # 5,000 training and 2,000 test digits
-    assert fit_to_data(quick, 60000, 10000) == (quick, [])
-    fitted, notes = fit_to_data(quick, 4000, 1000)
+    assert sized_to_data(quick, 60000, 10000) == (quick, [])
+    fitted, notes = sized_to_data(quick, 4000, 1000)
     assert (fitted.subset, fitted.test_subset) == (0, 0) and replace(fitted, subset=5000, test_subset=2000) == quick
     assert [str(n) for n in notes] == ["the loaded data has 4,000 training digits, so this run uses all of them",
                                        "the loaded data has 1,000 test digits, so this run scores all of them"]
-    assert fit_to_data(replace(quick, subset=4000), 4000, 1000)[0].subset == 0  # exactly all: no note needed
-    assert len(fit_to_data(replace(quick, subset=4000), 4000, 1000)[1]) == 1
+    assert sized_to_data(replace(quick, subset=4000), 4000, 1000)[0].subset == 0  # exactly all: no note needed
+    assert len(sized_to_data(replace(quick, subset=4000), 4000, 1000)[1]) == 1
 
 
 def test_run_to_end_returns_the_final_scores_only_for_a_finished_run(tiny):

@@ -19,8 +19,8 @@ from lib.experiments.conclusion import (
     time_points,
 )
 from lib.storage.pretrained import FOLDER, seed_cards
+from lib.training.config import TrainConfig, build_model
 from lib.training.devices import resolve_device
-from lib.training.train import TrainConfig, build_model
 from tests.conftest import wait_for
 from ui import resources
 
@@ -143,7 +143,7 @@ def test_train_a_family_from_the_page(mnist):
     at.multiselect(key="conclusion_orders_picked").set_value(["random"]).run()
     next(b for b in at.button if b.label == "Train every pair").click().run()
     runs = at.session_state["runs"]
-    assert [(j.config.cell, j.config.positions, j.config.order) for j in runs] == [("transformer", False, "random")]
+    assert [(j.config.family, j.config.positions, j.config.order) for j in runs] == [("transformer", False, "random")]
     end = time.time() + 300
     while not runs[0].finished and time.time() < end:
         resources.jobs().touch(runs[0].owner)

@@ -12,7 +12,8 @@ from streamlit.testing.v1 import AppTest
 from lib.experiments.evaluate import evaluate
 from lib.runs.jobs import Job
 from lib.storage.checkpoints import to_bytes
-from lib.training.train import TrainConfig, build_model, train
+from lib.training.config import TrainConfig, build_model
+from lib.training.train import train
 from ui import resources
 
 PAGE = str(ROOT / "views" / "inspect.py")
@@ -168,7 +169,7 @@ INSIDE = {"cnn": "inspect_features", "transformer": "inspect_attention"}
 
 def family_run(data, cell: str, order: str = "forward", positions: bool = True) -> Job:
     """A finished, untrained session run of a family (small, so the page renders fast)."""
-    cfg = TrainConfig(cell=cell, hidden=16, layers=1, order=order, positions=positions, device="cpu")
+    cfg = TrainConfig(family=cell, hidden=16, layers=1, order=order, positions=positions, device="cpu")
     model = build_model(cfg).eval()
     return Job(cfg, owner="test", name=f"tiny-{cell}", state="done", model=model, events=[],
                result=evaluate(model, data, order))

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib.experiments.analysis import peaks
 from lib.runs.jobs import Job
-from lib.training.train import TrainConfig
+from lib.training.config import TrainConfig
 from ui import resources
 
 VIEWS = Path(__file__).resolve().parent.parent / "views"
@@ -116,7 +116,7 @@ def test_three_seeds_per_order_show_mean_and_spread(mnist):
 def test_row_order_experiment_with_a_cnn_has_no_rows_chart(mnist):
     """A family that takes in all rows at once has no answer after k rows: the page says so instead of a chart."""
     at = page("row_order.py")
-    cnn = TrainConfig(cell="cnn", hidden=16, layers=1, optimizer="adam", lr=0.003, batch_size=100, epochs=1,
+    cnn = TrainConfig(family="cnn", hidden=16, layers=1, optimizer="adam", lr=0.003, batch_size=100, epochs=1,
                       subset=1000, log_every=5)
     at.session_state["runs"] = [Job(cnn, owner="test", state="done")]
     at.run()
@@ -124,7 +124,7 @@ def test_row_order_experiment_with_a_cnn_has_no_rows_chart(mnist):
     at.multiselect(key="exp_orders").set_value(["forward", "random"]).run()
     at.button[0].click().run()
     runs = at.session_state["runs"][1:]
-    assert [(j.config.cell, j.config.order) for j in runs] == [("cnn", "forward"), ("cnn", "random")]
+    assert [(j.config.family, j.config.order) for j in runs] == [("cnn", "forward"), ("cnn", "random")]
     end = time.time() + 300
     while not all(j.finished for j in runs) and time.time() < end:
         resources.jobs().touch(runs[0].owner)

@@ -12,7 +12,7 @@ from lib.data.orders import RowOrder
 from lib.models import families
 from lib.models.families import Family
 from lib.models.nets import Classifier
-from lib.training.train import TrainConfig
+from lib.training.config import TrainConfig
 
 VIEWS = Path(__file__).resolve().parent.parent / "views"
 INTERLEAVED = torch.tensor(list(range(0, 28, 2)) + list(range(1, 28, 2)))  # even rows first, then odd ones
@@ -70,11 +70,11 @@ def new_family(monkeypatch):
 def test_a_new_family_trains_saves_and_loads_from_its_registry_entry(new_family, tiny):
     from lib.storage.checkpoints import from_bytes, to_bytes
     from lib.training.fit import fit
-    cfg = TrainConfig(cell="mlp", hidden=16, layers=1, epochs=1, batch_size=50, device="cpu").validate()
+    cfg = TrainConfig(family="mlp", hidden=16, layers=1, epochs=1, batch_size=50, device="cpu").validate()
     fitted = fit(cfg, tiny)
     assert fitted.scores["acc_by_rows"] is None and fitted.scores["n"] == len(tiny.test_y)
     model, card = from_bytes(*to_bytes(fitted.model, {"format": "row-by-row/1", "config": cfg.to_dict()}))
-    assert isinstance(model, Flat) and card["config"]["cell"] == "mlp"
+    assert isinstance(model, Flat) and card["config"]["family"] == "mlp"
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -82,9 +82,9 @@ def test_a_new_family_is_offered_and_inspected(new_family, lang, mnist):
     at = AppTest.from_file(str(VIEWS / "train.py"), default_timeout=120)
     at.query_params["lang"] = lang
     at.run()
-    assert "MLP (test)" in at.radio(key="form_cell").options and not at.exception
+    assert "MLP (test)" in at.radio(key="form_family").options and not at.exception
     if lang == "zh":  # AppTest cannot send back a translated selectbox (the preset): the form is exercised in English
         return
-    at.radio(key="form_cell").set_value("mlp").run()
+    at.radio(key="form_family").set_value("mlp").run()
     assert not at.exception and not {"form_dropout", "form_loss", "form_positions"} & \
         {w.key for w in [*at.slider, *at.radio, *at.checkbox]}

@@ -37,12 +37,12 @@ def test_shipped_order_results_are_means_over_seeds():
     from lib.experiments.analysis import shipped_order_results
 
     def card(order, seed, acc, rows, cross):
-        return {"config": {"cell": "lstm", "order": order, "seed": seed},
+        return {"config": {"family": "lstm", "order": order, "seed": seed},
                 "metrics": {"acc": acc, "n": 10000, "acc_by_rows": rows}, "cross_order": cross}
 
     cards = {"lstm-forward": card("forward", 0, 0.99, [0.1, 0.9], {"forward": 0.99, "reversed": 0.4}),
              "lstm-reversed": card("reversed", 0, 0.98, [0.2, 0.8], {"forward": 0.5, "reversed": 0.98}),
-             "gru-forward": {"config": {"cell": "gru", "order": "forward", "seed": 0}}}
+             "gru-forward": {"config": {"family": "gru", "order": "forward", "seed": 0}}}
     seeds = {"lstm-forward-seed1": card("forward", 1, 0.97, [0.3, 0.7], {"forward": 0.97, "reversed": 0.2})}
     r = shipped_order_results(cards, seed_cards=seeds)
     assert r["orders"] == ["forward", "reversed"]

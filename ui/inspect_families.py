@@ -124,7 +124,7 @@ def show_features(seen: dict) -> None:
 
 def show_inside(seen: dict, cfg) -> None:
     """What the model's family shows inside (lib.models.families.Family.panels)."""
-    panels = FAMILIES[cfg.cell].panels
+    panels = FAMILIES[cfg.family].panels
     if "attention" in panels:
         show_attention(seen, cfg.positions)
     if "features" in panels:

@@ -9,7 +9,7 @@ from lib.data.orders import ORDERS
 from lib.experiments.evaluate import evaluate
 from lib.models.families import FAMILIES, uses
 from lib.storage.pretrained import LESSON_MODEL
-from lib.training.train import TrainConfig
+from lib.training.config import TrainConfig
 from ui import resources, state
 from ui.i18n import t
 from ui.upload import uploads
@@ -38,9 +38,9 @@ def title(name: str, config: TrainConfig) -> str:
     """A shipped model's readable name in the visitor's language; the file's id is shown beside it."""
     if name == LESSON_MODEL:
         return t("The lesson's LSTM, retrained here")
-    values = dict(cell=t(FAMILIES[config.cell].label), layers=config.layers, hidden=config.hidden,
+    values = dict(cell=t(FAMILIES[config.family].label), layers=config.layers, hidden=config.hidden,
                   order=t(ORDERS[config.order].title))
-    if uses(config.cell, "positions") and not config.positions:
+    if uses(config.family, "positions") and not config.positions:
         return t("{cell} {layers}×{hidden} without position embedding, {order}", **values)
     return t("{cell} {layers}×{hidden}, {order}", **values)
 

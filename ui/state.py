@@ -66,12 +66,12 @@ def analyses() -> dict:
 def run_label(job: Job) -> str:
     """'#3 LSTM 1×128 · top → bottom', in the visitor's language (the order's title is translated)."""
     c = job.config
-    return f"#{job.id} {job.name or t(FAMILIES[c.cell].label)} {c.layers}×{c.hidden} · {t(ORDERS[c.order].title)}"
+    return f"#{job.id} {job.name or t(FAMILIES[c.family].label)} {c.layers}×{c.hidden} · {t(ORDERS[c.order].title)}"
 
 
-def shape_text(cell: str, layers: int, hidden: int) -> str:
+def shape_text(family: str, layers: int, hidden: int) -> str:
     """A model's family and size in words, from its registry entry's shape ("LSTM with 2 layers of 128 units")."""
-    return tn(*FAMILIES[cell].shape, layers, cell=t(FAMILIES[cell].label), hidden=hidden)
+    return tn(*FAMILIES[family].shape, layers, cell=t(FAMILIES[family].label), hidden=hidden)
 
 
 def device_text(start: dict) -> str:

@@ -10,8 +10,7 @@ from lib.data.orders import ORDERS
 from lib.experiments import stats
 from lib.messages import Message, Problem
 from lib.runs.jobs import Job
-from lib.runs.settings import check_limits
-from lib.training.train import TrainConfig, fit_to_data
+from lib.training.config import TrainConfig, classroom_problems, sized_to_data
 from ui import charts, resources, state
 from ui.i18n import sentences, t, tc, tr, tr_all
 
@@ -33,7 +32,7 @@ def start_run(cfg: TrainConfig, name: str = "", group: int = 0) -> Job | None:
         st.error(sentences(t("Cannot train: no data."), resources.data_error()))
         return None
     cfg = fit(cfg)  # sized once, here; the job queue validates it once, on submit
-    problems = check_limits(cfg, resources.settings(), n_train=len(data.train_y))
+    problems = classroom_problems(cfg, resources.settings(), n_train=len(data.train_y))
     try:
         if not problems:
             job = resources.jobs().submit(cfg, data, state.owner(), name, group=group)
@@ -56,7 +55,7 @@ def loaded() -> tuple[int, int]:
 
 def sized(cfg: TrainConfig) -> tuple[TrainConfig, list[str]]:
     """`cfg` asking for no more digits than are loaded (the shipped sample has fewer than a link may ask), and why."""
-    return fit_to_data(cfg, *loaded())
+    return sized_to_data(cfg, *loaded())
 
 
 def fit(cfg: TrainConfig) -> TrainConfig:

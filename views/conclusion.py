@@ -81,7 +81,7 @@ def train_orders_yourself() -> None:
                                    key="conclusion_orders_picked", format_func=titles.get)
         if st.button(t("Train every pair"), icon=":material/play_arrow:", disabled=not (variants and orders)):
             base = training.fit(preset("quick"))
-            jobs = [training.start_run(replace(base, cell=VARIANTS[v].family, positions=VARIANTS[v].positions,
+            jobs = [training.start_run(replace(base, family=VARIANTS[v].family, positions=VARIANTS[v].positions,
                                                order=o), name=parts.variant_name(v)) for v in variants for o in orders]
             st.session_state["conclusion_runs"] = {j.id: v for j, v in zip(jobs, [v for v in variants
                                                                                    for _ in orders]) if j}

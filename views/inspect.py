@@ -25,8 +25,8 @@ GALLERY, GALLERY_COLUMNS = 24, 6  # misclassified digits shown at most, in rows 
 def describe(choice: dict, ev: dict) -> None:
     """One line about the model: its shape, its reading order, its test accuracy; then how its family reads."""
     c = choice["config"]
-    order, family = get_order(c.order), FAMILIES[c.cell]
-    values = dict(shape=state.shape_text(c.cell, c.layers, c.hidden), order=t(order.title), acc=ev["acc"],
+    order, family = get_order(c.order), FAMILIES[c.family]
+    values = dict(shape=state.shape_text(c.family, c.layers, c.hidden), order=t(order.title), acc=ev["acc"],
                   margin=stats.margin(ev["acc"], ev["n"]), n=ev["n"])
     if family.recurrent:
         st.caption(t("{shape}, reading {order}. Test accuracy {acc:.2%} ± {margin:.2%} on the {n:,} MNIST test digits "
@@ -52,7 +52,7 @@ def show_digit(choice: dict, digit: dict) -> None:
     """Everything about one digit: for a recurrent model at the step chosen on the slider; for the others, the one
     answer and what their family shows inside."""
     cfg = choice["config"]
-    recurrent = FAMILIES[cfg.cell].recurrent
+    recurrent = FAMILIES[cfg.family].recurrent
     seen = read_digit(choice["model"], digit["image"], cfg.order, digit["seed"])
     if recurrent:
         step = st.slider(t("Steps read so far"), 1, 28, 28, key="inspect_step",
@@ -64,7 +64,7 @@ def show_digit(choice: dict, digit: dict) -> None:
         st.caption(t("This model reads every digit in its own random order; here the order is fixed by the digit's "
                      "number, so it can differ from the one used when scoring the test set."))
     if recurrent:
-        show_states(seen, cfg.cell, step)
+        show_states(seen, cfg.family, step)
     else:
         show_inside(seen, cfg)
 

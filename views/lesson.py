@@ -11,8 +11,8 @@ from lib.experiments.drawing import read_digit
 from lib.experiments.readings import row_ink
 from lib.models.nets import RowClassifier
 from lib.storage.pretrained import EVERY_STEP_MODEL, LESSON_MODEL
+from lib.training.optim import OPTIMIZERS
 from lib.training.presets import SOURCE_ACCURACY, SOURCE_LESSON, preset
-from lib.training.train import OPTIMIZERS
 from ui import captions, charts, resources, state
 from ui.common import link_to, page
 from ui.i18n import t
@@ -124,8 +124,8 @@ def model_code() -> None:
                                  for colour, classes in CODE_COLOURS.items() for c in classes.split()) + "</style>")
     st.code(inspect.getsource(RowClassifier), language="python", wrap_lines=True)
     st.markdown(t("The lesson trains it with **{opt}**, learning rate **{lr}**, batch **{bs}**, for **{ep}** "
-                  "epochs: `{code}`.", opt=t(OPTIMIZERS[cfg.optimizer]), lr=cfg.lr, bs=cfg.batch_size,
-                  ep=cfg.epochs, code=f'RowClassifier("{cfg.cell}", hidden={cfg.hidden}, layers={cfg.layers})'))
+                  "epochs: `{code}`.", opt=t(OPTIMIZERS[cfg.optimizer].label), lr=cfg.lr, bs=cfg.batch_size,
+                  ep=cfg.epochs, code=f'RowClassifier("{cfg.family}", hidden={cfg.hidden}, layers={cfg.layers})'))
 
 
 def why_last_step() -> None:

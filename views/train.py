@@ -14,8 +14,8 @@ from lib.runs.export import export_runs
 from lib.runs.jobs import STATES, seed_groups
 from lib.storage.checkpoints import to_bytes
 from lib.storage.share import config_from_query, config_to_query
+from lib.training.optim import OPTIMIZERS
 from lib.training.presets import PRESETS, SOURCE_ACCURACY, preset
-from lib.training.train import OPTIMIZERS
 from ui import resources, state, training
 from ui.common import page
 from ui.i18n import labels, language, t, tr
@@ -69,7 +69,7 @@ def live() -> None:
 
 def table_columns() -> dict:
     """Translated headers for the runs table (accuracy as a percentage)."""
-    labels = {"run": t("run"), "name": t("name"), "cell": t("Model family"), "hidden": t("Hidden size"),
+    labels = {"run": t("run"), "name": t("name"), "family": t("Model family"), "hidden": t("Hidden size"),
               "layers": t("Layers"), "optimizer": t("Optimizer"), "lr": t("Learning rate"), "batch": t("Batch size"),
               "epochs": t("Epochs"), "order": t("Row order"), "digits": t("Training digits"), "state": t("state"),
               "device": t("Device")}
@@ -83,7 +83,7 @@ def table_columns() -> dict:
 def shown(job) -> dict:
     """A run's summary row with its values as people read them, in their language (lib keeps the identifiers)."""
     row = job.summary()
-    return row | {"cell": t(FAMILIES[row["cell"]].label), "optimizer": t(OPTIMIZERS[row["optimizer"]]),
+    return row | {"family": t(FAMILIES[row["family"]].label), "optimizer": t(OPTIMIZERS[row["optimizer"]].label),
                   "order": t(ORDERS[row["order"]].title), "state": t(STATES[row["state"]]),
                   "device": state.device_text(job.last("start") or {})}
 

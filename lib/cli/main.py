@@ -21,10 +21,11 @@ from lib.messages import Message
 from lib.models.families import FAMILIES
 from lib.storage.checkpoints import CheckpointError, card_from_run, load_checkpoint, save_card, save_checkpoint
 from lib.storage.pretrained import FOLDER, SPECS, seed_name
-from lib.training.devices import resolve_device
+from lib.training.config import LEGACY_NAMES, TrainConfig, sized_to_data
+from lib.training.devices import DEVICES, resolve_device
 from lib.training.fit import fit
+from lib.training.limits import setting_help
 from lib.training.presets import PRESETS, preset
-from lib.training.train import DEVICES, TrainConfig, fit_to_data
 
 
 def fit_and_card(cfg: TrainConfig, data: MnistData, name: str, on_event=lambda e: None):
@@ -75,7 +76,7 @@ class _Progress:
 def cmd_train(args) -> int:
     cfg = _config_from_args(args).validate()
     data = load_mnist()
-    cfg, notes = fit_to_data(cfg, len(data.train_y), len(data.test_y))  # the card records what was used
+    cfg, notes = sized_to_data(cfg, len(data.train_y), len(data.test_y))  # the card records what was used
     for note in notes:
         print(f"note: {note.render()}", file=sys.stderr)
     on_event = (lambda e: print(json.dumps(e), flush=True)) if args.json else _Progress()
@@ -150,7 +151,7 @@ def shipped_table(folder: Path = FOLDER) -> str:
         spans.append((end - tr["seconds"], end))
         device = tr["device"] if tr.get("device_type") != "cpu" else \
             f"CPU ({tr['threads']} thread{'s' if tr['threads'] > 1 else ''})"
-        family = c["cell"] + ("" if c.get("positions", True) else " (no positions)")
+        family = c["family"] + ("" if c.get("positions", True) else " (no positions)")
         lines.append(f"| {name} | {family} | {c['layers']}×{c['hidden']} | {c['optimizer']} lr {c['lr']:g} | "
                      f"{c['epochs']} | {c['order']} | {card['metrics']['acc']:.2%} | {tr['seconds'] / 60:.1f} min | "
                      f"{device} |")
@@ -209,10 +210,13 @@ def cmd_make_sample(args) -> int:
 
 
 def _add_config_flags(p: argparse.ArgumentParser) -> None:
+    """One flag per setting (--batch-size for batch_size), its help from the setting's declaration; the old names of
+    renamed settings (--cell for --family) still work."""
+    old_names = {new: old for old, new in LEGACY_NAMES.items()}
     for f in fields(TrainConfig):
         kind = {"int": int, "float": float, "str": str, "bool": str}[f.type]  # "false": TrainConfig.from_dict reads it
-        p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=kind, default=None,
-                       help=f"default {f.default!r}")
+        flags = ["--" + f.name.replace("_", "-")] + (["--" + old_names[f.name]] if f.name in old_names else [])
+        p.add_argument(*flags, dest=f.name, type=kind, default=None, help=setting_help(f.name, f.default))
 
 
 def parser() -> argparse.ArgumentParser:

@@ -13,14 +13,14 @@ from lib.experiments.stats import spread
 from lib.models.nets import Classifier
 
 
-def shipped_order_results(cards: dict[str, dict], cell: str = "lstm", seed_cards: dict[str, dict] | None = None) -> dict:
-    """From the shipped `<cell>-<order>` cards and the cards of the same configs trained with other seeds
+def shipped_order_results(cards: dict[str, dict], family: str = "lstm", seed_cards: dict[str, dict] | None = None) -> dict:
+    """From the shipped `<family>-<order>` cards and the cards of the same configs trained with other seeds
     (`seed_cards`, lib.storage.pretrained.seed_cards): orders (registry order), and per order the mean over its runs of acc,
     acc_by_rows and the cross-order matrix row; `runs` = each run's seed and test accuracy (by seed), and `seeds` =
     lib.experiments.stats.spread of those accuracies."""
     runs: dict[str, list[dict]] = {}
     for name, card in sorted({**cards, **(seed_cards or {})}.items(), key=lambda item: item[1]["config"]["seed"]):
-        if name.startswith(f"{cell}-") and card["config"]["cell"] == cell:
+        if name.startswith(f"{family}-") and card["config"]["family"] == family:
             runs.setdefault(card["config"]["order"], []).append(card)
     orders = [o for o in ORDERS if o in runs]
     matrix = {o: _mean_dicts([c.get("cross_order", {}) for c in runs[o]]) for o in orders}
@@ -111,10 +111,10 @@ def reading_table(cards: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def seed_table(cards: dict[str, dict], seed_cards: dict[str, dict], cell: str = "lstm") -> str:
+def seed_table(cards: dict[str, dict], seed_cards: dict[str, dict], family: str = "lstm") -> str:
     """Markdown: per row order, each seed's test accuracy and their mean ± standard deviation (the numbers the Row
     order page draws and docs/teaching-notes.md quotes; tests/test_docs.py checks the document against this)."""
-    results = shipped_order_results(cards, cell, seed_cards)
+    results = shipped_order_results(cards, family, seed_cards)
     lines = ["| order | seeds | test accuracy of each run (10,000 digits) | mean ± sd | lowest – highest | rows to 90% "
              "of the final accuracy (mean curve) |", "|---|---|---|---:|---:|---:|"]
     for o in results["orders"]:

@@ -53,7 +53,7 @@ def _runs(cards: dict[str, dict], variant: str, order: str) -> list[dict]:
     v = VARIANTS[variant]
     names = {seed_name(f"{variant}-{order}", seed) for seed in (0, *EXTRA_SEEDS)}
     return [c for name, c in cards.items() if name in names
-            and c["config"]["cell"] == v.family and c["config"].get("positions", True) == v.positions]
+            and c["config"]["family"] == v.family and c["config"].get("positions", True) == v.positions]
 
 
 def order_table(cards: dict[str, dict]) -> dict:
@@ -120,7 +120,7 @@ def recorded_scaling(path: Path = RECORDED) -> dict | None:
 
 
 def _weights(config: dict) -> int:
-    return weight_count(config["cell"], config["hidden"], config["layers"], config.get("positions", True))
+    return weight_count(config["family"], config["hidden"], config["layers"], config.get("positions", True))
 
 
 def time_points(cards: dict[str, dict], runs: list[dict]) -> list[dict]:
@@ -134,9 +134,9 @@ def time_points(cards: dict[str, dict], runs: list[dict]) -> list[dict]:
                for name, c in sorted(cards.items()) if "-seed" not in name and c.get("training")]
     mine = [{"name": r["name"], "config": r["config"], "acc": r["acc"], "n": r["n"], "seconds": r["seconds"],
              "device": r["device"], "mine": True} for r in runs]
-    return [{**{k: v for k, v in p.items() if k != "config"}, "family": p["config"]["cell"],
+    return [{**{k: v for k, v in p.items() if k != "config"}, "family": p["config"]["family"],
              "weights": _weights(p["config"]), "epochs": p["config"]["epochs"]}
-            for p in shipped + mine if p["config"]["cell"] in FAMILIES and p["seconds"] > 0]
+            for p in shipped + mine if p["config"]["family"] in FAMILIES and p["seconds"] > 0]
 
 
 def most_accurate_families(points: list[dict]) -> list[str]:

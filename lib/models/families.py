@@ -85,7 +85,7 @@ OPTIONAL = tuple(dict.fromkeys(o for f in FAMILIES.values() for o in f.options))
 
 
 def family(name: str) -> Family:
-    """The registry entry of `name` (a TrainConfig's `cell`); a ValueError names the choices."""
+    """The registry entry of `name` (a TrainConfig's `family`); a ValueError names the choices."""
     if name not in FAMILIES:
         raise ValueError(f"unknown model family {name!r}; choose one of {', '.join(FAMILIES)}")
     return FAMILIES[name]

@@ -22,6 +22,7 @@ from lib.data.mnist import MnistData
 from lib.messages import N_, Message, Problem, msg
 from lib.models.nets import Classifier
 from lib.storage.checkpoints import card_from_run
+from lib.training.config import TrainConfig, build_model, uses_dropout
 from lib.training.devices import (
     CPU_OOM_SIGN,
     EXCLUSIVE,
@@ -32,7 +33,6 @@ from lib.training.devices import (
     usable_cpus,
 )
 from lib.training.fit import fit
-from lib.training.train import TrainConfig, build_model, uses_dropout
 
 FINISHED = ("done", "stopped", "diverged", "error")
 STATES = {"queued": N_("queued"), "running": N_("running"), "done": N_("done"), "stopped": N_("stopped"),
@@ -94,7 +94,7 @@ class Job:
     def summary(self) -> dict:
         """One flat row for a runs table: config, outcome, accuracy, time, device."""
         c, start = self.config, self.last("start") or {}
-        return {"run": self.id, "name": self.name, "cell": c.cell, "hidden": c.hidden, "layers": c.layers,
+        return {"run": self.id, "name": self.name, "family": c.family, "hidden": c.hidden, "layers": c.layers,
                 "optimizer": c.optimizer, "lr": c.lr, "batch": c.batch_size, "epochs": c.epochs, "order": c.order,
                 "digits": start.get("n_train", c.subset), "state": self.state,
                 "test_acc": self.result["acc"] if self.result else None,
@@ -132,7 +132,7 @@ class JobManager:
         """Validate and queue a run (ValueError before anything is queued if the config is impossible, or its
         device is missing or cannot run a tiny op)."""
         cfg.validate()
-        device = resolve_device(cfg.device, cfg.cell, cfg.batch_size, uses_dropout(cfg))
+        device = resolve_device(cfg.device, cfg.family, cfg.batch_size, uses_dropout(cfg))
         job = Job(cfg, owner, name, group=group, device=device.type)
         with self._cond:
             self._active.append(job)

@@ -8,10 +8,9 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from lib import ROOT
-from lib.messages import Message, Problem, Term, msg
+from lib.messages import Problem, msg
 from lib.storage.fields import typed_fields
 from lib.training.devices import usable_cpus
-from lib.training.train import FIELD_NAMES
 
 DEFAULT_FILE = ROOT / "classroom.toml"  # optional, git-ignored by no one
 
@@ -57,12 +56,3 @@ def _coerce(values: dict) -> Settings:
     limits = {"max_hidden", "max_layers", "max_epochs", "max_subset", "max_jobs"}
     typed.setdefault("classroom", bool(limits & set(typed)))  # any limit set means a class, unless said otherwise
     return replace(Settings(), **typed)
-
-
-def check_limits(cfg, settings: Settings, n_train: int = 60000) -> list[Message]:
-    """Why `cfg` (a TrainConfig) breaks the classroom limits; empty if it keeps them (subset 0 = all n_train)."""
-    subset = cfg.subset or n_train
-    pairs = [(cfg.hidden, settings.max_hidden, "hidden"), (cfg.layers, settings.max_layers, "layers"),
-             (cfg.epochs, settings.max_epochs, "epochs"), (subset, settings.max_subset, "subset")]
-    return [msg("classroom.limit", setting=Term(FIELD_NAMES[name]), limit=limit, value=value)
-            for value, limit, name in pairs if value > limit]

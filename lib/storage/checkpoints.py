@@ -16,7 +16,7 @@ from safetensors.torch import save as save_safetensors_bytes
 from lib import __version__
 from lib.messages import Problem, msg
 from lib.models.families import make_model
-from lib.training.train import TrainConfig, build_model
+from lib.training.config import TrainConfig, build_model, renamed
 
 FORMAT = "row-by-row/1"  # the card's format tag; a file without it is not ours
 MB = 2**20  # what messages call a megabyte, as Streamlit's uploader does
@@ -120,7 +120,7 @@ def parse_card(raw: bytes | str | dict) -> dict:
         TrainConfig.from_dict(config).validate()
     except Problem as exc:
         raise CheckpointError(msg("card.bad_settings", why=exc.messages[0])) from None
-    return raw
+    return raw | {"config": renamed(config)}  # a card written before a setting was renamed reads under the new name
 
 
 def from_bytes(weights: bytes, card: bytes | str | dict) -> tuple[torch.nn.Module, dict]:
@@ -150,7 +150,7 @@ def from_bytes(weights: bytes, card: bytes | str | dict) -> tuple[torch.nn.Modul
 def _mismatch(cfg: TrainConfig, state: dict) -> str:
     """How the tensors in `state` differ from the model `cfg` describes ('' if they fit), without allocating it."""
     with torch.device("meta"):  # shapes only: no memory, no initialisation
-        wanted = {k: tuple(v.shape) for k, v in make_model(cfg.cell, cfg.hidden, cfg.layers, cfg.dropout,
+        wanted = {k: tuple(v.shape) for k, v in make_model(cfg.family, cfg.hidden, cfg.layers, cfg.dropout,
                                                            cfg.positions).state_dict().items()}
     missing, unexpected = sorted(set(wanted) - set(state)), sorted(set(state) - set(wanted))
     if missing or unexpected:

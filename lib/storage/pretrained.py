@@ -8,8 +8,8 @@ from pathlib import Path
 from lib import ROOT
 from lib.data.orders import ORDERS
 from lib.storage.checkpoints import CheckpointError, parse_card
+from lib.training.config import TrainConfig
 from lib.training.presets import preset
-from lib.training.train import TrainConfig
 
 FOLDER = ROOT / "pretrained"
 # One stronger shared config for the row-order experiment: 2x128 LSTM, Adam with a one-cycle schedule.
@@ -18,8 +18,8 @@ STRONG = TrainConfig(hidden=128, layers=2, lr=0.003, optimizer="adam", scheduler
                      epochs=12, clip=1.0, log_every=100, validation=0.0)
 # The lesson's conclusion across families (views/conclusion.py): the lesson's sizes (hidden 100, 2 layers) for the
 # CNN and the Transformer, trained like STRONG; a Transformer learns slower, so it gets more epochs.
-CNN = replace(STRONG, cell="cnn", hidden=100, lr=0.003, epochs=8)
-TRANSFORMER = replace(STRONG, cell="transformer", hidden=100, lr=0.002, epochs=15)
+CNN = replace(STRONG, family="cnn", hidden=100, lr=0.003, epochs=8)
+TRANSFORMER = replace(STRONG, family="transformer", hidden=100, lr=0.002, epochs=15)
 FAMILY_ORDERS = ("forward", "shuffled", "random")  # the orders each new family is shipped in
 SEED_FOLDER = FOLDER / "seeds"  # cards (no weights) of the same configs trained with other seeds: the spread
 EXTRA_SEEDS = (1, 2)  # with seed 0 (the shipped weights) three runs per row order
@@ -34,8 +34,8 @@ SPECS: dict[str, tuple[str, TrainConfig]] = {  # name -> (description, config)
        for order in ORDERS},
     EVERY_STEP_MODEL: ("The lesson's model and training, with the loss on the answer after every row: a lower "
                        "bound on what can be read after k rows.", preset("lesson", loss="every-step", log_every=100)),
-    "gru-forward": ("2×128 GRU with Adam, top → bottom.", replace(STRONG, cell="gru")),
-    "rnn-forward": ("2×128 plain tanh RNN with Adam, top → bottom.", replace(STRONG, cell="rnn", lr=0.001)),
+    "gru-forward": ("2×128 GRU with Adam, top → bottom.", replace(STRONG, family="gru")),
+    "rnn-forward": ("2×128 plain tanh RNN with Adam, top → bottom.", replace(STRONG, family="rnn", lr=0.001)),
     **{f"cnn-{order}": (f"CNN (hidden 100, 2 layers: 147,760 weights) with Adam, lines in the '{order}' order.",
                         replace(CNN, order=order)) for order in FAMILY_ORDERS},
     **{f"transformer-{order}": (f"Transformer (rows as tokens, 2 layers of 100) with Adam, lines in the '{order}' "

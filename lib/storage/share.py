@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
-from dataclasses import fields, replace
+from dataclasses import replace
 from typing import Mapping
 
 from lib.messages import Message, Problem, Term, msg
+from lib.training.config import TrainConfig, renamed
 from lib.training.devices import resolve_device
-from lib.training.train import FIELD_NAMES, TrainConfig
+from lib.training.limits import LABELS, SETTINGS
 
-SHARED_FIELDS = [f.name for f in fields(TrainConfig) if f.name != "max_steps"]  # max_steps is not in the form
+SHARED_FIELDS = [name for name, s in SETTINGS.items() if s.in_form]  # what a link carries (not max_steps)
 APP_KEYS = {"lang"}  # query keys that belong to the app, not the config
 MAX_VALUE_LEN = 40  # longer values are not settings, whatever they are
 
@@ -29,8 +30,9 @@ def _shown(text: str) -> str:
 def config_from_query(params: Mapping[str, object], base: TrainConfig) -> tuple[TrainConfig, list[Message]]:
     """Apply each valid query value to `base`; every rejected one is skipped and explained (one Message each)."""
     cfg, notices = base, []
-    # the family first: whether a setting such as positions=false is allowed depends on it, wherever it is written
-    for key, raw in sorted(params.items(), key=lambda item: item[0] != "cell"):
+    # the family first (also under its old name, cell): whether a setting such as positions=false is allowed depends
+    # on it, wherever it is written
+    for key, raw in sorted(renamed(dict(params)).items(), key=lambda item: item[0] != "family"):
         if key in APP_KEYS:
             continue
         value = raw[-1] if isinstance(raw, list) and raw else raw
@@ -54,7 +56,7 @@ def config_from_query(params: Mapping[str, object], base: TrainConfig) -> tuple[
 
 def _first_relevant(problem: Problem, key: str) -> Message:
     """The reason that concerns `key` (a link changes one setting at a time, so the others were valid before)."""
-    named = [m for m in problem.messages if m.values.get("setting") == FIELD_NAMES.get(key)]
+    named = [m for m in problem.messages if m.values.get("setting") == LABELS.get(key)]
     reason = (named or problem.messages)[0]
     safe = {k: _shown(v) if isinstance(v, str) and not isinstance(v, Term) else v for k, v in reason.values.items()}
     return Message(reason.id, safe)  # the link's own text is echoed only as safe characters

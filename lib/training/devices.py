@@ -14,6 +14,9 @@ from lib.models.families import FAMILIES
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 MPS_MIN_BATCH = 256  # below this, per-step MPS overhead outweighs its speed for these small models: auto stays on CPU
+DEVICES = ("auto", "cpu", "cuda", "mps")  # what a run may ask for
+PRECISIONS = {"fp32": N_("float32 (the lesson's)"), "bf16": N_("bfloat16 mixed precision"),
+              "auto": N_("auto (bfloat16 where the CPU computes it natively, else float32)")}
 EXCLUSIVE = ("mps",)  # backends not safe to drive from two threads at once (two jobs abort the process): one job each
 CPU_OOM_SIGN = "DefaultCPUAllocator:"  # the CPU's is a RuntimeError ("can't allocate memory", "not enough memory")
 OOM_SIGNS = ("out of memory", "CUDNN_STATUS_ALLOC_FAILED", "CUBLAS_STATUS_ALLOC_FAILED", CPU_OOM_SIGN)
@@ -21,16 +24,16 @@ _probed: dict[str, str | None] = {}  # device type -> None if a tiny op runs the
 _probe_lock = threading.Lock()
 
 
-def resolve_device(name: str, cell: str | None = None, batch_size: int | None = None,
+def resolve_device(name: str, family: str | None = None, batch_size: int | None = None,
                    stacked_dropout: bool = False) -> torch.device:
     """'auto' -> the best device that really works for this run; an unusable explicit choice raises a Problem.
 
-    cell, batch_size and stacked_dropout (layers > 1 with dropout) describe the run, when known; see choose_device.
+    family, batch_size and stacked_dropout (layers > 1 with dropout) describe the run, when known; see choose_device.
     """
-    return choose_device(name, cell, batch_size, stacked_dropout)[0]
+    return choose_device(name, family, batch_size, stacked_dropout)[0]
 
 
-def choose_device(name: str, cell: str | None = None, batch_size: int | None = None,
+def choose_device(name: str, family: str | None = None, batch_size: int | None = None,
                   stacked_dropout: bool = False) -> tuple[torch.device, Message | None]:
     """(device, why 'auto' kept the run on the CPU though an accelerator is present, else None).
 
@@ -49,8 +52,8 @@ def choose_device(name: str, cell: str | None = None, batch_size: int | None = N
         if error:
             return torch.device("cpu"), msg("device.no_kernels", device=accelerator_name(kind), error=error)
         if kind == "mps":
-            if cell in FAMILIES and not FAMILIES[cell].mps_native:
-                return torch.device("cpu"), msg("device.mps_cell", cell=Term(FAMILIES[cell].label))
+            if family in FAMILIES and not FAMILIES[family].mps_native:
+                return torch.device("cpu"), msg("device.mps_cell", cell=Term(FAMILIES[family].label))
             if batch_size is not None and batch_size < MPS_MIN_BATCH:
                 return torch.device("cpu"), msg("device.mps_small_batch", batch=batch_size, low=MPS_MIN_BATCH)
             if stacked_dropout:

@@ -10,7 +10,8 @@ from typing import Callable, Iterator
 from lib.data.mnist import MnistData
 from lib.experiments.evaluate import evaluate
 from lib.models.nets import Classifier
-from lib.training.train import TrainConfig, build_model, train
+from lib.training.config import TrainConfig, build_model
+from lib.training.train import train
 
 
 @dataclass

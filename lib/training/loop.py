@@ -8,7 +8,11 @@ from contextlib import nullcontext
 import torch
 import torch.nn.functional as F
 
+from lib.messages import N_
 from lib.models.seeding import PrivateStream
+
+LOSSES = {"last-step": N_("after the last row only (the lesson)"), "every-step": N_("after every row")}  # what is
+# trained: the answer after the last row alone, or the answer after every row (every_step below)
 
 
 def optimisation_step(model, opt, x, y, clip, bf16, every_step: bool = False, stream: PrivateStream | None = None):

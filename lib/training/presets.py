@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from lib.messages import N_
-from lib.training.train import TrainConfig
+from lib.training.config import TrainConfig
 
 SOURCE_LESSON = "Pytorch Note38 RNN 做图像分类"  # the tutorial this app teaches, as it is titled
 SOURCE_ACCURACY = 0.9815  # the test accuracy it reported for its model (the "lesson" preset) after 10 epochs
