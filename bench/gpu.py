@@ -7,7 +7,7 @@ Run: MNIST_ROOT=... python -m bench.gpu [--device auto|cuda|mps]   (a few minute
   shipped sample only (10,000 training digits) they are repeated to 60,000 and "tiled" says so;
 - samples_per_s: the lesson model at batch 64 and 1024, timed after warm-up steps;
 - time_to_98: the `fast` preset from model creation until the full test set first reaches 98 % (needs MNIST_ROOT);
-- concurrent: one job alone, then 3 identical jobs at once through `lib.runs.jobs.JobManager` (on MPS they take turns,
+- concurrent: one job alone, then 3 identical jobs at once through `lib.runs.local.LocalExecutor` (on MPS they take turns,
   by design), with the wall time, the most that ran at once and the device copies of the data that were made;
 - out_of_memory: the process's device memory capped, a job far too big for it submitted beside a small one: the big
   one must end in "error" with the job.out_of_memory message and its model on the CPU, the small one must finish.
@@ -126,11 +126,11 @@ def _speed(job) -> float | None:
 def concurrent(kind: str, data, n: int = 3) -> dict:
     import torch
 
-    from lib.runs.jobs import JobManager
+    from lib.runs.local import LocalExecutor
     from lib.training.presets import preset
 
     cfg = preset("lesson", device=kind, epochs=1, max_steps=600, log_every=50, test_subset=2000)
-    manager = JobManager(max_running=n, max_gpu_jobs=n, threads=torch.get_num_threads())
+    manager = LocalExecutor(max_running=n, max_gpu_jobs=n, threads=torch.get_num_threads())
     t0 = time.perf_counter()
     solo = manager.submit(cfg, data, owner="bench", name="solo")
     _watch(manager, [solo])
@@ -157,7 +157,7 @@ def _memory(kind: str) -> dict:
 def out_of_memory(kind: str, data) -> dict:
     import torch
 
-    from lib.runs.jobs import JobManager
+    from lib.runs.local import LocalExecutor
     from lib.training.config import TrainConfig
     from lib.training.presets import preset
 
@@ -167,7 +167,7 @@ def out_of_memory(kind: str, data) -> dict:
     else:
         torch.mps.set_per_process_memory_fraction(min(1.0, OOM_CAP_BYTES / torch.mps.recommended_max_memory()))
     try:
-        manager = JobManager(max_running=2, max_gpu_jobs=2, threads=torch.get_num_threads())
+        manager = LocalExecutor(max_running=2, max_gpu_jobs=2, threads=torch.get_num_threads())
         small = manager.submit(preset("lesson", device=kind, epochs=1, max_steps=200, log_every=50, test_subset=2000),
                                data, owner="bench", name="small")
         big = manager.submit(TrainConfig(hidden=1024, layers=4, batch_size=8192, epochs=1, max_steps=20, device=kind,

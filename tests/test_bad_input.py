@@ -12,7 +12,7 @@ from lib.cli import main as cli
 from lib.data import mnist as data_mod
 from lib.data.mnist import load_mnist, load_sample
 from lib.messages import msg
-from lib.runs.jobs import Job
+from lib.runs.job import Job
 from lib.storage.checkpoints import MAX_BYTES, CheckpointError, from_bytes
 from lib.storage.share import config_from_query
 from lib.training.config import TrainConfig

@@ -17,8 +17,8 @@ from conftest import wait_for
 from lib.data.mnist import MnistData
 from lib.data.orders import ORDERS, get_order
 from lib.messages import Message, Problem
-from lib.runs import jobs as jobs_module
-from lib.runs.jobs import JobManager
+from lib.runs import local as local_module
+from lib.runs.local import LocalExecutor
 from lib.training import devices
 from lib.training.config import TrainConfig, build_model
 from lib.training.devices import choose_device, exact_fp32, is_out_of_memory, probe, resolve_device, use_bf16
@@ -70,8 +70,7 @@ def fake(monkeypatch):
 
 def settled(manager) -> bool:
     """Every job has ended and cleaned up after itself (model back, cache emptied, lock and copy let go)."""
-    counts = manager.counts()
-    return counts["running"] + counts["queued"] == 0
+    return all(manager.counts(d)["running"] + manager.counts(d)["queued"] == 0 for d in ("cpu", "cuda", "mps"))
 
 
 def no_kernels(kind):
@@ -203,7 +202,7 @@ def gated_execute(monkeypatch, log):
         gates.setdefault(job.name, threading.Event()).wait(30)
         log.append(("end", job.name, data.origin))
         job.state = "done"
-    monkeypatch.setattr(jobs_module, "_execute", execute)
+    monkeypatch.setattr(local_module, "execute", execute)
     return lambda name: gates.setdefault(name, threading.Event())
 
 
@@ -217,7 +216,7 @@ def test_mps_jobs_train_one_at_a_time_and_wait_in_line(fake, copies, monkeypatch
     fake(mps=True)
     log = []
     gate = gated_execute(monkeypatch, log)
-    manager = JobManager(max_running=4, max_gpu_jobs=2, threads=torch.get_num_threads())
+    manager = LocalExecutor(max_running=4, max_gpu_jobs=2, threads=torch.get_num_threads())
     cfg = replace(TINY, device="mps")
     a, b, c = (manager.submit(cfg, tiny, owner="o", name=n) for n in "abc")
     assert a.device == b.device == c.device == "mps" and manager.cap("mps") == 1
@@ -237,8 +236,8 @@ def test_an_mps_job_stays_queued_until_it_gets_the_device_lock(fake, copies, mon
     fake(mps=True)
     log = []
     gate = gated_execute(monkeypatch, log)
-    manager = JobManager(max_running=2, threads=torch.get_num_threads())
-    lock = JobManager.device_locks["mps"]
+    manager = LocalExecutor(max_running=2, threads=torch.get_num_threads())
+    lock = LocalExecutor.device_locks["mps"]
     assert lock.acquire(timeout=5)  # someone else (another manager, a benchmark) trains on MPS now
     try:
         job = manager.submit(replace(TINY, device="mps"), tiny, owner="o", name="late")
@@ -257,8 +256,8 @@ def test_cuda_jobs_have_their_own_cap_and_line_beside_the_cpu(fake, copies, monk
     log = []
     gate = gated_execute(monkeypatch, log)
     freed = []
-    monkeypatch.setattr(jobs_module, "free_memory", freed.append)
-    manager = JobManager(max_running=1, max_gpu_jobs=2, threads=torch.get_num_threads())
+    monkeypatch.setattr(local_module, "free_memory", freed.append)
+    manager = LocalExecutor(max_running=1, max_gpu_jobs=2, threads=torch.get_num_threads())
     g1, g2, g3 = (manager.submit(replace(TINY, device="cuda"), tiny, owner="o", name=f"g{i}") for i in (1, 2, 3))
     cpu = manager.submit(TINY, tiny, owner="o", name="cpu")
     wait_for(lambda: sorted(running(log)) == ["cpu", "g1", "g2"])  # the CPU job does not wait behind the GPU's
@@ -272,13 +271,13 @@ def test_cuda_jobs_have_their_own_cap_and_line_beside_the_cpu(fake, copies, monk
     # 4. one device copy of the data for the three GPU jobs (g3 started while g2 still used it), none for the CPU's
     origins = {name: origin for kind, name, origin in log if kind == "start"}
     assert len(copies) == 1 and {origins[g] for g in ("g1", "g2", "g3")} == {"on cuda"}
-    assert origins["cpu"] == "tests" and manager._copies == {}
+    assert origins["cpu"] == "tests" and manager._copies._copies == {}
     assert freed == ["cuda"]  # the copy let go, and the cache emptied, when the last GPU job ended
 
 
 def test_a_device_that_cannot_run_is_refused_before_anything_is_queued(fake, tiny):
     fake(cuda=True, op=no_kernels)
-    manager = JobManager(max_running=1, threads=torch.get_num_threads())
+    manager = LocalExecutor(max_running=1, threads=torch.get_num_threads())
     with pytest.raises(ValueError, match="no kernel image"):
         manager.submit(replace(TINY, device="cuda"), tiny, owner="o")
     assert manager.counts()["queued"] == 0
@@ -349,7 +348,7 @@ def test_a_job_out_of_memory_ends_alone_with_advice_and_its_model_on_the_cpu(tin
                                    "allocate memory: you tried to allocate 2147483648 bytes.")
         return real_step(model, *args, **kwargs)
     monkeypatch.setattr(train_module, "optimisation_step", step)
-    manager = JobManager(max_running=2, threads=torch.get_num_threads())
+    manager = LocalExecutor(max_running=2, threads=torch.get_num_threads())
     bystander = manager.submit(replace(TINY, epochs=3), tiny, owner="a")
     victim = manager.submit(replace(TINY, hidden=24, epochs=3), tiny, owner="b")
     wait_for(lambda: settled(manager))
@@ -385,12 +384,12 @@ def test_a_failed_gpu_job_moves_its_model_back_and_empties_the_cache(fake, copie
         job.model = spied_model(job.config, moved)
         job.events.append({"event": "start", "device": "GPU: NVIDIA H100 80GB HBM3", "device_type": "cuda"})
         raise error
-    monkeypatch.setattr(jobs_module, "_execute", execute)
-    manager = JobManager(max_running=1, threads=torch.get_num_threads())
+    monkeypatch.setattr(local_module, "execute", execute)
+    manager = LocalExecutor(max_running=1, threads=torch.get_num_threads())
     job = manager.submit(replace(TINY, device="cuda"), tiny, owner="o")
     wait_for(lambda: settled(manager))
     assert job.state == "error" and job.message.id == message_id
-    assert moved == ["cpu"] and fake.emptied == ["cuda"] and manager._copies == {}
+    assert moved == ["cpu"] and fake.emptied == ["cuda"] and manager._copies._copies == {}
     if message_id == "job.out_of_memory":
         assert job.message.render().startswith("GPU: NVIDIA H100 80GB HBM3 ran out of memory")
 

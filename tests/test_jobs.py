@@ -10,8 +10,8 @@ import pytest
 import torch
 from conftest import wait_for
 
-from lib.runs import jobs as jobs_module
-from lib.runs.jobs import JobManager
+from lib.runs import local as local_module
+from lib.runs.local import LocalExecutor
 from lib.training.config import TrainConfig
 
 CFG = TrainConfig(hidden=16, layers=1, optimizer="adam", lr=0.01, batch_size=20, epochs=2, log_every=2, device="cpu",
@@ -20,7 +20,7 @@ CFG = TrainConfig(hidden=16, layers=1, optimizer="adam", lr=0.01, batch_size=20,
 
 @pytest.fixture()
 def manager():
-    return JobManager(max_running=1, heartbeat_timeout=60, threads=torch.get_num_threads())
+    return LocalExecutor(max_running=1, heartbeat_timeout=60, threads=torch.get_num_threads())
 
 
 def test_job_runs_to_done_with_result(manager, tiny):
@@ -58,7 +58,7 @@ def test_stop_while_queued_never_trains(manager, tiny):
 
 
 def test_jobs_of_closed_sessions_are_stopped(tiny):
-    manager = JobManager(max_running=2, heartbeat_timeout=0.5, threads=torch.get_num_threads())
+    manager = LocalExecutor(max_running=2, heartbeat_timeout=0.5, threads=torch.get_num_threads())
     alive = manager.submit(replace(CFG, epochs=200), tiny, owner="alive")
     gone = manager.submit(replace(CFG, epochs=200), tiny, owner="gone")
     for _ in range(30):  # only "alive" keeps sending heartbeats
@@ -100,7 +100,7 @@ def test_export_runs_csv_and_json(manager, tiny):
 
 
 def test_heartbeats_of_sessions_without_jobs_are_forgotten(tiny):
-    manager = JobManager(max_running=1, heartbeat_timeout=0.2, threads=torch.get_num_threads())
+    manager = LocalExecutor(max_running=1, heartbeat_timeout=0.2, threads=torch.get_num_threads())
     for i in range(50):
         manager.touch(f"tab-{i}")
     time.sleep(0.3)
@@ -116,10 +116,10 @@ def test_training_threads_run_below_the_page_scripts_priority(manager, tiny, mon
         seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
         job.state = "done"
 
-    monkeypatch.setattr(jobs_module, "_execute", fake_execute)
+    monkeypatch.setattr(local_module, "execute", fake_execute)
     job = manager.submit(TrainConfig(hidden=8, epochs=1, device="cpu"), tiny, "o")
     wait_for(lambda: job.finished)
-    assert seen["nice"] >= jobs_module.BACKGROUND_NICE
+    assert seen["nice"] >= local_module.BACKGROUND_NICE
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == caller  # only the job's threads
 
 
@@ -137,7 +137,7 @@ def test_a_finished_job_keeps_its_last_epochs_scores_instead_of_scoring_again(ma
 def test_seed_groups_keep_scored_groups_of_two_or_more():
     from types import SimpleNamespace as Run
 
-    from lib.runs.jobs import seed_groups
+    from lib.runs.record import seed_groups
     runs = [Run(group=1, result={"acc": 0.9}), Run(group=1, result={"acc": 0.8}), Run(group=2, result={"acc": 0.7}),
             Run(group=0, result={"acc": 0.6}), Run(group=3, result=None), Run(group=3, result={"acc": 0.5})]
     assert [[r.result["acc"] for r in g] for g in seed_groups(runs)] == [[0.9, 0.8]]

@@ -10,7 +10,7 @@ from conftest import ROOT
 from streamlit.testing.v1 import AppTest
 
 from lib.experiments.evaluate import evaluate
-from lib.runs.jobs import Job
+from lib.runs.job import Job
 from lib.storage.checkpoints import to_bytes
 from lib.training.config import TrainConfig, build_model
 from lib.training.train import train

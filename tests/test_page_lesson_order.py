@@ -7,7 +7,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from lib.experiments.analysis import peaks
-from lib.runs.jobs import Job
+from lib.runs.job import Job
 from lib.training.config import TrainConfig
 from ui import resources
 

@@ -19,6 +19,7 @@ from lib.experiments.conclusion import (
 from lib.experiments.scaling import enlargement
 from lib.messages import LIST_SEPARATOR
 from lib.models.families import FAMILIES
+from lib.training.devices import resolve_device
 from ui import charts, resources, state
 from ui.captions import digit_counts
 from ui.i18n import and_list, sentences, t
@@ -189,6 +190,11 @@ def my_runs() -> list[dict]:
     return [{"name": state.run_label(j), "config": j.config.to_dict(), "acc": j.result["acc"], "n": j.result["n"],
              "seconds": j.seconds, "device": (j.last("start") or {}).get("device", "")}
             for j in state.runs() if j.finished and j.result is not None and j.result.get("split") == "test"]
+
+
+def server_device() -> str:
+    """The device type this server trains and measures on when asked for "auto" (cuda, mps or cpu)."""
+    return resolve_device("auto").type
 
 
 def measurement_job(device: str):

@@ -10,7 +10,8 @@ from lib.data.mnist import DataUnavailable, MnistData, load_mnist
 from lib.experiments.evaluate import evaluate
 from lib.experiments.scaling import Measurements
 from lib.messages import Problem
-from lib.runs.jobs import JobManager
+from lib.runs.executor import Executor
+from lib.runs.local import LocalExecutor
 from lib.runs.settings import Settings, load_settings
 from lib.storage.checkpoints import CheckpointError, list_checkpoints, load_checkpoint
 from lib.storage.pretrained import FOLDER, seed_cards
@@ -70,10 +71,10 @@ def data_error() -> str:
 
 
 @st.cache_resource(show_spinner=False)
-def jobs() -> JobManager:
+def jobs() -> Executor:
     """The one job queue of this server; its cap comes from the settings."""
     s = settings()
-    return JobManager(max_running=s.max_jobs, heartbeat_timeout=s.heartbeat_s)
+    return LocalExecutor(max_running=s.max_jobs, heartbeat_timeout=s.heartbeat_s, limits=settings)
 
 
 @st.cache_resource(show_spinner=False)

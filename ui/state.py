@@ -8,7 +8,7 @@ import streamlit as st
 
 from lib.data.orders import ORDERS
 from lib.models.families import FAMILIES
-from lib.runs.jobs import Job
+from lib.runs.job import Job
 from ui import resources
 from ui.i18n import t, tn
 

@@ -10,7 +10,7 @@ from lib.models.families import FAMILIES, uses
 from lib.training import limits
 from lib.training.config import DEFAULTS, TrainConfig
 from lib.training.devices import available_devices
-from ui import resources, training
+from ui import resources, runs
 from ui.i18n import labels, sentences, t
 
 
@@ -22,7 +22,7 @@ def to_widgets(cfg: TrainConfig) -> None:
     """Put a config into the form's widgets (before they are drawn). The one place for the way in: 0 = all digits
     shows as the loaded count ("all N"), and a value past a control's end (a classroom limit, a link's dropout of
     0.99) shows at the end; the submit check explains any limit a link asked to pass."""
-    shown = limits.for_form(cfg.to_dict(), resources.settings(), *training.loaded())
+    shown = limits.for_form(cfg.to_dict(), resources.settings(), *runs.loaded())
     for field, value in shown.items():
         st.session_state[key(field)] = value
 
@@ -31,7 +31,7 @@ def from_widgets() -> TrainConfig:
     """The config the form shows. The one place for the way out: "all N" digits becomes 0 = all, as in a preset, and
     the settings the chosen family hides are left at their defaults, as on a link."""
     values = {f: st.session_state[key(f)] for f in DEFAULTS if key(f) in st.session_state}
-    return TrainConfig.from_dict(limits.from_form(values, DEFAULTS, *training.loaded()))
+    return TrainConfig.from_dict(limits.from_form(values, DEFAULTS, *runs.loaded()))
 
 
 def steps(name: str, n_all: int | None = None) -> list:
@@ -81,7 +81,7 @@ def settings_form() -> TrainConfig | None:
         b.selectbox(t("Learning-rate schedule"), list(schedules), format_func=schedules.get, key=key("scheduler"))
         b.select_slider(t("Batch size"), steps("batch_size"), key=key("batch_size"))
         c.slider(t("Epochs"), 1, end("epochs"), key=key("epochs"))
-        n_train, _ = training.loaded()
+        n_train, _ = runs.loaded()
         subsets = steps("subset", n_train)
         c.select_slider(t("Training digits"), subsets, key=key("subset"),
                         format_func=count_label(n_train, subsets),
@@ -111,7 +111,7 @@ def advanced(family: str) -> None:
                    help=t("Off: the Transformer sees a bag of rows and cannot know their order."))
     b.number_input(t("Gradient clipping (0 = off)"), 0.0, end("clip"), step=0.5, key=key("clip"))
     c.number_input(t("Seed"), 0, end("seed"), step=1, key=key("seed"))
-    _, n_test = training.loaded()
+    _, n_test = runs.loaded()
     shares = steps("validation")
     b.select_slider(t("Held out for validation"), shares, key=key("validation"),
                     format_func={v: f"{v:.0%}" if v else t("none: test each epoch") for v in shares}.get,

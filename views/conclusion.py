@@ -21,10 +21,9 @@ from lib.experiments.conclusion import (
 )
 from lib.experiments.scaling import FAMILIES as MEASURED
 from lib.experiments.scaling import HEIGHTS, count, enlargement
-from lib.training.devices import resolve_device
 from lib.training.presets import SOURCE_ACCURACY, SOURCE_LESSON, preset
 from ui import conclusion as parts
-from ui import resources, state, training
+from ui import resources, runs, state
 from ui.captions import digit_counts
 from ui.common import page
 from ui.i18n import sentences, t, tn
@@ -80,41 +79,34 @@ def train_orders_yourself() -> None:
         orders = right.multiselect(t("Row orders"), list(titles), default=[BASELINE, PER_IMAGE],
                                    key="conclusion_orders_picked", format_func=titles.get)
         if st.button(t("Train every pair"), icon=":material/play_arrow:", disabled=not (variants and orders)):
-            base = training.fit(preset("quick"))
-            jobs = [training.start_run(replace(base, family=VARIANTS[v].family, positions=VARIANTS[v].positions,
-                                               order=o), name=parts.variant_name(v)) for v in variants for o in orders]
-            st.session_state["conclusion_runs"] = {j.id: v for j, v in zip(jobs, [v for v in variants
-                                                                                   for _ in orders]) if j}
-            training.remember_active()
-            st.rerun()
-        training.remember_active()  # on every full run, so the live fragment can tell when a run has ended
-        my_orders_live()
+            pairs = [(v, o) for v in variants for o in orders]
+            runs.start("conclusion", [replace(preset("quick"), family=VARIANTS[v].family,
+                                              positions=VARIANTS[v].positions, order=o) for v, o in pairs],
+                       names=[parts.variant_name(v) for v, _ in pairs], tags=[v for v, _ in pairs])
+        runs.follow("conclusion", my_orders_live)
 
 
-@st.fragment(run_every=training.poll_seconds())
-def my_orders_live() -> None:
-    mine = [(state.run_by_id(i), v) for i, v in st.session_state.get("conclusion_runs", {}).items()]
-    mine = [(job, variant) for job, variant in mine if job is not None]
-    if not mine:
+def my_orders_live(jobs: list) -> None:
+    """The student's pairs: how many have finished, and their accuracies by order as they come in."""
+    if not jobs:
         return
-    done = [(job, variant) for job, variant in mine if job.finished and job.result is not None]
+    done = [job for job in jobs if job.scored]
     st.caption(t("{done} of {n} runs finished; the others train in turn on the Train page's queue.", done=len(done),
-                 n=len(mine)) if len(done) < len(mine) else tn("Your {n} run has finished.",
-                                                               "All {n} of your runs have finished.", len(mine)))
+                 n=len(jobs)) if len(done) < len(jobs) else tn("Your {n} run has finished.",
+                                                               "All {n} of your runs have finished.", len(jobs)))
     acc: dict[str, dict[str, float]] = {}
-    for job, variant in done:
-        acc.setdefault(variant, {})[job.config.order] = job.result["acc"]
+    for job in done:
+        acc.setdefault(runs.tag("conclusion", job), {})[job.config.order] = job.result["acc"]
     if acc:
         parts.order_chart(acc, "conclusion_my_orders", t("Your runs: test accuracy by row order, {n} test digits",
-                                                         n=digit_counts(job.result["n"] for job, _ in done)))
-    training.rerun_when_finished()
+                                                         n=digit_counts(job.result["n"] for job in done)))
 
 
 def scaling_part() -> None:
     st.header(t("2 · Sequential against parallel"))
     st.markdown(t("**The lesson's claim.** A recurrent network must finish one step before it can start the next, "
                   "so it is slow on large images, while a CNN computes all its positions in parallel."))
-    device = resolve_device("auto").type
+    device = parts.server_device()
     out = resources.measurements().result(device) or recorded_scaling()
     choices = {f: parts.family_name(f) for f in MEASURED}
     if not parts.predict("predict_scaling", t("Predict first: the digits are enlarged to {side} × {side} pixels "
@@ -134,7 +126,7 @@ def scaling_part() -> None:
 
 def measuring_poll() -> float | None:
     """Poll every 2 s while this server measures (the fragment shows its progress), else never."""
-    return 2.0 if resources.measurements().running(resolve_device("auto").type) else None
+    return 2.0 if resources.measurements().running(parts.server_device()) else None
 
 
 @st.fragment(run_every=measuring_poll())

@@ -12,7 +12,7 @@ from lib.experiments.analysis import cross_order, rows_to_reach, run_order_resul
 from lib.messages import LIST_SEPARATOR
 from lib.storage.pretrained import STRONG
 from lib.training.presets import preset
-from ui import captions, charts, resources, state, training
+from ui import captions, charts, resources, run_charts, run_status, runs, state
 from ui.common import page
 from ui.i18n import labels, t, tn
 
@@ -55,7 +55,7 @@ def comparison(acc: dict, n: dict, by_rows: dict, matrix: dict, key: str, matrix
 
 def rows_chart(orders: list[str], by_rows: dict, right, key: str, digits: str) -> None:
     """Accuracy after reading k rows, one line per order, and when each reaches 90% of its final accuracy."""
-    series = [{"name": order_name(o), "x": list(range(1, 29)), "y": by_rows[o], **training.order_look(o)}
+    series = [{"name": order_name(o), "x": list(range(1, 29)), "y": by_rows[o], **run_charts.order_look(o)}
               for o in orders]
     title = t("Accuracy after reading k rows, {n} test digits", n=digits)
     right.plotly_chart(charts.lines(series, t("rows read"), t("test accuracy"), title,
@@ -122,35 +122,26 @@ def experiment_section() -> None:
                         help=t("Repeat each order with different seeds (other initial weights and batches) to see "
                                "how much of a difference is chance."))
     if st.button(t("Train every order"), type="primary", icon=":material/play_arrow:", disabled=not picked):
-        cfg = training.fit(cfg)  # one note for the whole experiment, not one per order
-        jobs = [training.start_run(replace(cfg, order=o, seed=cfg.seed + k))  # the run label names the order
-                for o in picked for k in range(seeds)]
-        st.session_state["experiment"] = [j.id for j in jobs if j is not None]
-        training.remember_active()
-        st.rerun()
-    training.remember_active()
-    experiment_live()
-    experiment_results()
+        runs.start("experiment", [replace(cfg, order=o, seed=cfg.seed + k)  # the run label names the order
+                                  for o in picked for k in range(seeds)])
+    runs.follow("experiment", experiment_live)
+    experiment_results(runs.followed("experiment"))
 
 
-@st.fragment(run_every=training.poll_seconds())
-def experiment_live() -> None:
+def experiment_live(jobs: list) -> None:
     """Overlaid live curves of the experiment's runs (they wait in the queue and run in turn)."""
-    jobs = [j for j in map(state.run_by_id, st.session_state.get("experiment", [])) if j is not None]
     if not jobs:
         st.caption(t("Queues one run per order with the same settings; the curves overlay as they train."))
         return
     for job in jobs:
         with st.container(border=True):
             st.markdown(f"**{order_name(job.config.order)}** · {state.run_label(job)}")
-            training.status(job)
-    training.curves(jobs, key="exp_live", color_by_order=True)
-    training.rerun_when_finished()
+            run_status.status(job)
+    run_charts.curves(jobs, key="exp_live", color_by_order=True)
 
 
-def experiment_results() -> None:
+def experiment_results(jobs: list) -> None:
     """The same three comparisons for the student's own finished runs (means over seeds when repeated)."""
-    jobs = [j for j in map(state.run_by_id, st.session_state.get("experiment", [])) if j is not None]
     by_order: dict[str, list] = {}
     for job in jobs:
         if job.finished and job.result is not None:

@@ -26,6 +26,7 @@ from lib.training.devices import DEVICES, resolve_device
 from lib.training.fit import fit
 from lib.training.limits import setting_help
 from lib.training.presets import PRESETS, preset
+from lib.training.train import held_out
 
 
 def fit_and_card(cfg: TrainConfig, data: MnistData, name: str, on_event=lambda e: None):
@@ -63,10 +64,10 @@ class _Progress:
             self.bar.update(e["step"] - self.bar.n)
             self.bar.set_postfix(loss=f"{e['loss']:.3f}", acc=f"{e['acc']:.3f}", sps=f"{e['samples_per_s']:.0f}")
         elif e["event"] == "epoch":
-            split = "val" if "val_acc" in e else "test"
-            digits = "held-out training digits" if split == "val" else "test digits"
-            self.bar.write(f"epoch {e['epoch']}: {split} acc {e[f'{split}_acc']:.4f}, {split} loss "
-                           f"{e[f'{split}_loss']:.4f} ({e[f'{split}_n']:,} {digits})")
+            held = held_out(e)
+            digits = "held-out training digits" if held["split"] == "val" else "test digits"
+            self.bar.write(f"epoch {e['epoch']}: {held['split']} acc {held['acc']:.4f}, {held['split']} loss "
+                           f"{held['loss']:.4f} ({held['n']:,} {digits})")
         elif e["event"] in ("diverged", "done", "stopped"):
             self.bar.close()
             if e.get("message"):

@@ -11,6 +11,7 @@ from lib.data.orders import ORDERS
 from lib.experiments.evaluate import evaluate
 from lib.experiments.stats import spread
 from lib.models.nets import Classifier
+from lib.training.train import scored_on
 
 
 def shipped_order_results(cards: dict[str, dict], family: str = "lstm", seed_cards: dict[str, dict] | None = None) -> dict:
@@ -58,7 +59,7 @@ def peaks(card: dict) -> dict:
     on, made this run worse."""
     by_rows = card["metrics"]["acc_by_rows"]
     k = max(range(len(by_rows)), key=by_rows.__getitem__)
-    scored = [h for h in card["history"] if h.get("test_acc") is not None]
+    scored = [h for h in card["history"] if scored_on(h) == "test"]
     best = max(scored, key=lambda h: h["test_acc"])
     return {"row": k + 1, "row_acc": by_rows[k], "epoch": best["epoch"], "epoch_acc": best["test_acc"],
             "last_epoch": scored[-1]["epoch"]}

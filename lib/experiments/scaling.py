@@ -166,7 +166,7 @@ class Measurements:
         return job if job is not None and not job.finished else None
 
     def start(self, device: str, submit) -> object:
-        """The running job for `device`, or a new one from `submit(task)` (a lib.runs.jobs.Job); the task stores the
+        """The running job for `device`, or a new one from `submit(task)` (a lib.runs.job.Job); the task stores the
         result under `device` when it ends."""
         with self._lock:
             job = self.running(device)

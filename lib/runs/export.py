@@ -6,7 +6,7 @@ import csv
 import io
 import json
 
-from lib.runs.jobs import Job
+from lib.runs.job import Job
 
 
 def export_runs(jobs: list[Job]) -> tuple[str, str]:

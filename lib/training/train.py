@@ -44,7 +44,7 @@ def train(cfg: TrainConfig, data: MnistData, model: torch.nn.Module,
         torch.manual_seed(cfg.seed)  # the accelerator's generators, which seed its dropout state: see above
     exact_fp32(device)  # float32 on a GPU means float32, as on the CPU that trained the cards (no TF32)
     model.to(device).train()
-    data = data.to(device)  # a no-op when lib.runs.jobs hands over its shared copy on this device
+    data = data.to(device)  # a no-op when lib.runs.device_data hands over its shared copy on this device
     pool, held_out = split_validation(stratified_indices(data.train_y, cfg.subset, cfg.seed), cfg.validation)
     pool = pool.to(device)
     steps_per_epoch = math.ceil(len(pool) / cfg.batch_size)
@@ -113,14 +113,27 @@ def split_validation(pool: torch.Tensor, share: float) -> tuple[torch.Tensor, to
 
 def _epoch_end(cfg, model, data, held_out, epoch, step, window, clock) -> tuple[dict, dict]:
     """The epoch's flat dict and the scores it was read from: on the held-out validation digits, or (validation 0,
-    the lesson's way) on the test set. Keys say which: val_acc/val_loss or test_acc/test_loss."""
+    the lesson's way) on the test set. Its `scored` key says which ("val" or "test"), and the scores are under
+    val_acc/val_loss/val_n or test_acc/test_loss/test_n (held_out reads them)."""
     if len(held_out):
         scores, prefix = evaluate(model, data, cfg.order, seed=cfg.seed, indices=held_out), "val"
     else:
         scores, prefix = evaluate(model, data, cfg.order, limit=cfg.test_subset, seed=cfg.seed), "test"
-    return ({"event": "epoch", "epoch": epoch, "step": step, f"{prefix}_acc": scores["acc"],
+    return ({"event": "epoch", "epoch": epoch, "step": step, "scored": prefix, f"{prefix}_acc": scores["acc"],
              f"{prefix}_loss": scores["loss"], f"{prefix}_n": scores["n"], "train_acc": window.epoch_acc(),
              "train_loss": window.epoch_loss(), "elapsed": clock.elapsed()}, scores)
+
+
+def scored_on(epoch: dict) -> str:
+    """What an epoch dict scored: "val" (held-out validation digits) or "test" (its `scored` key; a card's history
+    written before that key existed says it by its keys)."""
+    return epoch.get("scored") or ("val" if "val_acc" in epoch else "test")
+
+
+def held_out(epoch: dict) -> dict:
+    """An epoch dict's score on the digits it held out: {"split": "val" | "test", "acc", "loss", "n"}."""
+    split = scored_on(epoch)
+    return {"split": split, "acc": epoch[f"{split}_acc"], "loss": epoch[f"{split}_loss"], "n": epoch[f"{split}_n"]}
 
 
 def _verdict(cfg, last_epoch: dict) -> dict:
