@@ -13,7 +13,7 @@ pages = [
     st.Page("views/lesson.py", title=t("Lesson"), icon=":material/school:", url_path="lesson", default=True),
     st.Page("views/train.py", title=t("Train"), icon=":material/model_training:", url_path="train"),
     st.Page("views/row_order.py", title=t("Row order"), icon=":material/swap_vert:", url_path="row-order"),
-    st.Page("views/inspect.py", title=t("Inspect"), icon=":material/troubleshoot:", url_path="inspect"),
+    st.Page("views/inspector.py", title=t("Inspect"), icon=":material/troubleshoot:", url_path="inspect"),
     st.Page("views/conclusion.py", title=t("Conclusion"), icon=":material/balance:", url_path="conclusion"),
 ]
 page, started = st.navigation(pages), time.perf_counter()

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from lib.data.mnist import load_sample
+from lib.models.families import FAMILIES
 from lib.training.config import TrainConfig
 from lib.training.fit import fit
 from lib.training.presets import PRESETS, preset
@@ -35,7 +36,7 @@ def runs() -> dict[str, TrainConfig]:
     """name -> config of every golden run."""
     out = {f"preset-{name}": preset(name, **SHORT) for name in PRESETS}
     out |= {f"family-{name}": QUICK.__class__(**(QUICK.to_dict() | {"family": name, "hidden": 64, "layers": 2}))
-            for name in ("lstm", "gru", "rnn", "cnn", "transformer")}
+            for name in FAMILIES}
     out |= {
         "lstm-dropout": TrainConfig(**(QUICK.to_dict() | {"layers": 2, "dropout": 0.3})),
         "lstm-every-step": TrainConfig(**(QUICK.to_dict() | {"loss": "every-step"})),

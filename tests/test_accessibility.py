@@ -38,6 +38,8 @@ if not IN_CI:  # in CI a missing package is an error, not a skip
 from axe_playwright_python.sync_playwright import Axe  # noqa: E402
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
+pytestmark = pytest.mark.browser  # real Chromium: left out of the quick loop (README)
+
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 BLOCKING = ("serious", "critical")
 # Violations of Streamlit's (or a component's) own markup, not ours: (rule, a CSS fragment of the element axe names, why). Each one is

@@ -72,7 +72,7 @@ def no_data(monkeypatch):
     monkeypatch.setattr(resources, "_mnist", lambda: (None, [problem]))
 
 
-@pytest.mark.parametrize("page", ["lesson.py", "train.py", "row_order.py", "inspect.py"])
+@pytest.mark.parametrize("page", ["lesson.py", "train.py", "row_order.py", "inspector.py"])
 def test_missing_data_is_explained_on_every_page(no_data, page):
     at = AppTest.from_file(str(VIEWS / page), default_timeout=60).run()
     assert not at.exception
@@ -97,6 +97,7 @@ def stop_all(jobs, timeout=30.0) -> None:
     assert all(j.finished for j in jobs)
 
 
+@pytest.mark.slow
 def test_offline_sample_trains_with_the_default_preset_and_says_so(offline):
     at = AppTest.from_file(str(VIEWS / "train.py"), default_timeout=60).run()
     assert any("MNIST sample shipped with the app" in i.value and "all 10,000 MNIST test digits" in i.value

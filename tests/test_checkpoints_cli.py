@@ -147,6 +147,7 @@ def test_every_shipped_model_is_present():
     assert set(list_checkpoints(FOLDER)) == set(SPECS)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(SPECS))
 def test_shipped_model_matches_its_card(name, mnist):
     """Each shipped model scores what its card says on the 10,000 test digits: the full set's, or the shipped sample's
@@ -178,24 +179,26 @@ def test_every_shipped_config_card_states_all_its_settings():
     for name in SPECS:
         card = json.loads((FOLDER / f"{name}.json").read_text())
         assert set(card["config"]) == set(TrainConfig().to_dict()), name
-        assert TrainConfig.from_dict(card["config"]) == replace(SPECS[name][1], device=card["config"]["device"]), name
+        assert TrainConfig.from_dict(card["config"]) == replace(SPECS[name].config, device=card["config"]["device"]), name
 
 
-def test_every_row_order_ships_three_seeds():
-    """The row-order results are means over seed 0 (the shipped weights) and the cards of EXTRA_SEEDS."""
+def test_every_row_order_model_ships_three_seeds():
+    """The row-order results are means over seed 0 (the shipped weights) and the cards of EXTRA_SEEDS, one model
+    per order of the explicit list (an order added to the registry later is trained on demand, not shipped)."""
     from lib.data.orders import ORDERS
     from lib.experiments.analysis import shipped_order_results
-    from lib.storage.pretrained import EXTRA_SEEDS, seed_cards, seed_name
+    from lib.storage.pretrained import EXTRA_SEEDS, ROW_ORDER_MODELS, parse_card, seed_cards, seed_name
 
     extra = seed_cards()
-    shipped = {n: json.loads((FOLDER / f"{n}.json").read_text()) for n in SPECS}
-    for order in ORDERS:
-        base = shipped[f"lstm-{order}"]
+    shipped = {n: parse_card((FOLDER / f"{n}.json").read_bytes()) for n in SPECS}
+    for name in ROW_ORDER_MODELS:
+        base = shipped[name]
         for seed in EXTRA_SEEDS:
-            card = extra[seed_name(f"lstm-{order}", seed)]
+            card = extra[seed_name(name, seed)]
             assert card["data"]["n_train"] == 60000 and card["metrics"]["n"] == 10000
             same = {k: v for k, v in card["config"].items() if k not in ("seed", "device")}
             assert same == {k: v for k, v in base["config"].items() if k not in ("seed", "device")}
-            assert card["config"]["seed"] == seed and set(card["cross_order"]) == set(ORDERS)
+            assert card["config"]["seed"] == seed and set(card["cross_order"]) <= set(ORDERS)
     results = shipped_order_results(shipped, seed_cards=extra)
-    assert all([r["seed"] for r in results["runs"][o]] == [0, *EXTRA_SEEDS] for o in ORDERS)
+    assert len(results["orders"]) == len(ROW_ORDER_MODELS)
+    assert all([r["seed"] for r in results["runs"][o]] == [0, *EXTRA_SEEDS] for o in results["orders"])

@@ -38,6 +38,7 @@ from lib.data.orders import ORDERS
 from lib.data.sample import idx_bytes
 from lib.experiments.drawing import preprocess
 from lib.messages import TEXT, Problem
+from lib.models.families import FAMILIES
 from lib.runs.settings import Settings, load_settings
 from lib.storage.checkpoints import FORMAT, MAX_CARD_BYTES, CheckpointError, from_bytes
 from lib.storage.pretrained import SPECS
@@ -99,7 +100,7 @@ NUMBERS = st.integers() | HUGE_INTS | st.floats() | st.sampled_from([0, -1, 1, 0
 SCALARS = st.none() | st.booleans() | NUMBERS | st.text(max_size=20)
 JSON_VALUES = st.recursive(SCALARS, lambda kids: st.lists(kids, max_size=3) |
                            st.dictionaries(st.text(max_size=8), kids, max_size=3), max_leaves=8)
-CHOICES = ["lstm", "gru", "rnn", *OPTIMIZERS, *SCHEDULES, *ORDERS, *PRECISIONS, "auto", "cpu", "cuda", "mps"]
+CHOICES = [*FAMILIES, *OPTIMIZERS, *SCHEDULES, *ORDERS, *PRECISIONS, "auto", "cpu", "cuda", "mps"]
 TEXTS = st.sampled_from(["", " ", "nan", "NaN", "inf", "-inf", "Infinity", "1e400", "-1e400", "9" * 30, "9" * 500,
                          "9" * 5000, str(2**64), "0x10", "1_000", " 64 ", "٦٤", "1.5", "-1", "0", "true", "yes",
                          "<script>alert(1)</script>", "[x](http://evil)", "**bold**", "{x}", "{0}", "%s", "\x00",

@@ -11,12 +11,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lib.messages import TEXT, Message, Term
+from lib.models.families import FAMILIES
 from ui import i18n
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["lesson.py", "train.py", "row_order.py", "inspect.py", "conclusion.py"]
+PAGES = ["lesson.py", "train.py", "row_order.py", "inspector.py", "conclusion.py"]
 # Words that stay as they are in Chinese text: names, units, file formats, and the app's own name.
-NAMES = {"lstm", "gru", "rnn", "cnn", "transformer", "mnist", "pytorch", "sgd", "adam", "adamw", "cpu", "gpu", "mps",
+NAMES = {*FAMILIES, "mnist", "pytorch", "sgd", "adam", "adamw", "cpu", "gpu", "mps",
          "cuda", "nvidia", "apple", "bfloat16", "float32", "tanh", "linear", "one-cycle", "mb", "json", "toml", "nan",
          "inf", "amx", "safetensors", "config", "row", "by", "auto", "h", "c", "true", "false", "pytorch note",
          "note", "note38", "x", "dropout", "gzip", "streamlit", "python", "torchvision", "idx", "rgba"}

@@ -1,5 +1,6 @@
 """Background jobs: queue order and positions, stop, reaping closed sessions, results."""
 
+import json
 import os
 import sys
 import threading
@@ -141,3 +142,25 @@ def test_seed_groups_keep_scored_groups_of_two_or_more():
     runs = [Run(group=1, result={"acc": 0.9}), Run(group=1, result={"acc": 0.8}), Run(group=2, result={"acc": 0.7}),
             Run(group=0, result={"acc": 0.6}), Run(group=3, result=None), Run(group=3, result={"acc": 0.5})]
     assert [[r.result["acc"] for r in g] for g in seed_groups(runs)] == [[0.9, 0.8]]
+
+
+def test_a_run_record_travels_as_plain_json_and_its_model_comes_back_from_bytes(tiny):
+    """A record is plain data (config, events, status, result, weights as bytes): what another process sends back."""
+    from lib.runs.job import Job
+    from lib.runs.record import RunRecord
+    from lib.storage.checkpoints import to_bytes
+    from lib.training.config import build_model
+    from lib.training.fit import fit
+
+    cfg = TrainConfig(hidden=8, layers=1, epochs=1, batch_size=50, device="cpu")
+    fitted = fit(cfg, tiny)
+    weights, _ = to_bytes(fitted.model, {"config": cfg.to_dict()})
+    record = RunRecord(cfg, "o", "r", state=fitted.end["event"], events=fitted.events, seconds=fitted.seconds,
+                       result={k: v for k, v in fitted.scores.items() if k != "indices"}, weights=weights,
+                       executor="ray", worker="node-1 pid 42")
+    again = RunRecord.from_dict(json.loads(json.dumps(record.to_dict())))
+    assert again == record and again.follow(2) == record.events[2:]
+    job = Job(**{f: getattr(again, f) for f in again.__dataclass_fields__})
+    job.model = build_model(cfg)
+    job.model.load_state_dict(fitted.model.state_dict())
+    assert job.card(tiny.describe())["worker"] == "node-1 pid 42"

@@ -11,6 +11,7 @@ from lib.data.mnist import normalize
 from lib.experiments.evaluate import evaluate
 from lib.experiments.internals import lstm_internals, trace
 from lib.messages import Message
+from lib.models.families import FAMILIES
 from lib.models.nets import RowClassifier
 from lib.training.config import TrainConfig, build_model, sized_to_data
 from lib.training.devices import use_bf16
@@ -28,7 +29,10 @@ def run(cfg, data, stop=None):
     return model, list(train(cfg, data, model, stop=stop))
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+RECURRENT = [name for name, f in FAMILIES.items() if f.recurrent]  # every family that reads row by row
+
+
+@pytest.mark.parametrize("cell", RECURRENT)
 def test_model_shapes(cell):
     model = RowClassifier(cell, hidden=12, layers=2)
     x = torch.randn(5, 28, 28)
@@ -51,7 +55,7 @@ def test_lstm_recomputation_matches_nn_lstm():
         assert ((inside[gate] >= 0) & (inside[gate] <= 1)).all()
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("cell", RECURRENT)
 def test_trace_last_step_matches_forward(cell, tiny):
     model = build_model(replace(TINY, family=cell, layers=2))
     x = normalize(tiny.test_x[:3])
@@ -59,8 +63,8 @@ def test_trace_last_step_matches_forward(cell, tiny):
     assert t["probs"].shape == (3, 28, 10) and t["hidden"].shape == (3, 28, 16)
     expected = model.eval()(x).softmax(-1).detach().numpy()
     assert abs(t["probs"][:, -1] - expected).max() <= 1e-5
-    assert ("forget" in t) == (cell == "lstm")
-    if cell == "lstm":
+    assert ("forget" in t) == ("gates" in FAMILIES[cell].panels)
+    if "gates" in FAMILIES[cell].panels:
         assert t["forget"].shape == (2, 3, 28, 16) and t["cell"].shape == (2, 3, 28, 16)
 
 
@@ -81,6 +85,7 @@ def test_learns_synthetic_rows(tiny):
     assert evaluate(model, tiny)["acc"] == pytest.approx(events[-2]["test_acc"])
 
 
+@pytest.mark.slow
 def test_learns_real_digits(mnist):
     cfg = replace(preset("fast"), subset=2000, test_subset=1000, epochs=20, max_steps=300, batch_size=64,
                   device="cpu", log_every=100)

@@ -10,13 +10,14 @@ from conftest import ROOT
 from streamlit.testing.v1 import AppTest
 
 from lib.experiments.evaluate import evaluate
+from lib.models.families import FAMILIES
 from lib.runs.job import Job
 from lib.storage.checkpoints import to_bytes
 from lib.training.config import TrainConfig, build_model
 from lib.training.train import train
 from ui import resources
 
-PAGE = str(ROOT / "views" / "inspect.py")
+PAGE = str(ROOT / "views" / "inspector.py")
 SHIPPED = ROOT / "pretrained" / "lesson-forward.safetensors"
 DIGIT_CHARTS = ("inspect_digit_chart", "inspect_probs_heatmap", "inspect_prob_lines", "inspect_hidden")
 
@@ -254,7 +255,7 @@ def _upload(weights: bytes, card: bytes) -> AppTest:
     return at.run()
 
 
-@pytest.mark.parametrize("cell", ["cnn", "transformer"])
+@pytest.mark.parametrize("cell", [name for name, f in FAMILIES.items() if not f.recurrent])
 def test_an_uploaded_model_of_a_new_family_is_inspected(no_shipped, tiny, cell):
     job = family_run(tiny, cell)
     loaded = _upload(*to_bytes(job.model, job.card(tiny.describe())))

@@ -4,6 +4,7 @@ import json
 import time
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from lib.experiments.analysis import peaks
@@ -67,6 +68,7 @@ def test_row_order_shows_shipped_comparison(mnist):
     assert any("with 3 seeds" in c.value for c in at.caption)
 
 
+@pytest.mark.slow
 def test_train_every_order_compares_your_models(mnist):
     at = page("row_order.py")
     tiny = TrainConfig(hidden=16, layers=1, optimizer="adam", lr=0.01, batch_size=64, epochs=1, subset=1000,
@@ -87,6 +89,7 @@ def test_train_every_order_compares_your_models(mnist):
     assert {"exp_live_acc", "yours_bars", "yours_rows", "yours_matrix"} <= keys
 
 
+@pytest.mark.slow
 def test_three_seeds_per_order_show_mean_and_spread(mnist):
     at = page("row_order.py")
     tiny = TrainConfig(hidden=8, layers=1, optimizer="adam", lr=0.01, batch_size=100, epochs=1, subset=500,
@@ -113,6 +116,7 @@ def test_three_seeds_per_order_show_mean_and_spread(mnist):
     assert any("mean of 3 runs with different seeds" in c.value for c in at.caption)
 
 
+@pytest.mark.slow
 def test_row_order_experiment_with_a_cnn_has_no_rows_chart(mnist):
     """A family that takes in all rows at once has no answer after k rows: the page says so instead of a chart."""
     at = page("row_order.py")

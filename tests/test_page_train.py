@@ -3,6 +3,7 @@
 import time
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from ui import resources
@@ -77,6 +78,7 @@ def test_stop_keeps_partial_model(mnist):
     assert any("Stopped early" in w.value for w in at.warning)
 
 
+@pytest.mark.slow
 def test_divergence_is_explained_and_earlier_runs_kept(mnist):
     at = open_page()
     set_tiny(at)

@@ -55,6 +55,7 @@ def test_sample_digits_are_official_test_digits_and_none_is_a_training_digit(ful
     assert not any(image.numpy().tobytes() in training for image in data.test_x)
 
 
+@pytest.mark.slow
 def test_make_sample_rebuilds_the_same_bytes(full_mnist, tmp_path):
     made = sample.make_sample(__import__("pathlib").Path(full_mnist.origin), tmp_path)
     assert made["sha256"] == sample.manifest()["sha256"]

@@ -28,7 +28,7 @@ def test_without_positions_the_transformer_sees_a_bag_of_rows():
 
 def test_every_family_reads_every_height_and_building_draws_nothing_shared():
     state = torch.get_rng_state()
-    for family in scaling.FAMILIES:
+    for family in scaling.MEASURED:
         for height in (28, 56):
             x, _ = scaling.upsampled(height, batch=2)
             assert x.shape == (2, height, height)
@@ -38,7 +38,7 @@ def test_every_family_reads_every_height_and_building_draws_nothing_shared():
 
 def test_scaling_reports_one_entry_per_height_and_what_runs_in_sequence():
     out = scaling.scaling("cpu", heights=(28, 56), repeats=1, batch=4)
-    assert out["heights"] == [28, 56] and set(out["train_ms"]) == set(scaling.FAMILIES) == set(out["predict_ms"])
+    assert out["heights"] == [28, 56] and set(out["train_ms"]) == set(scaling.MEASURED) == set(out["predict_ms"])
     assert all(len(v) == 2 and all(ms > 0 for ms in v) for v in (*out["train_ms"].values(),
                                                                    *out["predict_ms"].values()))
     steps = out["sequential_steps"]
@@ -56,14 +56,14 @@ def test_a_height_the_device_cannot_hold_is_none_and_the_rest_goes_on(monkeypatc
                         if (family, height) == ("transformer", 56) else real(family, height, *a))
     out = scaling.scaling("cpu", heights=(28, 56), repeats=1, batch=2)
     assert out["train_ms"]["transformer"][1] is None and out["predict_ms"]["transformer"][1] is None
-    assert all(v is not None for f in ("lstm", "gru", "cnn") for v in out["train_ms"][f])
+    assert all(v is not None for f in scaling.MEASURED if f != "transformer" for v in out["train_ms"][f])
 
 
 def test_cli_scaling_json_is_its_last_line(capsys):
     assert cli.main(["scaling", "--json", "--heights", "28", "--repeats", "1", "--batch-size", "2"]) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["heights"] == [28] and out["device"].startswith("CPU")
-    assert set(out["train_ms"]) == {"lstm", "gru", "cnn", "transformer"} == set(out["predict_ms"])
+    assert set(out["train_ms"]) == set(scaling.MEASURED) == set(out["predict_ms"])
     assert cli.main(["scaling", "--repeats", "0"]) == 2 and "between 1 and" in capsys.readouterr().err
 
 

@@ -9,7 +9,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from lib.experiments.drawing import BlankDrawing, preprocess
 from lib.messages import Problem
-from ui import charts_inspect as charts
+from ui import inspect_charts
 from ui.i18n import t, tr_all
 
 
@@ -84,7 +84,7 @@ def pick_drawn() -> dict | None:
         right.info(t("Draw a digit (0 to 9) on the black square, as large as you like. It is cropped, scaled to "
                      "20 × 20 pixels and centred in 28 × 28 the way MNIST digits were."))
         return None
-    right.markdown(charts.digit_markdown(image, t("Your drawing, cropped, scaled and centred as the network sees it: "
+    right.markdown(inspect_charts.digit_markdown(image, t("Your drawing, cropped, scaled and centred as the network sees it: "
                                                   "28 × 28 pixels."), factor=8))
     right.caption(t("What the network sees: 28 × 28 pixels"))
     return {"image": image, "label": None, "seed": 0, "title": t("Your digit")}

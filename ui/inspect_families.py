@@ -9,7 +9,7 @@ import streamlit as st
 from lib.experiments.readings import map_activity, most_attended, top_two
 from lib.messages import LIST_SEPARATOR
 from lib.models.families import FAMILIES
-from ui import charts_inspect as charts
+from ui import inspect_charts
 from ui.i18n import sentences, t, tn
 
 # As in ui/inspect_panels.py, each caption says what the chart is, then what it shows for this digit: the chart's
@@ -79,12 +79,12 @@ def show_answer(seen: dict, digit: dict) -> None:
     """The digit as the model receives it beside the metrics; then its probability for each class."""
     left, right = st.columns([3, 2])
     with left:
-        st.plotly_chart(charts.arranged(seen["arranged"], seen["lines"], seen["axis"], digit["title"]),
+        st.plotly_chart(inspect_charts.arranged(seen["arranged"], seen["lines"], seen["axis"], digit["title"]),
                         key="inspect_digit_chart", width="stretch")
         st.caption(sentences(answer_text(seen, digit), arrangement_text(seen["lines"], seen["axis"])))
     with right:
         show_metrics(seen, digit)
-    st.plotly_chart(charts.class_probs(seen["probs"], t("Probability of each class")), key="inspect_probs_bars",
+    st.plotly_chart(inspect_charts.class_probs(seen["probs"], t("Probability of each class")), key="inspect_probs_bars",
                     width="stretch")
     st.caption(sentences(t("The model's probability for each class, its chosen class highlighted. It answers once, "
                            "having taken in all 28 lines together, so there is no answer after each row to show."),
@@ -95,7 +95,7 @@ def show_attention(seen: dict, positions: bool) -> None:
     """Where the class token, whose output the classifier reads, looks in each layer."""
     weights = seen["attention"]  # (L, 28)
     st.subheader(t("Attention over the 28 lines"))
-    st.plotly_chart(charts.attention(weights, seen["lines"], seen["axis"],
+    st.plotly_chart(inspect_charts.attention(weights, seen["lines"], seen["axis"],
                                      t("Attention of the class token, per layer")),
                     key="inspect_attention", width="stretch")
     unordered = "" if positions else t(
@@ -112,7 +112,7 @@ def show_features(seen: dict) -> None:
     """The first convolution's feature maps, up to MAPS of them."""
     maps = seen["features"]  # (C, 28, 28)
     st.subheader(t("Feature maps of the first layer"))
-    st.plotly_chart(charts.feature_grid(maps, MAPS, t("First convolution: {n} feature maps", n=min(len(maps), MAPS))),
+    st.plotly_chart(inspect_charts.feature_grid(maps, MAPS, t("First convolution: {n} feature maps", n=min(len(maps), MAPS))),
                     key="inspect_features", width="stretch")
     about = t("Each small map is one filter of the first convolution, a 3×3 pattern of weights applied at every "
               "position of the image at once: it is bright where the pattern is found (numbered above it; negative "

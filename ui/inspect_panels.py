@@ -7,7 +7,7 @@ import streamlit as st
 
 from lib.experiments.readings import class_extremes, gate_means, most_frequent_mistake, state_range, top_two
 from lib.models.families import FAMILIES
-from ui import charts_inspect as charts
+from ui import inspect_charts
 from ui.i18n import and_list, sentences, t
 
 # Each chart's caption starts with what it is and ends with what it shows for this digit or model: the chart's text
@@ -60,7 +60,7 @@ def show_reading(seen: dict, digit: dict, step: int) -> None:
     """The digit with the current line beside the metrics; then the probabilities as a heatmap and as lines."""
     left, right = st.columns([3, 2])
     with left:
-        st.plotly_chart(charts.reading(digit["image"], seen["lines"], seen["axis"], step, digit["title"]),
+        st.plotly_chart(inspect_charts.reading(digit["image"], seen["lines"], seen["axis"], step, digit["title"]),
                         key="inspect_digit_chart", width="stretch")
         line = int(seen["lines"][step - 1]) + 1  # counted from 1, as on the Lesson page
         st.caption(reading_text(seen, digit, step))
@@ -71,14 +71,14 @@ def show_reading(seen: dict, digit: dict, step: int) -> None:
         show_metrics(seen, digit, step)
     left, right = st.columns([2, 3])
     with left:
-        st.plotly_chart(charts.step_probs(seen["probs"], step, t("Probabilities per step"), height=480),
+        st.plotly_chart(inspect_charts.step_probs(seen["probs"], step, t("Probabilities per step"), height=480),
                         key="inspect_probs_heatmap", width="stretch")
         st.caption(sentences(t("Each row is what the final classifier says after that many steps (darker = more "
                                "probable). It was trained to answer after the last step only, so its early answers "
                                "are a by-product: for models reading top → bottom they often stay unsure until the "
                                "last rows, even when the telling strokes came early."), final_text(seen)))
     with right:
-        st.plotly_chart(charts.prob_lines(seen["probs"], step, t("Each class, step by step"), height=480),
+        st.plotly_chart(inspect_charts.prob_lines(seen["probs"], step, t("Each class, step by step"), height=480),
                         key="inspect_prob_lines", width="stretch")
         st.caption(t("The same probabilities as lines, one per class. Only the answer after the last step was "
                      "trained to be right."))
@@ -87,7 +87,7 @@ def show_reading(seen: dict, digit: dict, step: int) -> None:
 def show_states(seen: dict, cell: str, step: int) -> None:
     """The top layer's hidden state and, for LSTMs, the gates of one layer (what lib.models.families says `cell` has)."""
     hidden = seen["hidden"]  # (28, H)
-    st.plotly_chart(charts.states(hidden, step, t("Hidden state of the top layer ({h} units)", h=hidden.shape[1]),
+    st.plotly_chart(inspect_charts.states(hidden, step, t("Hidden state of the top layer ({h} units)", h=hidden.shape[1]),
                                   zmin=-1, zmax=1), key="inspect_hidden", width="stretch")
     about = t("Each row is the top layer's output h after that step (blue positive, red negative): the only thing "
               "the classifier reads, and only after the last step. It is not all the network remembers: an LSTM "
@@ -114,7 +114,7 @@ def show_gates(seen: dict, step: int) -> None:
                              key="inspect_layer")
     titles = {"input": t("Input gate"), "forget": t("Forget gate"), "output": t("Output gate")}
     for column, (gate, title) in zip(st.columns([4, 4, 5]), titles.items()):
-        column.plotly_chart(charts.states(seen[gate][layer], step, title, zmin=0, zmax=1, colorscale="Viridis",
+        column.plotly_chart(inspect_charts.states(seen[gate][layer], step, title, zmin=0, zmax=1, colorscale="Viridis",
                                           height=380, scale=gate == "output"),
                             key=f"inspect_gate_{gate}", width="stretch")
     about = t("Input gate: how much of a new candidate is written into the cell state; the candidate is computed "

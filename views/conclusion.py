@@ -19,8 +19,7 @@ from lib.experiments.conclusion import (
     recorded_scaling,
     time_points,
 )
-from lib.experiments.scaling import FAMILIES as MEASURED
-from lib.experiments.scaling import HEIGHTS, count, enlargement
+from lib.experiments.scaling import HEIGHTS, MEASURED, count, enlargement
 from lib.training.presets import SOURCE_ACCURACY, SOURCE_LESSON, preset
 from ui import conclusion as parts
 from ui import resources, runs, state

@@ -121,7 +121,8 @@ def experiment_section() -> None:
     seeds = right.radio(t("Seeds per order"), [1, 3], horizontal=True, key="exp_seeds",
                         help=t("Repeat each order with different seeds (other initial weights and batches) to see "
                                "how much of a difference is chance."))
-    if st.button(t("Train every order"), type="primary", icon=":material/play_arrow:", disabled=not picked):
+    if st.button(t("Train every order"), type="primary", icon=":material/play_arrow:", disabled=not picked,
+                 key="train_every_order"):
         runs.start("experiment", [replace(cfg, order=o, seed=cfg.seed + k)  # the run label names the order
                                   for o in picked for k in range(seeds)])
     runs.follow("experiment", experiment_live)

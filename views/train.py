@@ -80,7 +80,7 @@ def actions(job) -> None:
     row = st.container(horizontal=True)
     if row.button(t("Inspect"), key=f"inspect_{job.id}", icon=":material/search:", disabled=job.state == "diverged"):
         st.session_state["inspect_run"] = job.id
-        st.switch_page("views/inspect.py")
+        st.switch_page("views/inspector.py")
     if job.result is not None:
         files = state.analyses().setdefault(job.id, {})
         if "files" not in files:  # serialise once per run, not on every rerun of the page

@@ -115,7 +115,7 @@ def cmd_make_pretrained(args) -> int:
         print("error: make-pretrained needs the full MNIST: set MNIST_ROOT", file=sys.stderr)
         return 2
     for name in args.only or list(SPECS):
-        description, cfg = SPECS[name]
+        description, cfg = SPECS[name].description, SPECS[name].config
         cfg = replace(cfg, device=args.device, seed=seed)
         stem = Path(args.out) / name if seed == 0 else Path(args.out) / "seeds" / seed_name(name, seed)
         name = seed_name(name, seed)
@@ -247,7 +247,7 @@ def parser() -> argparse.ArgumentParser:
                                        "the image grows (heights 28-224), for each model family")
     p.add_argument("--device", default="auto", choices=DEVICES)
     p.add_argument("--heights", nargs="+", type=int, default=list(scaling.HEIGHTS), choices=scaling.HEIGHTS)
-    p.add_argument("--families", nargs="+", default=list(scaling.FAMILIES), choices=list(FAMILIES))
+    p.add_argument("--families", nargs="+", default=list(scaling.MEASURED), choices=list(FAMILIES))
     p.add_argument("--repeats", type=_positive, default=5, help="timed steps per measurement (their median is reported)")
     p.add_argument("--batch-size", type=_positive, default=64)
     p.add_argument("--json", action="store_true", help="one JSON object on the last line")

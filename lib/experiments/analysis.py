@@ -11,17 +11,20 @@ from lib.data.orders import ORDERS
 from lib.experiments.evaluate import evaluate
 from lib.experiments.stats import spread
 from lib.models.nets import Classifier
+from lib.storage.pretrained import EXTRA_SEEDS, ROW_ORDER_MODELS, seed_name
 from lib.training.train import scored_on
 
 
-def shipped_order_results(cards: dict[str, dict], family: str = "lstm", seed_cards: dict[str, dict] | None = None) -> dict:
-    """From the shipped `<family>-<order>` cards and the cards of the same configs trained with other seeds
-    (`seed_cards`, lib.storage.pretrained.seed_cards): orders (registry order), and per order the mean over its runs of acc,
-    acc_by_rows and the cross-order matrix row; `runs` = each run's seed and test accuracy (by seed), and `seeds` =
-    lib.experiments.stats.spread of those accuracies."""
+def shipped_order_results(cards: dict[str, dict], seed_cards: dict[str, dict] | None = None,
+                          names: tuple[str, ...] = ROW_ORDER_MODELS) -> dict:
+    """From the shipped cards of the row-order experiment (`names`, one model per order) and the cards of the same
+    configs trained with other seeds (`seed_cards`, lib.storage.pretrained.seed_cards): orders (registry order), and
+    per order the mean over its runs of acc, acc_by_rows and the cross-order matrix row; `runs` = each run's seed and
+    test accuracy (by seed), and `seeds` = lib.experiments.stats.spread of those accuracies."""
+    wanted = {seed_name(name, seed) for name in names for seed in (0, *EXTRA_SEEDS)}
     runs: dict[str, list[dict]] = {}
     for name, card in sorted({**cards, **(seed_cards or {})}.items(), key=lambda item: item[1]["config"]["seed"]):
-        if name.startswith(f"{family}-") and card["config"]["family"] == family:
+        if name in wanted:
             runs.setdefault(card["config"]["order"], []).append(card)
     orders = [o for o in ORDERS if o in runs]
     matrix = {o: _mean_dicts([c.get("cross_order", {}) for c in runs[o]]) for o in orders}
@@ -112,10 +115,10 @@ def reading_table(cards: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def seed_table(cards: dict[str, dict], seed_cards: dict[str, dict], family: str = "lstm") -> str:
+def seed_table(cards: dict[str, dict], seed_cards: dict[str, dict]) -> str:
     """Markdown: per row order, each seed's test accuracy and their mean ± standard deviation (the numbers the Row
     order page draws and docs/teaching-notes.md quotes; tests/test_docs.py checks the document against this)."""
-    results = shipped_order_results(cards, family, seed_cards)
+    results = shipped_order_results(cards, seed_cards)
     lines = ["| order | seeds | test accuracy of each run (10,000 digits) | mean ± sd | lowest – highest | rows to 90% "
              "of the final accuracy (mean curve) |", "|---|---|---|---:|---:|---:|"]
     for o in results["orders"]:

@@ -16,13 +16,12 @@ import time
 import torch
 import torch.nn.functional as F
 
-from lib.models.families import FAMILIES as REGISTRY
-from lib.models.families import make_model, weight_count
+from lib.models.families import FAMILIES, make_model, weight_count
 from lib.models.seeding import draw_uniform
 from lib.training.devices import device_label, free_memory, is_out_of_memory, resolve_device, synchronize
 
 HEIGHTS = (28, 56, 112, 224)
-FAMILIES = tuple(name for name, f in REGISTRY.items() if f.measured)  # lstm, gru, cnn, transformer
+MEASURED = tuple(name for name, f in FAMILIES.items() if f.measured)  # lstm, gru, cnn, transformer
 BATCH = 64  # the lesson's batch size
 HIDDEN, LAYERS = 100, 2  # the lesson's sizes, for every family
 WARMUP = 2  # untimed steps first: cuDNN/oneDNN choose their kernels for a new shape there
@@ -42,7 +41,7 @@ def sequential_steps(family: str, height: int) -> int:
     """Computations that must run one after another in a forward pass: a recurrent layer's H steps each wait for
     the one before (with 2 layers, cuDNN can overlap them as a wavefront: H + 1); a CNN's conv layers and a
     Transformer's encoder layers each process all positions at once."""
-    return REGISTRY[family].sequential(height, LAYERS)
+    return FAMILIES[family].sequential(height, LAYERS)
 
 
 def upsampled(height: int, batch: int = BATCH, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -67,7 +66,7 @@ def _median_ms(fn, device: torch.device, repeats: int) -> float:
     return statistics.median(times)
 
 
-def count(heights=HEIGHTS, families=FAMILIES) -> int:
+def count(heights=HEIGHTS, families=MEASURED) -> int:
     """How many measurements scaling() makes: one per family and height."""
     return len(heights) * len(families)
 
@@ -110,7 +109,7 @@ def measure(family: str, height: int, device: torch.device, repeats: int = 5, ba
     return {"train_ms": train_ms, "predict_ms": predict_ms}
 
 
-def scaling(device: str = "auto", heights=HEIGHTS, families=FAMILIES, repeats: int = 5, batch: int = BATCH,
+def scaling(device: str = "auto", heights=HEIGHTS, families=MEASURED, repeats: int = 5, batch: int = BATCH,
             on_result=lambda family, height, result: None) -> dict:
     """Every family at every height on one device, as the page and `lib.cli scaling --json` report it: lists of
     milliseconds per step (None where the device ran out of memory), one entry per height."""

@@ -54,6 +54,10 @@ class RunRecord:
     def of_kind(self, event: str) -> list[dict]:
         return [e for e in self.events[:] if e["event"] == event]
 
+    def follow(self, seen: int = 0) -> list[dict]:
+        """The dicts logged after the first `seen`: what a reader that has seen `seen` of them has not seen yet."""
+        return self.events[seen:]
+
     def summary(self) -> dict:
         """One flat row for a runs table: config, outcome, accuracy, time, device."""
         c, start = self.config, self.last("start") or {}

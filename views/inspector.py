@@ -9,8 +9,7 @@ from lib.data.orders import get_order
 from lib.experiments import stats
 from lib.experiments.drawing import read_digit
 from lib.models.families import FAMILIES
-from ui import charts_inspect as charts
-from ui import state
+from ui import inspect_charts, state
 from ui.common import page
 from ui.digit_pickers import mistakes, pick_digit
 from ui.i18n import sentences, t
@@ -79,7 +78,7 @@ def show_gallery(data, ev: dict) -> None:
     columns = st.columns(GALLERY_COLUMNS)
     for k, (i, true, pred) in enumerate(wrong):
         with columns[k % GALLERY_COLUMNS]:  # an image with a text alternative, then its caption
-            st.markdown(charts.digit_markdown(data.test_x[i].numpy(), t("Test digit #{i}: a handwritten {true}, which "
+            st.markdown(inspect_charts.digit_markdown(data.test_x[i].numpy(), t("Test digit #{i}: a handwritten {true}, which "
                                                                         "the model reads as {pred}.", i=i, true=true,
                                                                         pred=pred)))
             st.caption(t("true {true} → predicted {pred}", true=true, pred=pred))
@@ -92,13 +91,13 @@ def show_model(data, ev: dict) -> None:
     st.header(t("The model on the whole test set"))
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(charts.confusion(ev["confusion"], t("Confusion matrix ({n:,} test digits)", n=ev["n"])),
+        st.plotly_chart(inspect_charts.confusion(ev["confusion"], t("Confusion matrix ({n:,} test digits)", n=ev["n"])),
                         key="inspect_confusion", width="stretch")
         st.caption(sentences(t("Rows are the true class, columns the prediction; the diagonal counts the right "
                                "answers. Darker cells off the diagonal show which digits get mixed up (4 and 9, 3 "
                                "and 5, 7 and 2 are classics)."), confusion_text(ev["confusion"])))
     with right:
-        st.plotly_chart(charts.class_accuracy(ev["per_class_acc"], t("Accuracy per class")),
+        st.plotly_chart(inspect_charts.class_accuracy(ev["per_class_acc"], t("Accuracy per class")),
                         key="inspect_per_class", width="stretch")
         st.caption(sentences(t("The share of each class's test digits that the model gets right."),
                              class_text(ev["per_class_acc"])))
