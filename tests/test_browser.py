@@ -434,7 +434,8 @@ def test_conclusion_shows_each_chart_after_its_prediction_and_trains_a_pair(page
     assert bars[0][0] == "top → bottom" and 0.1 < bars[0][1][0] <= 1, bars  # its test accuracy, a share
 
 
-STREAMLIT_OWN = ("Drag and drop file here", "Browse files", "Running", "Stop", "Language", "English")  # docs: README
+STREAMLIT_OWN = ("Drag and drop file here", "Browse files", "Running", "Stop", "Language", "English",
+                 "Skip to main content")  # docs: README
 
 
 def english_on_screen(page: Page) -> list[str]:

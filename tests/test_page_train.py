@@ -60,7 +60,7 @@ def test_tiny_run_completes_with_curve_and_result(mnist):
     assert any("Test accuracy" in s.value for s in at.success)
     keys = {c.key for c in at.get("plotly_chart")}
     assert keys == {"compare_loss", "compare_acc", "compare_lr"}  # the finished run's curves, in "Your runs"
-    assert at.query_params["hidden"] == ["64"] and at.query_params["subset"] == ["2000"]
+    assert at.query_params["hidden"] == "64" and at.query_params["subset"] == "2000"
     assert len(at.dataframe) == 1
 
 
