@@ -39,6 +39,10 @@ TEXT: dict[str, str] = {
                              "(LSTM, GRU, plain RNN); the {family} reads all rows at once"),
     "setting.heads": N_("the {family}'s hidden size must be a multiple of {heads} (its attention heads share it)"),
     "setting.type": N_("{setting} must be {kind}, not {value}"),
+    "setting.keep_best": N_("keeping the best validation epoch needs validation digits: hold out a share of the "
+                            "training digits"),
+    "setting.every_step_both_ways": N_("the loss after every row needs a model that reads one way: reading both "
+                                       "ways, it has seen every row at every step"),
     "kind.int": N_("a whole number"),
     "kind.float": N_("a number"),
     "kind.str": N_("text"),

@@ -25,14 +25,16 @@ def evaluate(model: torch.nn.Module, data: MnistData, order: str = "forward", ba
     images, labels = (data.test_x, data.test_y) if indices is None else (data.train_x, data.train_y)
     idx = stratified_indices(labels, limit, seed) if indices is None else indices.cpu()
     gen = torch.Generator().manual_seed(seed)
-    recurrent = hasattr(model, "step_logits")  # lib.models.families: only recurrent models answer after every row
+    recurrent = getattr(model, "answers_each_step", False)  # a one-way recurrent model answers after every step
+    per_row = getattr(model, "steps_per_row", 1)  # steps per line: the answer after k rows is after step k * per_row
     step_correct = torch.zeros(28, dtype=torch.long)
     loss_sum, preds = 0.0, []
     for start in range(0, len(idx), batch_size):
         chunk = idx[start:start + batch_size]
-        x = model_input(images[chunk.to(images.device)].to(device), order, gen)  # (B, 28, 28) float, step-major
+        x = model_input(images[chunk.to(images.device)].to(device), order, gen,  # (B, 28 * per_row, 28 / per_row)
+                        steps_per_row=per_row)
         y = labels[chunk.to(labels.device)].to(device)
-        steps = model.step_logits(x) if recurrent else None  # (B, 28, 10)
+        steps = model.step_logits(x)[:, per_row - 1::per_row] if recurrent else None  # (B, 28, 10): after each row
         logits = steps[:, -1] if recurrent else model(x)  # (B, 10)
         loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
         if recurrent:

@@ -49,23 +49,25 @@ def _waits_for_each_row(height: int, layers: int) -> int:
 
 
 def _recurrent(cell: str) -> Callable[..., nn.Module]:
-    return lambda hidden, layers, dropout, positions, line=LINE, steps=LINE: RowClassifier(
-        cell, hidden, layers, dropout, line)
+    return lambda hidden, layers, dropout, positions, line=LINE, steps=LINE, readout="last", bidirectional=False: \
+        RowClassifier(cell, hidden, layers, dropout, line, readout, bidirectional)
 
+
+RECURRENT_OPTIONS = ("dropout", "loss", "readout", "bidirectional", "steps_per_row")  # what only a recurrent model has
 
 FAMILIES: dict[str, Family] = {
     "lstm": Family(N_("LSTM"), N_("reads one row after another; gates decide what its memory keeps"),
-                   _recurrent("lstm"), True, ("dropout", "loss"), ("steps", "hidden", "gates"), color="#0072B2",
+                   _recurrent("lstm"), True, RECURRENT_OPTIONS, ("steps", "hidden", "gates"), color="#0072B2",
                    sequential=_waits_for_each_row),
     "gru": Family(N_("GRU"), N_("reads one row after another, with two gates instead of the LSTM's three"),
-                  _recurrent("gru"), True, ("dropout", "loss"), ("steps", "hidden"), mps_native=False,
+                  _recurrent("gru"), True, RECURRENT_OPTIONS, ("steps", "hidden"), mps_native=False,
                   color="#56B4E9", sequential=_waits_for_each_row),
     "rnn": Family(N_("plain RNN (tanh)"),
                   N_("reads one row after another; each step is one tanh update, with no gates"),
-                  _recurrent("rnn"), True, ("dropout", "loss"), ("steps", "hidden"), mps_native=False,
+                  _recurrent("rnn"), True, RECURRENT_OPTIONS, ("steps", "hidden"), mps_native=False,
                   color="#009E73", sequential=_waits_for_each_row, measured=False),  # times like a GRU: left out
     "cnn": Family(N_("CNN"), N_("applies small 3×3 filters at every position of the image at once, then pools"),
-                  lambda hidden, layers, dropout, positions, line=LINE, steps=LINE: ConvClassifier(hidden, layers),
+                  lambda hidden, layers, dropout, positions, line=LINE, steps=LINE, **_: ConvClassifier(hidden, layers),
                   False, (), ("features",), color="#D55E00",
                   sequential=lambda height, layers: 2 + layers,  # two conv + pool stages, then `layers` convs
                   shape=NN_("{cell} with two convolution and pooling stages, then {n} convolution layer of {hidden} "
@@ -75,7 +77,7 @@ FAMILIES: dict[str, Family] = {
                   built_for_images=True),
     "transformer": Family(N_("Transformer"), N_("reads all 28 rows at once; attention lets every row look at "
                                                 "every other"),
-                          lambda hidden, layers, dropout, positions, line=LINE, steps=LINE: RowTransformer(
+                          lambda hidden, layers, dropout, positions, line=LINE, steps=LINE, **_: RowTransformer(
                               hidden, layers, dropout, positions, line, steps, HEADS),
                           False, ("dropout", "positions"), ("attention",), heads=HEADS, color="#CC79A7"),
 }
@@ -92,17 +94,19 @@ def family(name: str) -> Family:
 
 
 def make_model(name: str, hidden: int, layers: int, dropout: float = 0.0, positions: bool = True,
-               line: int = LINE, steps: int = LINE) -> nn.Module:
+               line: int = LINE, steps: int = LINE, readout: str = "last", bidirectional: bool = False) -> nn.Module:
     """A family's model with PyTorch's own initial weights (build on the meta device when only shapes matter). Its
-    class names its family (`model.family`), so what reads it (lib.experiments.internals.trace) asks the registry."""
-    return family(name).make(hidden, layers, dropout, positions, line, steps)
+    class names its family (`model.family`), so what reads it (lib.internals.trace) asks the registry."""
+    return family(name).make(hidden, layers, dropout, positions, line, steps, readout=readout,
+                             bidirectional=bidirectional)
 
 
 @lru_cache(maxsize=None)
-def weight_count(name: str, hidden: int, layers: int, positions: bool = True) -> int:
+def weight_count(name: str, hidden: int, layers: int, positions: bool = True, line: int = LINE,
+                 bidirectional: bool = False) -> int:
     """How many weights a model of the family and size has (built once on the meta device: nothing is allocated)."""
     with torch.device("meta"):
-        return make_model(name, hidden, layers, 0.0, positions).n_params
+        return make_model(name, hidden, layers, 0.0, positions, line, bidirectional=bidirectional).n_params
 
 
 def uses(name: str, option: str) -> bool:
@@ -110,11 +114,12 @@ def uses(name: str, option: str) -> bool:
     return option in family(name).options
 
 
-def seeded(name: str, hidden: int, layers: int, dropout: float, positions: bool, seed: int) -> nn.Module:
+def seeded(name: str, hidden: int, layers: int, dropout: float, positions: bool, seed: int, **shape) -> nn.Module:
     """A fresh model of the family, its weights fixed by `seed` and drawn from a private stream: built on the meta
-    device first, so PyTorch's own initialisation draws nothing from the process-wide generator."""
+    device first, so PyTorch's own initialisation draws nothing from the process-wide generator. `shape`: line,
+    readout, bidirectional (lib.families.make_model)."""
     with torch.device("meta"):
-        model = make_model(name, hidden, layers, dropout, positions)
+        model = make_model(name, hidden, layers, dropout, positions, **shape)
     model = model.to_empty(device="cpu")
     model.reset_parameters(seed)
     return model

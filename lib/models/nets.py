@@ -9,28 +9,35 @@ from torch import nn
 
 from lib.data.mnist import normalize
 from lib.data.orders import get_order
+from lib.messages import N_
 from lib.models.seeding import PrivateStream, draw_uniform
 
 N_CLASSES = 10
 LINE = 28  # pixels per line: every step reads one row (or column) of a 28 x 28 digit
 RECURRENT = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}  # cell name -> torch module (see lib.models.families)
+READOUTS = {"last": N_("the last step's output (the lesson)"), "mean": N_("the mean of every step's output"),
+            "max": N_("the maximum of every step's output")}  # what a recurrent model classifies from
 
 
 def model_input(images: torch.Tensor, order: str, gen: torch.Generator | None = None,
-                index: torch.Tensor | None = None) -> torch.Tensor:
+                index: torch.Tensor | None = None, steps_per_row: int = 1) -> torch.Tensor:
     """Every model's input contract: (B, 28, 28) uint8 digits -> lines in `order` -> normalised float32 (B, 28, 28).
 
     Training, evaluation and drawing all go through here, so a model sees its digits the same way everywhere.
     `gen` draws the per-image orders (the "random" order), or `index` (B, 28) gives them drawn ahead; the other
-    orders ignore both.
+    orders ignore both. `steps_per_row` > 1 cuts each line into that many pieces, read one per step:
+    (B, 28, 28) -> (B, 28 * p, 28 / p), the same pixels in the same order as a longer sequence.
     """
-    return normalize(get_order(order).apply(images, gen, index))
+    lines = normalize(get_order(order).apply(images, gen, index))
+    return lines if steps_per_row == 1 else lines.reshape(len(lines), -1, lines.shape[2] // steps_per_row)
 
 
 class Classifier(nn.Module):
     """What every family's model has: a weight count and a seeded re-draw of its weights."""
 
     family = ""  # its lib.models.families registry name (what lib.experiments.internals.trace looks up), named by each class
+    steps_per_row = 1  # steps it reads per line of the image (lib.models.nets.model_input)
+    answers_each_step = False  # it has an answer after every step (step_logits): a one-way recurrent model
 
     @property
     def n_params(self) -> int:
@@ -54,16 +61,26 @@ class Classifier(nn.Module):
 
 
 class RowClassifier(Classifier):
-    """Recurrent cell over the 28 steps, then Linear(hidden -> 10) on the last step's output (the lesson's design)."""
+    """Recurrent cell over the steps, then Linear(hidden -> 10) on the last step's output (the lesson's design).
 
-    def __init__(self, cell: str = "lstm", hidden: int = 100, layers: int = 2, dropout: float = 0.0, line: int = LINE):
+    `readout` "mean" or "max" classifies from the mean or the maximum of every step's output instead; a
+    `bidirectional` model also reads the lines from the last to the first, and its "last" output joins each
+    direction's final one (the forward one after the last line, the backward one after the first).
+    """
+
+    def __init__(self, cell: str = "lstm", hidden: int = 100, layers: int = 2, dropout: float = 0.0, line: int = LINE,
+                 readout: str = "last", bidirectional: bool = False):
         super().__init__()
         if cell not in RECURRENT:
             raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(RECURRENT)}")
+        if readout not in READOUTS:
+            raise ValueError(f"unknown readout {readout!r}; choose one of {', '.join(READOUTS)}")
         self.cell = self.family = cell  # each recurrent cell is a family of its own
+        self.readout, self.steps_per_row = readout, LINE // line
+        self.answers_each_step = not bidirectional  # a backward pass has read every line at every step
         self.rnn = RECURRENT[cell](line, hidden, num_layers=layers, batch_first=True,
-                                  dropout=dropout if layers > 1 else 0.0)
-        self.fc = nn.Linear(hidden, N_CLASSES)
+                                  dropout=dropout if layers > 1 else 0.0, bidirectional=bidirectional)
+        self.fc = nn.Linear(hidden * (2 if bidirectional else 1), N_CLASSES)
 
     def reset_parameters(self, seed: int) -> None:
         """Re-draw every weight from PyTorch's default U(-1/sqrt(H), 1/sqrt(H)) with a private seeded generator."""
@@ -75,12 +92,26 @@ class RowClassifier(Classifier):
         return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, 28, 28) -> (B, 10) logits from the last step only."""
-        return self.fc(self.outputs(x)[:, -1])
+        """(B, T, line) -> (B, 10) logits from the read-out of every step's output (the last one's, in the lesson)."""
+        out = self.outputs(x)  # (B, T, D), D = H, or 2H both ways
+        if self.readout == "mean":
+            return self.fc(out.mean(1))
+        if self.readout == "max":
+            return self.fc(out.amax(1))
+        if self.rnn.bidirectional:  # forward direction after the last line, backward after the first: (B, 2H)
+            hidden = self.rnn.hidden_size
+            return self.fc(torch.cat([out[:, -1, :hidden], out[:, 0, hidden:]], 1))
+        return self.fc(out[:, -1])
 
     def step_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, 28, 28) -> (B, 28, 10): the classifier applied after each step (what it would say after k rows)."""
-        return self.fc(self.outputs(x))
+        """(B, T, line) -> (B, T, 10): the answer after each step, what the read-out would say having read only the
+        steps so far (the last step's output, or the running mean or maximum). One-way models only."""
+        out = self.outputs(x)  # (B, T, H)
+        if self.readout == "mean":
+            out = out.cumsum(1) / torch.arange(1, out.shape[1] + 1, device=out.device, dtype=out.dtype)[:, None]
+        elif self.readout == "max":
+            out = out.cummax(1).values
+        return self.fc(out)
 
 
 class ConvClassifier(Classifier):

@@ -16,7 +16,7 @@ from safetensors.torch import save as save_safetensors_bytes
 from lib import __version__
 from lib.messages import Problem, msg
 from lib.models.families import make_model
-from lib.training.config import TrainConfig, build_model, renamed
+from lib.training.config import TrainConfig, build_model, model_shape, renamed
 
 FORMAT = "row-by-row/1"  # the card's format tag; a file without it is not ours
 MB = 2**20  # what messages call a megabyte, as Streamlit's uploader does
@@ -32,11 +32,18 @@ class CheckpointError(Problem):
 
 def make_card(name: str, cfg: TrainConfig, test: dict, data: dict, training: dict, history=()) -> dict:
     """The JSON card for a trained model: config, test metrics, data, timing, versions and date."""
+    answers = {"predictions": "".join(map(str, test["predictions"]))} if _every_digit_in_order(test) else {}
     return {"format": FORMAT, "name": name, "config": cfg.to_dict(),
-            "metrics": {k: test[k] for k in CARD_METRICS} | {"order": test["order"]},
+            "metrics": {k: test[k] for k in CARD_METRICS} | {"order": test["order"]} | answers,
             "history": list(history), "data": data, "training": training,
             "versions": {"row_by_row": __version__, "torch": torch.__version__, "python": platform.python_version()},
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def _every_digit_in_order(test: dict) -> bool:
+    """Whether a result scored every test digit in the file's order: then its answers, one digit each, go in the
+    card (10 kB), so two models can be compared digit by digit (McNemar's test) without scoring them again."""
+    return test.get("split") == "test" and test.get("indices") == list(range(test["n"]))
 
 
 def card_from_run(name: str, cfg: TrainConfig, test: dict, data: dict, events: list[dict], seconds: float) -> dict:
@@ -151,7 +158,7 @@ def _mismatch(cfg: TrainConfig, state: dict) -> str:
     """How the tensors in `state` differ from the model `cfg` describes ('' if they fit), without allocating it."""
     with torch.device("meta"):  # shapes only: no memory, no initialisation
         wanted = {k: tuple(v.shape) for k, v in make_model(cfg.family, cfg.hidden, cfg.layers, cfg.dropout,
-                                                           cfg.positions).state_dict().items()}
+                                                           cfg.positions, **model_shape(cfg)).state_dict().items()}
     missing, unexpected = sorted(set(wanted) - set(state)), sorted(set(state) - set(wanted))
     if missing or unexpected:
         return f"missing {', '.join(missing) or 'nothing'}; unexpected {', '.join(unexpected) or 'nothing'}"

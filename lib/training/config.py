@@ -9,6 +9,7 @@ import torch
 
 from lib.messages import Message, Problem
 from lib.models.families import family, seeded
+from lib.models.nets import LINE
 from lib.storage.fields import typed_fields
 from lib.training import limits
 
@@ -42,6 +43,10 @@ class TrainConfig:
     log_every: int = 50  # steps between progress dicts
     max_steps: int = 0  # stop after this many steps; 0 = no limit
     positions: bool = True  # Transformer only: a learned position embedding per row; False = a bag of rows
+    readout: str = "last"  # recurrent only: classify from the last step's output (the lesson), or the mean or max
+    bidirectional: bool = False  # recurrent only: also read the lines from the last to the first
+    steps_per_row: int = 1  # recurrent only: each line cut into this many steps (1, 2 or 4: 28, 56 or 112 steps)
+    keep: str = "last"  # the weights a run ends with: the last epoch's, or the best validation epoch's (early stopping)
 
     def validate(self) -> "TrainConfig":
         """Raise a Problem (a ValueError) naming every impossible setting and what is allowed; return self."""
@@ -83,9 +88,14 @@ def classroom_problems(cfg: TrainConfig, settings, n_train: int = 60000) -> list
     return limits.classroom_problems(cfg.to_dict(), settings, n_train)
 
 
+def model_shape(cfg: TrainConfig) -> dict:
+    """The settings that shape a model beyond its family and size (lib.models.families.make_model's keywords)."""
+    return {"line": LINE // cfg.steps_per_row, "readout": cfg.readout, "bidirectional": cfg.bidirectional}
+
+
 def build_model(cfg: TrainConfig) -> torch.nn.Module:
     """A freshly initialised model of cfg's family, its weights fixed by cfg.seed (lib.models.families.seeded)."""
-    return seeded(cfg.family, cfg.hidden, cfg.layers, cfg.dropout, cfg.positions, cfg.seed)
+    return seeded(cfg.family, cfg.hidden, cfg.layers, cfg.dropout, cfg.positions, cfg.seed, **model_shape(cfg))
 
 
 def uses_dropout(cfg: TrainConfig) -> bool:

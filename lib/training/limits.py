@@ -11,8 +11,9 @@ from typing import Callable
 from lib.data.orders import ORDERS
 from lib.messages import N_, Message, Term, msg
 from lib.models.families import FAMILIES, OPTIONAL, family, uses
+from lib.models.nets import READOUTS
 from lib.training.devices import DEVICES, PRECISIONS
-from lib.training.loop import LOSSES
+from lib.training.loop import KEEPS, LOSSES
 from lib.training.optim import OPTIMIZERS, SCHEDULES
 
 
@@ -91,6 +92,10 @@ SETTINGS: dict[str, Setting] = {
     "log_every": Setting(N_("the logging interval"), 1, message="setting.at_least", form_high=1000),
     "max_steps": Setting(N_("the step limit"), 0, message="setting.not_negative", in_form=False),
     "positions": Setting(N_("the position embedding"), choices=lambda: {True: "true", False: "false"}),
+    "readout": Setting(N_("the read-out"), choices=lambda: READOUTS),
+    "bidirectional": Setting(N_("reading both ways"), choices=lambda: {True: "true", False: "false"}),
+    "steps_per_row": Setting(N_("the steps per row"), choices=lambda: {n: str(n) for n in (1, 2, 4)}),
+    "keep": Setting(N_("the weights kept"), choices=lambda: KEEPS),
 }
 LABELS = {name: s.label for name, s in SETTINGS.items()}  # each setting's name for messages
 
@@ -129,7 +134,18 @@ def _family_problems(values: dict, defaults: dict) -> list[Message]:
                family=label_)
            for option in OPTIONAL if not uses(name, option) and values[option] != defaults[option]]
     heads = family(name).heads
-    return out + ([msg("setting.heads", family=label_, heads=heads)] if heads and values["hidden"] % heads else [])
+    out += [msg("setting.heads", family=label_, heads=heads)] if heads and values["hidden"] % heads else []
+    return out + _combination_problems(values)
+
+
+def _combination_problems(values: dict) -> list[Message]:
+    """Settings that are allowed alone but not together."""
+    out = []
+    if values["keep"] == "best" and not values["validation"] > 0:
+        out.append(msg("setting.keep_best"))
+    if values["bidirectional"] and values["loss"] == "every-step":
+        out.append(msg("setting.every_step_both_ways"))
+    return out
 
 
 def classroom_problems(values: dict, settings, n_train: int = 60000) -> list[Message]:

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from lib.messages import N_
 from lib.models.seeding import PrivateStream
 
+KEEPS = {"last": N_("the last epoch's"), "best": N_("the best validation epoch's")}  # the weights a run ends with
 LOSSES = {"last-step": N_("after the last row only (the lesson)"), "every-step": N_("after every row")}  # what is
 # trained: the answer after the last row alone, or the answer after every row (every_step below)
 

@@ -58,7 +58,7 @@ def train(cfg: TrainConfig, data: MnistData, model: torch.nn.Module,
            "precision": "bf16" if bf16 else "fp32",
            "steps_per_epoch": steps_per_epoch, "n_train": len(pool), "n_validation": len(held_out),
            "params": model.n_params, "elapsed": 0.0, **({"message": note.to_dict()} if note else {})}
-    step, warm_at = 0, 0.0
+    step, warm_at, best = 0, 0.0, _Best(cfg.keep == "best")
     for epoch in range(1, cfg.epochs + 1):
         window = _Window()
         # the epoch's digits in batch order, put on the device once (not an index copy every step); the same draw
@@ -69,11 +69,12 @@ def train(cfg: TrainConfig, data: MnistData, model: torch.nn.Module,
         lines = ORDERS[cfg.order].line_index(len(shuffled), gen).to(device) if ORDERS[cfg.order].per_image else None
         for first in range(0, len(shuffled), cfg.batch_size):
             if stop is not None and stop.is_set():
-                yield {"event": "stopped", "epoch": epoch, "step": step, "elapsed": clock.elapsed()}
+                yield {"event": "stopped", "epoch": epoch, "step": step, "elapsed": clock.elapsed(),
+                       **best.restore(model)}
                 return
             idx = shuffled[first:first + cfg.batch_size]
             x = model_input(data.train_x[idx], cfg.order, gen,  # (B, 28, 28) uint8 -> ordered float lines
-                            None if lines is None else lines[first:first + cfg.batch_size])
+                            None if lines is None else lines[first:first + cfg.batch_size], cfg.steps_per_row)
             loss, correct = optimisation_step(model, opt, x, data.train_y[idx], cfg.clip, bf16,
                                               cfg.loss == "every-step", stream)
             lr = opt.param_groups[0]["lr"]  # the rate this step used
@@ -96,12 +97,33 @@ def train(cfg: TrainConfig, data: MnistData, model: torch.nn.Module,
             if step == total:
                 break
         event, scores = _epoch_end(cfg, model, data, held_out, epoch, step, window, clock)
+        best.offer(event, model)
         yield event
         if step == total:
             break
-    yield {"event": "done", "epoch": epoch, "step": step, "elapsed": clock.elapsed(), **_verdict(cfg, event)}
+    yield {"event": "done", "epoch": epoch, "step": step, "elapsed": clock.elapsed(), **_verdict(cfg, event),
+           **best.restore(model)}
     # the last epoch's test scores, so lib.training.fit need not score them again when they cover every test digit
     return scores if scores["split"] == "test" else None
+
+
+class _Best:
+    """The weights of the epoch with the best validation accuracy (early stopping), when the run keeps those."""
+
+    def __init__(self, wanted: bool):
+        self.wanted, self.acc, self.epoch, self.state = wanted, -1.0, 0, None
+
+    def offer(self, event: dict, model: torch.nn.Module) -> None:
+        if self.wanted and event.get("val_acc", -1.0) > self.acc:
+            self.acc, self.epoch = event["val_acc"], event["epoch"]
+            self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    def restore(self, model: torch.nn.Module) -> dict:
+        """Put the best epoch's weights back; what the end event says of it ({} when the run keeps its last)."""
+        if self.state is None:
+            return {}
+        model.load_state_dict(self.state)
+        return {"kept_epoch": self.epoch, "kept_val_acc": self.acc}
 
 
 def split_validation(pool: torch.Tensor, share: float) -> tuple[torch.Tensor, torch.Tensor]:
