@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import fields, replace
+from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
 
@@ -15,12 +15,12 @@ from lib.data.orders import ORDERS
 from lib.data.sample import FOLDER as SAMPLE_FOLDER
 from lib.data.sample import make_sample
 from lib.experiments import scaling
-from lib.experiments.analysis import cross_order
 from lib.experiments.evaluate import evaluate
 from lib.messages import Message
 from lib.models.families import FAMILIES
-from lib.storage.checkpoints import CheckpointError, card_from_run, load_checkpoint, save_card, save_checkpoint
-from lib.storage.pretrained import FOLDER, SPECS, seed_name
+from lib.storage.checkpoints import CheckpointError, card_from_run, load_checkpoint, save_checkpoint
+from lib.storage.pretrained import FOLDER, SPECS
+from lib.storage.shipping import make
 from lib.training.config import LEGACY_NAMES, TrainConfig, sized_to_data
 from lib.training.devices import DEVICES, resolve_device
 from lib.training.fit import fit
@@ -109,30 +109,13 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_make_pretrained(args) -> int:
+    """Tune (where a model's family is tuned), train, score once and save every shipped model asked for; resumable."""
     seed = TrainConfig.from_dict({"seed": args.seed}).validate().seed  # the checks of every other way in
     data = load_mnist()
     if not data.full:
         print("error: make-pretrained needs the full MNIST: set MNIST_ROOT", file=sys.stderr)
         return 2
-    for name in args.only or list(SPECS):
-        description, cfg = SPECS[name].description, SPECS[name].config
-        cfg = replace(cfg, device=args.device, seed=seed)
-        stem = Path(args.out) / name if seed == 0 else Path(args.out) / "seeds" / seed_name(name, seed)
-        name = seed_name(name, seed)
-        print(f"== {name}: {description}", flush=True)
-        model, card, result = fit_and_card(cfg, data, name, _Progress())
-        if card is None:
-            print(f"error: {name} did not train: {result['message']}", file=sys.stderr)
-            return 1
-        if cfg.loss == "last-step":  # the row-order experiment: each model read in every order
-            card["cross_order"] = cross_order({cfg.order: model}, data)[cfg.order]
-        card["description"] = description
-        if seed == 0:
-            save_checkpoint(stem, model, card)
-        else:  # another seed's run only adds to the spread: its card, not its weights, ships
-            save_card(stem, card)
-        print(json.dumps(result), flush=True)
-    return 0
+    return make(args.only or list(SPECS), data, Path(args.out), args.device, seed)
 
 
 def shipped_table(folder: Path = FOLDER) -> str:
