@@ -42,7 +42,8 @@ def test_scaling_reports_one_entry_per_height_and_what_runs_in_sequence():
     assert all(len(v) == 2 and all(ms > 0 for ms in v) for v in (*out["train_ms"].values(),
                                                                    *out["predict_ms"].values()))
     steps = out["sequential_steps"]
-    assert steps["lstm"] == [29, 57] and steps["cnn"][0] == steps["cnn"][1] and steps["transformer"] == [2, 2]
+    assert steps["lstm"] == [56, 112] and steps["cnn"][0] == steps["cnn"][1] and steps["transformer"] == [2, 2]
+    assert scaling.sequential_steps("lstm", 224, "cuda") == 225  # cuDNN overlaps the 2 layers as a wavefront
 
 
 def test_a_height_the_device_cannot_hold_is_none_and_the_rest_goes_on(monkeypatch):

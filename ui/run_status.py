@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.experiments import stats
-from lib.messages import Message
+from lib.messages import LIST_SEPARATOR, Message
 from lib.runs.job import Job
-from lib.runs.record import STATES
+from lib.runs.record import STATES, left_out
 from ui import resources, state
 from ui.i18n import sentences, t, tr
 
@@ -68,3 +68,13 @@ def outcome(job: Job) -> None:
 def why(job: Job) -> str:
     """Why a run ended as it did (diverged, stopped by itself, failed, did not learn), translated; '' if nothing."""
     return tr(job.message) if job.message else ""
+
+
+def left_out_note(jobs: list[Job]) -> None:
+    """Say which runs a comparison leaves out, and why (stopped early, or did not learn): it pools only comparable
+    runs (lib.runs.record.RunRecord.comparable)."""
+    out = left_out(jobs)
+    if out:
+        st.caption(t("Left out of these figures: {runs}.", runs=t(LIST_SEPARATOR).join(
+            t("{run} (stopped early)", run=state.run_label(j)) if j.state == "stopped" else
+            t("{run} (did not learn)", run=state.run_label(j)) for j in out)))

@@ -37,11 +37,11 @@ def build(family: str, height: int) -> torch.nn.Module:
     return model
 
 
-def sequential_steps(family: str, height: int) -> int:
-    """Computations that must run one after another in a forward pass: a recurrent layer's H steps each wait for
-    the one before (with 2 layers, cuDNN can overlap them as a wavefront: H + 1); a CNN's conv layers and a
-    Transformer's encoder layers each process all positions at once."""
-    return FAMILIES[family].sequential(height, LAYERS)
+def sequential_steps(family: str, height: int, device: str = "cpu") -> int:
+    """Computations that must run one after another in a forward pass on a device type: a recurrent layer's H steps
+    each wait for the one before (2 layers: 2H on a CPU, H + 1 on a CUDA GPU, where cuDNN overlaps them as a
+    wavefront); a CNN's conv layers and a Transformer's encoder layers each process all positions at once."""
+    return FAMILIES[family].sequential(height, LAYERS, device)
 
 
 def upsampled(height: int, batch: int = BATCH, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -116,7 +116,7 @@ def scaling(device: str = "auto", heights=HEIGHTS, families=MEASURED, repeats: i
     dev = resolve_device(device)
     out = {"device": device_label(dev), "device_type": dev.type, "heights": list(heights), "batch_size": batch, "hidden": HIDDEN,
            "layers": LAYERS, "threads": torch.get_num_threads() if dev.type == "cpu" else 0,
-           "sequential_steps": {f: [sequential_steps(f, h) for h in heights] for f in families},
+           "sequential_steps": {f: [sequential_steps(f, h, dev.type) for h in heights] for f in families},
            "params": {f: weight_count(f, HIDDEN, LAYERS) for f in families},
            "train_ms": {f: [] for f in families}, "predict_ms": {f: [] for f in families}}
     for height in heights:
