@@ -18,6 +18,7 @@ from lib.experiments.conclusion import (
     split_by_prior,
 )
 from lib.experiments.scaling import enlargement
+from lib.experiments.tuning import same_budget
 from lib.messages import LIST_SEPARATOR
 from lib.models.families import FAMILIES
 from lib.training.config import TrainConfig
@@ -229,3 +230,22 @@ def measurement_job(device: str):
     """Start (or join) the server's measurement on `device` through the job queue."""
     return resources.measurements().start(
         device, lambda task: resources.jobs().submit_task(task, state.owner(), "scaling", device))
+
+
+def budget_text(found: dict[str, dict]) -> str:
+    """How the shipped models being compared were chosen, from their tuning records: the same budget for every
+    family, or what differed; the lesson models are the exception by design."""
+    if not found:
+        return ""
+    lesson = t("The two lesson models are the exception: they reproduce the source's way, scoring the test set after "
+               "every epoch.")
+    if same_budget(found):
+        b = next(iter(found.values()))
+        return sentences(t("Every family here had the same tuning budget: {k} learning rates, at most {e} epochs each, "
+                           "the rate and the epoch chosen on {v:,} held-out validation digits; the test set was "
+                           "scored once, at the end.", k=len(b["lrs"]), e=b["epochs"], v=b["validation"] or 0),
+                         lesson)
+    each = t("; ").join(t("{model}: {k} learning rates, at most {e} epochs", model=family_name(f), k=len(b["lrs"]),
+                          e=b["epochs"]) for f, b in found.items())
+    return sentences(t("The families were not tuned alike, so read their comparison with care: {each}.", each=each),
+                     lesson)

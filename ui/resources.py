@@ -9,12 +9,13 @@ import torch
 from lib.data.mnist import DataUnavailable, MnistData, load_mnist
 from lib.experiments.evaluate import evaluate
 from lib.experiments.scaling import Measurements
+from lib.experiments.tuning import budgets
 from lib.messages import Problem
 from lib.runs.executor import Executor
 from lib.runs.local import LocalExecutor
 from lib.runs.settings import Settings, load_settings
 from lib.storage.checkpoints import CheckpointError, list_checkpoints, load_checkpoint
-from lib.storage.pretrained import FOLDER, seed_cards
+from lib.storage.pretrained import FOLDER, seed_cards, tuning_records
 from ui.i18n import t, tr_all
 
 _warm: set = set()  # what this server has loaded once: later calls are cache hits and need no spinner
@@ -104,6 +105,12 @@ def _shipped() -> dict[str, tuple[torch.nn.Module, dict]]:
 def shipped_seed_cards() -> dict[str, dict]:
     """The cards of the shipped configs trained with other seeds (pretrained/seeds/): the row-order spread."""
     return seed_cards()
+
+
+@st.cache_resource(show_spinner=False)
+def tuning_budgets() -> dict[str, dict]:
+    """What each family's tuning tried and found (lib.experiments.tuning.budgets of pretrained/tuning/)."""
+    return budgets(tuning_records())
 
 
 def shipped_evaluation(name: str, order: str) -> dict:

@@ -175,6 +175,7 @@ def time_part() -> None:
     if points:
         parts.time_chart(points)
     st.markdown(parts.time_why(points, answers))
+    st.caption(parts.budget_text(resources.tuning_budgets()))
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from lib.experiments import stats
 from lib.experiments.analysis import cross_order, rows_to_reach, run_order_results, shipped_order_results
 from lib.storage.pretrained import STRONG
 from lib.training.presets import preset
-from ui import captions, charts, resources, run_charts, run_status, runs, state
+from ui import captions, charts, readouts, resources, run_charts, run_status, runs, state
 from ui.common import page
 from ui.i18n import labels, t, tn
 
@@ -171,6 +171,7 @@ def main() -> None:
            "pixels, only in another order. With a new random order per image it also loses which row it is "
            "reading: the order carried part of the information."))
     shipped_section()
+    readouts.section()
     experiment_section()
 
 
