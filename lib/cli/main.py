@@ -7,7 +7,6 @@ import json
 import os
 import sys
 from dataclasses import fields
-from datetime import datetime
 from pathlib import Path
 
 from lib.data.mnist import DataUnavailable, MnistData, load_mnist
@@ -18,6 +17,7 @@ from lib.experiments import scaling
 from lib.experiments.evaluate import evaluate
 from lib.messages import Message
 from lib.models.families import FAMILIES
+from lib.storage import documents
 from lib.storage.checkpoints import CheckpointError, card_from_run, load_checkpoint, save_checkpoint
 from lib.storage.pretrained import FOLDER, SPECS
 from lib.storage.shipping import make
@@ -118,45 +118,21 @@ def cmd_make_pretrained(args) -> int:
     return make(args.only or list(SPECS), data, Path(args.out), args.device, seed)
 
 
-def shipped_table(folder: Path = FOLDER) -> str:
-    """Markdown table of the shipped models, read from their cards."""
-    lines = ["| model | family | layers×hidden | optimizer | epochs | order | test acc | train time | device |",
-             "|---|---|---|---|---:|---|---:|---:|---|"]
-    total, spans = 0.0, []
-    for name in SPECS:
-        card_path = Path(folder) / f"{name}.json"
-        if not card_path.is_file():
-            lines.append(f"| {name} | missing: run make-pretrained | | | | | | | |")
-            continue
-        card = json.loads(card_path.read_text())
-        c, tr = card["config"], card["training"]
-        total += tr["seconds"]
-        end = datetime.fromisoformat(card["date"]).timestamp()  # the card is written when training ends
-        spans.append((end - tr["seconds"], end))
-        device = tr["device"] if tr.get("device_type") != "cpu" else \
-            f"CPU ({tr['threads']} thread{'s' if tr['threads'] > 1 else ''})"
-        family = c["family"] + ("" if c.get("positions", True) else " (no positions)")
-        lines.append(f"| {name} | {family} | {c['layers']}×{c['hidden']} | {c['optimizer']} lr {c['lr']:g} | "
-                     f"{c['epochs']} | {c['order']} | {card['metrics']['acc']:.2%} | {tr['seconds'] / 60:.1f} min | "
-                     f"{device} |")
-    wall = _covered(spans)
-    lines.append(f"\nTraining time recorded in the cards: {total / 60:.0f} min in all; {wall / 60:.0f} min of wall time "
-                 "(runs that overlapped count once).")
-    return "\n".join(lines)
-
-
-def _covered(spans: list[tuple[float, float]]) -> float:
-    """Seconds covered by the union of (start, end) spans: runs that overlapped count once, gaps not at all."""
-    total, reach = 0.0, float("-inf")
-    for begin, end in sorted(spans):
-        total += max(0.0, end - max(begin, reach))
-        reach = max(reach, end)
-    return total
-
-
 def cmd_shipped_table(args) -> int:
-    print(shipped_table())
+    print(documents.shipped_table())
     return 0
+
+
+def cmd_docs(args) -> int:
+    """Check (or with --write rewrite) the documents' blocks generated from the cards; 1 when some are stale."""
+    if args.write:
+        for block in documents.write():
+            print(f"rewrote {block}")
+        return 0
+    stale = documents.stale()
+    for block in stale:
+        print(f"stale: {block} (python -m lib.cli docs --write)")
+    return 1 if stale else 0
 
 
 def _positive(text: str) -> int:
@@ -237,6 +213,9 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_scaling)
     p = sub.add_parser("shipped-table", help="print the shipped models' markdown table (as in the README)")
     p.set_defaults(func=cmd_shipped_table)
+    p = sub.add_parser("docs", help="check the documents' tables generated from the cards (--write rewrites them)")
+    p.add_argument("--write", action="store_true")
+    p.set_defaults(func=cmd_docs)
     p = sub.add_parser("make-sample", help="rebuild mnist-sample/ (the shipped offline digits) from the official files")
     p.add_argument("--root", help="the official MNIST in torchvision's layout (default: $MNIST_ROOT)")
     p.add_argument("--out", default=str(SAMPLE_FOLDER))
