@@ -122,8 +122,8 @@ def test_three_seeds_per_order_show_mean_and_spread(mnist):
 def test_row_order_experiment_with_a_cnn_has_no_rows_chart(mnist):
     """A family that takes in all rows at once has no answer after k rows: the page says so instead of a chart."""
     at = page("row_order.py")
-    cnn = TrainConfig(family="cnn", hidden=16, layers=1, optimizer="adam", lr=0.005, batch_size=64, epochs=2,
-                      subset=2000, log_every=5)
+    cnn = TrainConfig(family="cnn", hidden=16, layers=1, optimizer="adam", lr=0.005, batch_size=32, epochs=3,
+                      subset=4000, log_every=5)  # 375 steps: enough to learn, in a random order too
     at.session_state["runs"] = [Job(cnn, owner="test", state="done")]
     at.run()
     at.radio(key="exp_base").set_value("train").run()
