@@ -126,6 +126,14 @@ TEXT: dict[str, str] = {
                                  "so auto chose the CPU; from {low:,} digits per batch it uses the GPU."),
     "device.mps_dropout": N_("A stacked LSTM with dropout trains incorrectly on Apple's GPU (MPS) in this PyTorch "
                              "version, so auto chose the CPU."),
+    "device.mps_dropout_refused": N_("A stacked LSTM with dropout trains incorrectly on Apple's GPU (MPS) in this "
+                                     "PyTorch version: choose auto or CPU, or set dropout to 0."),
+    "device.busy": N_("The GPU {device} could not run a test step just now ({error}), so this run trains on the CPU; "
+                      "the next run tries the GPU again."),
+    "device.busy_explicit": N_("the device {device} could not run a test step just now ({error}); try again in a "
+                               "moment, or choose auto or CPU"),
+    "device.gpu_unusable": N_("This machine has an NVIDIA GPU, but this PyTorch cannot use it ({error}), so this run "
+                              "trains on the CPU. `README.md` says which PyTorch build and driver older cards need."),
     "job.out_of_memory": N_("{device} ran out of memory during this run. Try a smaller batch size or a smaller "
                             "hidden size, or wait until fewer runs are training. Other runs were not affected."),
     "job.out_of_memory_cpu": N_("The server's memory ran out during this run. Try a smaller batch size or a smaller "

@@ -44,7 +44,8 @@ def answer(value: bool):
 
 @pytest.fixture()
 def fake(monkeypatch):
-    """fake(cuda=…, mps=…, op=…): which accelerators this machine 'has', and what the tiny probe op does there.
+    """fake(cuda=…, mps=…, op=…, nvidia=…): which accelerators this machine 'has', what the tiny probe op does
+    there, and how many NVIDIA cards its PCI bus lists (a card CUDA cannot use still shows there).
 
     Emptying a device's cache is recorded in `fake.emptied` instead of reaching a backend that is not there."""
     monkeypatch.setattr(devices, "_probed", {})
@@ -54,9 +55,10 @@ def fake(monkeypatch):
     monkeypatch.setattr(torch.mps, "empty_cache", lambda: emptied.append("mps"))
     calls = []
 
-    def setup(cuda=False, mps=False, op=None):
+    def setup(cuda=False, mps=False, op=None, nvidia=0):
         monkeypatch.setattr(torch.cuda, "is_available", answer(cuda))
         monkeypatch.setattr(torch.backends.mps, "is_available", answer(mps))
+        monkeypatch.setattr(devices, "nvidia_gpus", lambda: nvidia)  # cards on the PCI bus, usable or not
 
         def tiny_op(kind):
             calls.append(kind)
@@ -140,9 +142,99 @@ def test_auto_on_a_mac_keeps_what_mps_runs_slower_or_wrongly_on_the_cpu(fake, ce
         assert "MPS" in why.render()
 
 
-def test_an_explicit_mps_choice_is_obeyed(fake):
+def test_an_explicit_mps_choice_is_obeyed_unless_it_would_train_wrongly(fake):
     fake(mps=True)
-    assert resolve_device("mps", "gru", 8, True) == torch.device("mps")
+    assert resolve_device("mps", "gru", 8, True) == torch.device("mps")  # slower there, but sound
+    assert resolve_device("mps", "lstm", 8, False) == torch.device("mps")
+    with pytest.raises(Problem) as refused:  # the LSTM's dropout gradients are wrong on MPS
+        resolve_device("mps", "lstm", 512, True)
+    assert refused.value.messages[0].id == "device.mps_dropout_refused"
+    assert "dropout" in refused.value.messages[0].render()
+    assert resolve_device("mps", "transformer", 512, True) == torch.device("mps")  # standard dropout: fine
+    assert choose_device("auto", "transformer", 512, True) == (torch.device("mps"), None)
+
+
+def test_a_stacked_dropout_lstm_submitted_for_mps_is_refused_before_it_is_queued(fake, tiny):
+    fake(mps=True)
+    manager = LocalExecutor(max_running=1, threads=torch.get_num_threads())
+    with pytest.raises(Problem, match="dropout"):
+        manager.submit(replace(TINY, device="mps", layers=2, dropout=0.3), tiny, owner="o")
+    assert manager.counts("mps") == {"running": 0, "queued": 0, "cap": 1}
+
+
+def test_one_failed_probe_that_may_pass_is_tried_again(fake):
+    """An out-of-memory on a shared GPU is not kept: the next run probes again and takes the GPU."""
+    failures = [torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 MiB")]
+
+    def once(kind):
+        if failures:
+            raise failures.pop()
+    calls = fake(cuda=True, op=once)
+    device, note = choose_device("auto", "lstm", 64)
+    assert device.type == "cpu" and note.id == "device.busy" and "out of memory" in note.render()
+    assert "next run tries the GPU again" in note.render()
+    assert choose_device("auto", "lstm", 64) == (torch.device("cuda"), None)
+    assert choose_device("auto", "lstm", 64) == (torch.device("cuda"), None) and calls == ["cuda", "cuda"]
+
+
+def test_an_explicit_gpu_busy_just_now_is_refused_with_a_retry_hint(fake):
+    def busy(kind):
+        raise RuntimeError("CUDA error: CUDA-capable device(s) is/are busy or unavailable")
+    calls = fake(cuda=True, op=busy)
+    for _ in range(2):
+        with pytest.raises(Problem) as refused:
+            resolve_device("cuda")
+        assert refused.value.messages[0].id == "device.busy_explicit"
+        assert "try again" in refused.value.messages[0].render()
+    assert calls == ["cuda", "cuda"]  # not kept
+
+
+@pytest.mark.parametrize("error", [NO_KERNELS, "CUDA driver version is insufficient for CUDA runtime version",
+                                   "CUDA error: no kernel image is available for execution on the device"])
+def test_a_failure_that_always_recurs_is_kept_for_the_process(fake, error):
+    def fails(kind):
+        raise RuntimeError(error)
+    calls = fake(cuda=True, op=fails)
+    for _ in range(3):
+        assert choose_device("auto", "lstm", 64)[1].id == "device.no_kernels"
+    assert calls == ["cuda"]
+    assert devices.recurs(devices._probed["cuda"])
+
+
+def test_a_gpu_this_pytorch_cannot_use_is_named_instead_of_a_silent_cpu(fake, monkeypatch):
+    fake(cuda=False, nvidia=1)  # a card on the bus, but is_available() is False: the driver is too old for the wheel
+    too_old = ("The NVIDIA driver on your system is too old (found version 11040). Please update your GPU driver by "
+               "downloading and installing a new version from the URL: …\nAlternatively, go to: …")
+
+    def init():
+        raise RuntimeError(too_old)
+    monkeypatch.setattr(torch.cuda, "init", init)
+    device, note = choose_device("auto", "lstm", 64)
+    assert device.type == "cpu" and note.id == "device.gpu_unusable"
+    text = note.render()
+    assert "NVIDIA GPU" in text and "too old (found version 11040)" in text and "README.md" in text
+    assert "Alternatively" not in text  # the first line only
+    zh = note.render(catalog("zh").gettext)
+    assert zh != text and "README.md" in zh
+    with pytest.raises(Problem) as refused:  # asked for by name: the same reason, not "not available"
+        resolve_device("cuda")
+    assert refused.value.messages[0].id == "device.broken" and "too old" in str(refused.value)
+    fake(cuda=False, nvidia=0)  # no NVIDIA card at all: the CPU without a note
+    assert choose_device("auto", "lstm", 64) == (torch.device("cpu"), None)
+
+
+def test_nvidia_cards_are_counted_from_the_pci_bus(tmp_path):
+    for name, vendor, kind in (("0000:00:02.0", "0x8086", "0x030000"),  # Intel graphics
+                               ("0000:01:00.0", "0x10de", "0x030000"),  # an NVIDIA VGA card
+                               ("0000:01:00.1", "0x10de", "0x040300"),  # its HDMI audio
+                               ("0000:02:00.0", "0x10de", "0x030200")):  # an NVIDIA 3D controller (a data-centre GPU)
+        entry = tmp_path / name
+        entry.mkdir()
+        (entry / "vendor").write_text(vendor + "\n")
+        (entry / "class").write_text(kind + "\n")
+    (tmp_path / "broken").mkdir()  # unreadable entries are skipped
+    assert devices.nvidia_gpus(tmp_path) == 2
+    assert devices.nvidia_gpus(tmp_path / "missing") == 0
 
 
 def test_the_start_event_says_why_auto_chose_the_cpu(fake, tiny):
