@@ -502,6 +502,25 @@ def test_no_cpu_run_reseeds_the_process_wide_generator(tiny, monkeypatch):
     assert seeded == [] and torch.equal(torch.get_rng_state(), state)
 
 
+@pytest.mark.parametrize("kind", ["cuda", "mps"])
+def test_a_gpu_dropout_run_seeds_only_the_accelerator_under_the_generators_lock(kind, monkeypatch):
+    from lib.models import seeding
+    from lib.training.train import dropout_randomness
+
+    seeded, cpu_seeded = [], []
+    backend = torch.cuda if kind == "cuda" else torch.mps
+    monkeypatch.setattr(backend, "manual_seed", lambda seed: seeded.append((seed, seeding._GLOBAL_GENERATOR.locked())))
+    monkeypatch.setattr(torch, "manual_seed", cpu_seeded.append)
+    state = torch.get_rng_state()
+    cfg = replace(TINY, layers=2, dropout=0.3, seed=7)
+    assert dropout_randomness(cfg, torch.device(kind)) is None  # cuDNN / MPS draw from the device's generator
+    assert seeded == [(7, True)] and cpu_seeded == []  # the accelerator's alone, while holding the lock
+    assert torch.equal(torch.get_rng_state(), state) and not seeding._GLOBAL_GENERATOR.locked()
+    assert dropout_randomness(replace(cfg, dropout=0.0), torch.device(kind)) is None and len(seeded) == 1
+    stream = dropout_randomness(cfg, torch.device("cpu"))  # the CPU's: the run's private stream
+    assert stream is not None and len(seeded) == 1
+
+
 # ---------------------------------------------------------------- 7. the first step is left out of the speed
 
 def test_the_first_progress_reading_leaves_out_the_setup_step(tiny, monkeypatch):
