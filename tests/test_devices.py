@@ -367,6 +367,38 @@ def test_cuda_jobs_have_their_own_cap_and_line_beside_the_cpu(fake, copies, monk
     assert freed == ["cuda"]  # the copy let go, and the cache emptied, when the last GPU job ended
 
 
+@pytest.mark.parametrize("device", ["cuda", "cpu"])
+def test_a_measurement_runs_alone_on_its_device(fake, copies, monkeypatch, tiny, device):
+    """The Conclusion's scaling measurement (a task) waits for the runs on its device to end though the cap would
+    allow one more, and nothing starts beside it: it never times itself against a run training at once."""
+    fake(cuda=True)
+    log = []
+    gate = gated_execute(monkeypatch, log)
+    manager = LocalExecutor(max_running=2, max_gpu_jobs=2, threads=torch.get_num_threads())
+    cfg = replace(TINY, device=device)
+    first = manager.submit(cfg, tiny, owner="o", name="first")
+    wait_for(lambda: running(log) == ["first"])
+
+    def measure(job):
+        log.append(("start", "task", ""))
+        gate("task").wait(30)
+        log.append(("end", "task", ""))
+    task = manager.submit_task(measure, "o", "scaling", device)
+    later = manager.submit(cfg, tiny, owner="o", name="later")
+    time.sleep(0.6)
+    assert running(log) == ["first"] and (task.state, later.state) == ("queued", "queued")  # cap 2, one running
+    assert (manager.position(task), manager.position(later)) == (1, 2)
+    gate("first").set()
+    wait_for(lambda: running(log) == ["task"])
+    time.sleep(0.6)
+    assert later.state == "queued" and manager.counts(device)["running"] == 1  # nothing beside the measurement
+    gate("task").set()
+    wait_for(lambda: running(log) == ["later"])
+    gate("later").set()
+    wait_for(lambda: settled(manager))
+    assert task.state == "done" and [n for kind, n, _ in log if kind == "start"] == ["first", "task", "later"]
+
+
 def test_a_device_that_cannot_run_is_refused_before_anything_is_queued(fake, tiny):
     fake(cuda=True, op=no_kernels)
     manager = LocalExecutor(max_running=1, threads=torch.get_num_threads())

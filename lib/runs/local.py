@@ -79,8 +79,8 @@ class LocalExecutor(Executor):
 
     def submit_task(self, task: Callable[[Job], None], owner: str, name: str, device: str = "cpu") -> Job:
         """Queue work that is not a training run (lib.experiments.scaling's measurement) in the same line as the
-        runs, so it never times itself against a run training beside it; `task(job)` appends its progress to
-        job.events."""
+        runs; it runs alone on its device (see _may_start), so it never times itself against a run training beside
+        it; `task(job)` appends its progress to job.events."""
         job = Job(TrainConfig(), owner, name, device=device, task=task, executor=self.name, worker=self.worker)
         self._queue(job, None)
         return job
@@ -134,13 +134,22 @@ class LocalExecutor(Executor):
         lock = self.device_locks.get(job.device)
         with self._cond:
             while True:
-                line = [j for j in self._active if j.device == job.device]
-                if line.index(job) < self.cap(job.device) and (lock is None or lock.acquire(blocking=False)):
+                if self._may_start(job) and (lock is None or lock.acquire(blocking=False)):
                     job.state = "running"
                     return True, lock
                 if job.stop_event.is_set():
                     return False, None
                 self._cond.wait(0.5)  # woken at once when a job ends; the timeout notices a Stop or another holder
+
+    def _may_start(self, job: Job) -> bool:
+        """Whether `job` may start now (called holding self._cond): it is among the first cap() active jobs of its
+        device, and no measurement (a task) is ahead of it there; a task itself starts only first in its line, when
+        nothing else runs on the device, and nothing behind it starts until it ends."""
+        line = [j for j in self._active if j.device == job.device]
+        place = line.index(job)
+        if job.task is not None:
+            return place == 0
+        return place < self.cap(job.device) and not any(j.task is not None for j in line[:place])
 
     def _run(self, job: Job, data: MnistData | None) -> None:
         lower_thread_priority()  # a class's page runs stay quick while a job trains (docs/benchmarks.md)
