@@ -53,6 +53,10 @@ def fake(monkeypatch):
     emptied = []
     monkeypatch.setattr(torch.cuda, "empty_cache", lambda: emptied.append("cuda"))
     monkeypatch.setattr(torch.mps, "empty_cache", lambda: emptied.append("mps"))
+    # a roomy card with nothing allocated (tests/test_memory.py fakes tight ones), and Apple's limit recorded
+    monkeypatch.setattr(local_module, "device_memory", lambda kind: None if kind == "cpu" else (80 * 10**9,) * 2)
+    monkeypatch.setattr(local_module, "allocated", lambda kind: 0)
+    monkeypatch.setattr(torch.mps, "set_per_process_memory_fraction", lambda fraction: None)
     calls = []
 
     def setup(cuda=False, mps=False, op=None, nvidia=0):

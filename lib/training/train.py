@@ -17,6 +17,7 @@ from lib.models.nets import model_input
 from lib.models.seeding import PrivateStream, seed_accelerator
 from lib.training.config import TrainConfig, uses_dropout
 from lib.training.devices import choose_device, device_label, exact_fp32, synchronize, use_bf16
+from lib.training.memory import limit_mps_memory
 from lib.training.loop import Clock as _Clock
 from lib.training.loop import Window as _Window
 from lib.training.loop import optimisation_step
@@ -41,6 +42,8 @@ def train(cfg: TrainConfig, data: MnistData, model: torch.nn.Module,
     device, note = choose_device(cfg.device, cfg.family, cfg.batch_size, uses_dropout(cfg))
     stream = dropout_randomness(cfg, device)
     exact_fp32(device)  # float32 on a GPU means float32, as on the CPU that trained the cards (no TF32)
+    if device.type == "mps":
+        limit_mps_memory()  # PyTorch's default limit lets a big run swap the machine (the server sets its own first)
     model.to(device).train()
     data = data.to(device)  # a no-op when lib.runs.device_data hands over its shared copy on this device
     pool, held_out = split_validation(stratified_indices(data.train_y, cfg.subset, cfg.seed), cfg.validation)
