@@ -578,7 +578,35 @@ def test_the_first_progress_reading_leaves_out_the_setup_step(tiny, monkeypatch)
     assert synced == [torch.device("cpu")]  # one wait for the device, after the first step only
 
 
-# ---------------------------------------------------------------- 8. the GPU benchmark on a machine without one
+# ---------------------------------------------------------------- 8. benchmarks compare like with like
+
+def test_the_throughput_benchmark_runs_every_contender_on_one_device(fake, monkeypatch):
+    """On a Mac, "auto" put the lesson's loop on MPS and ours (an LSTM at batch 64) on the CPU: every child is now
+    told the one device type a run of ours resolves to, and a sample from another device stops the comparison."""
+    from bench import throughput
+
+    fake(mps=True)
+    assert throughput.contender_device("auto", 64) == "cpu"  # MPS is slower than the CPU at batch 64
+    assert throughput.contender_device("auto", 512) == "mps" and throughput.contender_device("cpu", 512) == "cpu"
+    told = []
+
+    def sample(name, args, extra_env):
+        told.append((name, args.device))
+        return {"train_sps": 1000.0, "eval_sps": 2000.0, "faults_per_step": 1.0, "process_wall_s": 1.0,
+                "others_cores": 0.0, "maxrss_mb": 1.0, "precision": "fp32", "malloc_tuned": True,
+                "device_type": "mps" if name == "lesson" and args.device == "auto" else args.device}
+    monkeypatch.setattr(throughput, "sample", sample)
+    args = throughput.parser().parse_args(["--rounds", "1", "--only", "lesson", "ours_fp32", "--skip-time-to-98"])
+    result = throughput.run(args)
+    assert sorted(told) == [("lesson", "cpu"), ("ours_fp32", "cpu")] and result["device"].startswith("CPU")
+    args = throughput.parser().parse_args(["--rounds", "1", "--only", "lesson", "--skip-time-to-98",
+                                           "--device", "mps"])
+    monkeypatch.setattr(throughput, "sample", lambda name, a, env: {**sample(name, a, env), "device_type": "cpu"})
+    with pytest.raises(RuntimeError, match="not all on mps"):
+        throughput.run(args)
+
+
+# ---------------------------------------------------------------- 9. the GPU benchmark on a machine without one
 
 @pytest.mark.skipif(torch.cuda.is_available() or torch.backends.mps.is_available(), reason="this machine has one")
 def test_the_gpu_benchmark_says_clearly_that_there_is_no_gpu():
