@@ -85,6 +85,11 @@ def environment(device: str) -> dict:
         out["gpu"] = {"name": props.name, "memory_bytes": props.total_memory, "capability": f"{props.major}.{props.minor}",
                       "multiprocessors": props.multi_processor_count, "arch_list": torch.cuda.get_arch_list(),
                       "driver": _driver()}
+    if device == "mps":
+        from lib.training.memory import limit_mps_memory
+
+        out["gpu"] = {"name": "Apple MPS", "recommended_max_memory": torch.mps.recommended_max_memory(),
+                      "memory_fraction": limit_mps_memory(), "macos": platform.mac_ver()[0]}
     return out
 
 

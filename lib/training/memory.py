@@ -86,7 +86,7 @@ def device_memory(kind: str) -> tuple[int, int] | None:
         free, total = torch.cuda.mem_get_info()
         cached = torch.cuda.memory_reserved() - torch.cuda.memory_allocated()  # freed blocks PyTorch keeps: ours
         return free + cached, total
-    if kind == "mps":
+    if kind == "mps" and hasattr(torch.mps, "recommended_max_memory"):  # PyTorch 2.5 and newer
         limit = int(torch.mps.recommended_max_memory() * _mps_fraction.get("mps", MPS_FRACTION))
         return max(0, limit - torch.mps.current_allocated_memory()), limit
     return None
