@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import threading
+from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -125,9 +126,10 @@ def short_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {first}"[:200]
 
 
+@lru_cache(maxsize=8)
 def nvidia_gpus(root: Path = PCI_DEVICES) -> int:
     """How many NVIDIA display or 3D controllers the PCI bus lists (Linux sysfs), whether or not any driver or
-    PyTorch build can use them; 0 where there is no such listing."""
+    PyTorch build can use them; 0 where there is no such listing. Read once: cards are not added while we run."""
     count = 0
     try:
         entries = list(root.iterdir())
