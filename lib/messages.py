@@ -55,6 +55,7 @@ TEXT: dict[str, str] = {
     "classroom.not_table": N_("in {file}, `classroom` must be a table: a `[classroom]` heading with the settings "
                               "under it"),
     "classroom.not_positive": N_("the classroom setting {name} must be positive"),
+    "classroom.mps_fraction": N_("the setting {name} must be above 0 and at most {high}"),
     "classroom.unknown": N_("unknown classroom settings: {names}"),
     "classroom.type": N_("the classroom setting {name} must be {kind}, not {value}"),
     # settings in a shared link (lib/share.py)
@@ -143,8 +144,22 @@ TEXT: dict[str, str] = {
                                  "chose the CPU; from {low:,} digits per batch it uses the GPU."),
     "device.mps_dropout": N_("A stacked LSTM with dropout gets wrong gradients on Apple's GPU (MPS) in this PyTorch "
                              "version (reported to PyTorch, not reproduced here), so auto chose the CPU."),
+    "device.mps_dropout_refused": N_("A stacked LSTM with dropout gets wrong gradients on Apple's GPU (MPS) in "
+                                     "this PyTorch version (reported to PyTorch, not reproduced here): choose auto or "
+                                     "CPU, or set dropout to 0."),
+    "device.busy": N_("The GPU {device} could not run a test step just now ({error}), so this run trains on the CPU; "
+                      "the next run tries the GPU again."),
+    "device.busy_explicit": N_("the device {device} could not run a test step just now ({error}); try again in a "
+                               "moment, or choose auto or CPU"),
+    "device.gpu_unusable": N_("This machine has an NVIDIA GPU, but this PyTorch cannot use it ({error}), so this run "
+                              "trains on the CPU. `README.md` says which PyTorch build and driver older cards need."),
     "job.out_of_memory": N_("{device} ran out of memory during this run. Try a smaller batch size or a smaller "
-                            "hidden size, or wait until fewer runs are training. Other runs were not affected."),
+                            "hidden size, or wait until fewer runs are training."),
+    "job.too_big_for_device": N_("This run may need up to {need:,.1f} GB of memory on {device}, which has "
+                                 "{total:,.1f} GB in all: choose a smaller batch size, hidden size, number of layers "
+                                 "or steps per row."),
+    "job.waiting_for_memory": N_("Waiting for GPU memory: this run may need up to {need:,.1f} GB and {free:,.1f} GB "
+                                 "are free beside the runs training now; it starts when enough is free."),
     "job.out_of_memory_cpu": N_("The server's memory ran out during this run. Try a smaller batch size or a smaller "
                                 "hidden size, or wait until fewer runs are training. Other runs were not stopped by "
                                 "it."),

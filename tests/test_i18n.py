@@ -19,7 +19,7 @@ PAGES = ["lesson.py", "train.py", "row_order.py", "inspector.py", "conclusion.py
 # Words that stay as they are in Chinese text: names, units, file formats, and the app's own name.
 NAMES = {*FAMILIES, "mnist", "pytorch", "sgd", "adam", "adamw", "cpu", "gpu", "mps",
          "cuda", "nvidia", "apple", "bfloat16", "float32", "tanh", "linear", "one-cycle", "mb", "json", "toml", "nan",
-         "inf", "amx", "safetensors", "config", "row", "by", "auto", "h", "c", "true", "false", "pytorch note",
+         "inf", "gb", "amx", "safetensors", "config", "row", "by", "auto", "h", "c", "true", "false", "pytorch note",
          "note", "note38", "x", "dropout", "gzip", "streamlit", "python", "torchvision", "idx", "rgba", "avx512",
          "bf16", "xeon", "epyc", "amd", "mcnemar"}
 

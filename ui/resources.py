@@ -75,7 +75,8 @@ def data_error() -> str:
 def jobs() -> Executor:
     """The one job queue of this server; its cap comes from the settings."""
     s = settings()
-    return LocalExecutor(max_running=s.max_jobs, heartbeat_timeout=s.heartbeat_s, limits=settings)
+    return LocalExecutor(max_running=s.max_jobs, heartbeat_timeout=s.heartbeat_s, limits=settings,
+                         max_gpu_jobs=s.max_gpu_jobs, mps_memory_fraction=s.mps_memory_fraction)
 
 
 @st.cache_resource(show_spinner=False)

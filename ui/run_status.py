@@ -19,7 +19,9 @@ def state_label(job: Job) -> str:
 
 def status(job: Job) -> None:
     """Queue place, live progress, or the outcome of one run."""
-    if job.state == "queued":
+    if job.state == "queued" and getattr(job, "waiting", None) is not None:  # its turn, but not its GPU memory yet
+        st.info(tr(job.waiting))
+    elif job.state == "queued":
         st.info(t("Waiting for a free slot: place {n} in the queue ({running} running, cap {cap}).",
                   n=resources.jobs().position(job), **_counts(job)))
     elif job.state == "running":

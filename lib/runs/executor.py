@@ -34,7 +34,8 @@ class Executor(ABC):
 
     @abstractmethod
     def submit_task(self, task: Callable[[Job], None], owner: str, name: str, device: str = "cpu") -> Job:
-        """Queue work that is not a training run (a measurement) in the same line as the runs of its device."""
+        """Queue work that is not a training run (a measurement) in the same line as the runs of its device; it runs
+        alone there: it starts when nothing else runs on that device, and nothing starts beside it until it ends."""
 
     @abstractmethod
     def position(self, job: Job) -> int:

@@ -14,9 +14,10 @@ from lib.data.orders import ORDERS
 from lib.experiments.evaluate import evaluate
 from lib.messages import Term, msg
 from lib.models.nets import model_input
-from lib.models.seeding import PrivateStream
+from lib.models.seeding import PrivateStream, seed_accelerator
 from lib.training.config import TrainConfig, uses_dropout
 from lib.training.devices import choose_device, device_label, exact_fp32, synchronize, use_bf16
+from lib.training.memory import limit_mps_memory
 from lib.training.loop import Clock as _Clock
 from lib.training.loop import Window as _Window
 from lib.training.loop import optimisation_step
@@ -38,15 +39,15 @@ def train(cfg: TrainConfig, data: MnistData, model: torch.nn.Module,
     Closing the generator or setting `stop` leaves the model as trained so far. Randomness is private to the run:
     weights, batches and random orders use its own generators, and on a CPU dropout draws from the run's own stream
     of the process-wide generator (lib.models.seeding.PrivateStream), so runs training side by side never disturb each other.
-    On a GPU cuDNN keeps one dropout state per device, seeded here (torch.manual_seed also seeds CUDA's): a GPU
-    dropout run is reproducible alone, not bit for bit beside another GPU dropout run.
+    On a GPU cuDNN keeps one dropout state per device, drawn from the accelerator's generator, which is seeded here
+    (dropout_randomness): a GPU dropout run is reproducible alone, not bit for bit beside another GPU dropout run.
     """
     cfg.validate()
     device, note = choose_device(cfg.device, cfg.family, cfg.batch_size, uses_dropout(cfg))
-    stream = PrivateStream(cfg.seed) if uses_dropout(cfg) and device.type == "cpu" else None
-    if uses_dropout(cfg) and device.type != "cpu":
-        torch.manual_seed(cfg.seed)  # the accelerator's generators, which seed its dropout state: see above
+    stream = dropout_randomness(cfg, device)
     exact_fp32(device)  # float32 on a GPU means float32, as on the CPU that trained the cards (no TF32)
+    if device.type == "mps":
+        limit_mps_memory()  # PyTorch's default limit lets a big run swap the machine (the server sets its own first)
     model.to(device).train()
     data = data.to(device)  # a no-op when lib.runs.device_data hands over its shared copy on this device
     pool, held_out = split_validation(stratified_indices(data.train_y, cfg.subset, cfg.seed), cfg.validation)
@@ -110,6 +111,17 @@ def train(cfg: TrainConfig, data: MnistData, model: torch.nn.Module,
            **best.restore(model)}
     # the last epoch's test scores, so lib.training.fit need not score them again when they cover every test digit
     return scores if scores["split"] == "test" else None
+
+
+def dropout_randomness(cfg: TrainConfig, device: torch.device) -> PrivateStream | None:
+    """Where a run's dropout masks come from: on the CPU its private stream (returned); on an accelerator the device's
+    own generator, seeded with the run's seed (nothing returned; the CPU's generator is left alone)."""
+    if not uses_dropout(cfg):
+        return None
+    if device.type == "cpu":
+        return PrivateStream(cfg.seed)
+    seed_accelerator(device, cfg.seed)
+    return None
 
 
 class _Best:
