@@ -42,3 +42,73 @@ def fresh_database(backend: str, tmp_path):
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+class Proxy:
+    """A TCP relay on 127.0.0.1 in front of the test PostgreSQL: `down()` closes it and every connection through it,
+    as a network outage would; `up()` listens again on the same port. The server itself never stops."""
+
+    def __init__(self, host: str, port: int):
+        import socket
+        import threading
+        self.target, self._socket, self._threading = (host, port), socket, threading
+        self._listener, self._open = None, []
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self.up()
+
+    def up(self) -> None:
+        listener = self._socket.socket()
+        listener.setsockopt(self._socket.SOL_SOCKET, self._socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        self._threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def down(self) -> None:
+        try:
+            self._listener.shutdown(self._socket.SHUT_RDWR)  # wakes the accept() blocked in its thread (Linux)
+        except OSError:
+            pass
+        self._listener.close()
+        for s in self._open:
+            try:
+                s.shutdown(self._socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+        self._open.clear()
+
+    def _accept(self, listener) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            server = self._socket.create_connection(self.target)
+            self._open += [client, server]
+            for a, b in ((client, server), (server, client)):
+                self._threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a, b) -> None:
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+
+def through_proxy(url: str) -> tuple[str, Proxy]:
+    """The same PostgreSQL database reached through a Proxy: (its URL, the proxy)."""
+    parsed = make_url(url)
+    proxy = Proxy(parsed.host, parsed.port)
+    return parsed.set(port=proxy.port).render_as_string(hide_password=False), proxy

@@ -57,13 +57,15 @@ class StoreHandle:
 class Recorder:
     """Watches the jobs of joined students and records each one when it finishes (see the module's docstring)."""
 
-    def __init__(self, handle: StoreHandle, spool: Path = SPOOL, retry_s: float = 5.0, poll_s: float = 0.5):
+    def __init__(self, handle: StoreHandle, spool: Path = SPOOL, retry_s: float = 5.0, poll_s: float = 0.5,
+                 background: bool = True):
         self.handle, self.spool, self.retry_s, self.poll_s = handle, Path(spool), retry_s, poll_s
         self._watched: list[tuple] = []
         self._lock = threading.Lock()
         self.dropped: list[str] = []  # spool files that can never be recorded (their class is closed or gone)
         self._wake = threading.Event()
-        threading.Thread(target=self._loop, daemon=True, name="class-recorder").start()
+        if background:  # one thread per server; a test may drive flush() itself
+            threading.Thread(target=self._loop, daemon=True, name="class-recorder").start()
 
     def watch(self, job, code: str, token: str, kind: Callable[[object], tuple[str, object]]) -> None:
         """Record `job` (a lib.runs.job.Job) in class `code` for the student with `token` when it finishes;

@@ -188,8 +188,8 @@ class ClassStore:
                                                                  runs.c.run_key == row["run_key"])).first()
                 return exists is None and conn.execute(runs.insert().values(**values)).rowcount == 1
             done = conn.execute(insert(runs).values(**values).on_conflict_do_nothing(
-                index_elements=["class_id", "run_key"]))
-            return done.rowcount == 1
+                index_elements=["class_id", "run_key"]).returning(runs.c.id))  # a row back only if it was new
+            return done.first() is not None
 
     def class_rows(self, code: str, names: bool = True) -> tuple[list[dict], int]:
         """Every recorded run of a class, checked, with the student's number (and nickname unless hidden), oldest
