@@ -27,18 +27,18 @@ CLASS_TEXT = {
                            "that disk does not survive a restart of the app: the records would be lost. Set "
                            "ROW_BY_ROW_DB to a PostgreSQL database."),
     "class.caption_empty": N_("No class run has finished yet: the points appear here as the students' runs end."),
-    "class.caption_runs": N_("{runs} class runs in the figures; {left_out} left out (stopped, failed or not "
-                             "learning)."),
-    "class.caption_best": N_("{value} is best: {acc:.1%} on average over {n} runs, beyond the noise of every other "
+    "class.caption_runs": N_("Class runs in the figures: {runs}; left out (stopped, failed or not learning): "
+                             "{left_out}."),
+    "class.caption_best": N_("{value} is best: {acc:.1%} on average (n = {n} runs), beyond the noise of every other "
                              "value."),
     "class.caption_need_runs": N_("No value is named best until every value has at least two runs (two seeds show "
                                   "the noise); still one run or none: {values}."),
     "class.caption_no_best": N_("No value is best beyond the noise: the highest mean, {value} ({acc:.1%}), is "
                                 "within the noise of {others}."),
     "class.caption_spread": N_("Runs of one setup with other seeds differ too: at {value} their accuracies have a "
-                               "standard deviation of {sd:.2%} over {n} runs. A difference smaller than that "
+                               "standard deviation of {sd:.2%} (n = {n} runs). A difference smaller than that "
                                "proves nothing."),
-    "class.caption_order": N_("Row order {order}: {mean:.2%} ± {half:.2%} (95% interval), pooled over {n} runs of "
-                              "the class, each student's run a seed."),
+    "class.caption_order": N_("Row order {order}: {mean:.2%} ± {half:.2%} (95% interval), pooled over the class's "
+                              "runs (n = {n}), each student's run a seed."),
 }
 TEXT.update(CLASS_TEXT)
