@@ -21,15 +21,24 @@ from ui.i18n import t, tr, tr_all
 JOINED = "classroom_student"  # session key: {"code", "token", "number", "nickname", "assigned"}
 
 
-@st.cache_resource(show_spinner=False)
 def handle() -> StoreHandle:
     """The server's one class database (ROW_BY_ROW_DB or the default SQLite file), connected on first use."""
-    return StoreHandle(db.database_url())
+    return _handle(db.database_url())
 
 
 @st.cache_resource(show_spinner=False)
+def _handle(url: str) -> StoreHandle:
+    return StoreHandle(url)
+
+
 def recorder() -> Recorder:
-    return Recorder(handle())
+    """The server's recorder of finished class runs (one thread, one spool), for the database in use."""
+    return _recorder(db.database_url())
+
+
+@st.cache_resource(show_spinner=False)
+def _recorder(url: str) -> Recorder:
+    return Recorder(_handle(url))
 
 
 def store() -> ClassStore | None:

@@ -121,7 +121,8 @@ def join_panel(code: str) -> None:
     left.markdown(t("Students open this link (or scan the code) on any page of the app:"))
     left.markdown(f"### {link}")
     qr = segno.make(link, error="m")
-    right.markdown(f"![{t('QR code of the join link {link}', link=link)}]({qr.png_data_uri(scale=8, border=2)})")
+    alt = t("QR code of the join link {link}", link=link)
+    right.markdown(f"![{alt}]({qr.png_data_uri(scale=8, border=2)})")
 
 
 def new_token_notice() -> None:

@@ -1,14 +1,15 @@
 """Finished runs of students in a class, written to the class database from a background thread of the server, so
 that training never waits for the database and an unreachable one loses nothing.
 
-Each finished run is first written to a spool file (one small JSON file per run, under data/classroom-spool/, with
-the student's token hash, never the token), then to the database, then its file is removed. While the database
-cannot be reached the files wait and are retried every few seconds; a server restarted mid-class finds them and
-writes them too. Recording is idempotent (a run's key is unique in its class), so a run written twice is stored once.
+Each finished run is first written to a spool file (one small JSON file per run, under data/classroom-spool/ in a
+folder per database, with the student's token hash, never the token), then to the database, then its file is
+removed. While the database cannot be reached the files wait and are retried every few seconds; a server restarted
+mid-class finds them and writes them too. Recording is idempotent (a run's key is unique in its class), so a run written twice is stored once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -19,7 +20,7 @@ from typing import Callable
 import sqlalchemy as sa
 
 from lib import ROOT
-from lib.classroom import rows, tokens
+from lib.classroom import db, rows, tokens
 from lib.classroom.store import ClassStore
 from lib.messages import Problem
 
@@ -57,9 +58,10 @@ class StoreHandle:
 class Recorder:
     """Watches the jobs of joined students and records each one when it finishes (see the module's docstring)."""
 
-    def __init__(self, handle: StoreHandle, spool: Path = SPOOL, retry_s: float = 5.0, poll_s: float = 0.5,
+    def __init__(self, handle: StoreHandle, spool: Path | None = None, retry_s: float = 5.0, poll_s: float = 0.5,
                  background: bool = True):
-        self.handle, self.spool, self.retry_s, self.poll_s = handle, Path(spool), retry_s, poll_s
+        self.handle, self.retry_s, self.poll_s = handle, retry_s, poll_s
+        self.spool = Path(spool) if spool else spool_for(handle.url or db.database_url())
         self._watched: list[tuple] = []
         self._lock = threading.Lock()
         self.dropped: list[str] = []  # spool files that can never be recorded (their class is closed or gone)
@@ -126,6 +128,11 @@ class Recorder:
             if self.pending() and (time.time() - last_try >= self.retry_s or not self.handle.error):
                 last_try = time.time()
                 self.flush()
+
+
+def spool_for(url: str) -> Path:
+    """The spool folder of one database: rows wait beside the app, never handed to another database."""
+    return SPOOL / hashlib.sha256(url.encode()).hexdigest()[:16]
 
 
 def _age(path: Path) -> float:
