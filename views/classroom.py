@@ -9,7 +9,7 @@ from lib.classroom.recorder import UNREACHABLE
 from lib.messages import Problem
 from ui import classroom, classroom_teacher, classroom_view, run_status, runs, state
 from ui.common import page
-from ui.i18n import t, tr_all
+from ui.i18n import t, tc, tr_all
 
 
 def shared_notice() -> None:
@@ -106,7 +106,7 @@ def teacher_section() -> None:
 
 
 def main() -> None:
-    page(t("Class"), t("A class is one experiment: every student trains one run of it, and the class sees what "
+    page(tc("school", "Class"), t("A class is one experiment: every student trains one run of it, and the class sees what "
                        "all the runs show together."))
     me = classroom.joined()
     if classroom.store() is None and (me or st.query_params.get("class")):
