@@ -71,7 +71,7 @@ def row(value, acc, number, outcome="done", kind="class", n=2000, order="forward
     from lib.experiments.stats import interval
     low, high = interval(acc, n)
     return {"kind": kind, "outcome": outcome, "value": value, "test_acc": acc, "test_n": n, "low": low,
-            "high": high, "seconds": seconds, "number": number, "config": {"order": order},
+            "high": high, "seconds": seconds, "number": number, "config": {"order": order, "lr": value},
             "curves": {"progress": [0.5, 1.0], "loss": [1.0, 0.5], "acc": [0.5, 0.8], "epoch_acc": [0.8]}}
 
 
@@ -111,6 +111,16 @@ def test_stopped_failed_and_not_learning_runs_are_left_out_unless_shown_and_free
     assert [p["number"] for p in fig["points"]] == [1] and fig["left_out"] == 3 and len(fig["free"]) == 1
     shown = ex.figures(rows, EXP, show_all=True)
     assert sorted(p["number"] for p in shown["points"]) == [1, 2, 3]  # a diverged run has no accuracy to draw
+
+
+def test_a_run_of_an_earlier_experiment_is_shown_apart_not_pooled():
+    exp, _ = ex.make("lr", "0.001,0.01", "quick")
+    cfg = ex.assignment(exp, 1)["config"].to_dict()
+    ours = {**row(0.001, 0.9, 1), "config": cfg}
+    earlier = {**row(0.001, 0.8, 2), "config": cfg | {"hidden": 32}}  # the base setup was another one then
+    fig = ex.figures([ours, earlier], exp)
+    assert [p["number"] for p in fig["points"]] == [1] and [r["number"] for r in fig["free"]] == [2]
+    assert ex.belongs(exp, cfg | {"seed": 7, "subset": 0}) and not ex.belongs(exp, cfg | {"lr": 0.5})
 
 
 def test_the_row_orders_are_pooled_with_the_students_runs_as_seeds():

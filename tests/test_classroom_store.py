@@ -5,6 +5,7 @@ and catching up after an outage or a restart."""
 from __future__ import annotations
 
 import concurrent.futures
+import threading
 import time
 
 import pytest
@@ -172,6 +173,9 @@ def test_a_teacher_hides_nicknames_resets_and_deletes_and_exports_escape_formula
     assert exported["runs"][0]["config"]["lr"] == 0.001 and exported["experiment"]["setting"] == "lr"
     csv_text = to_csv(exported)
     assert "'=HYPERLINK" in csv_text and ",=HYPERLINK" not in csv_text
+    teacher.set_experiment(experiment.make("hidden", "32,64", "quick")[0])  # the student's next run changes with it
+    assert store.join(cls["code"], token=student["token"])["assigned"]["config"].hidden == 32
+    assert store.view(cls["code"])["runs"][0]["config"]["lr"] == 0.001  # recorded runs keep what they trained with
     teacher.hide_nicknames(True)
     assert store.view(cls["code"])["runs"][0]["nickname"] is None
     assert store.join(cls["code"], nickname="Cy")["nickname"] is None

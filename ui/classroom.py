@@ -114,6 +114,18 @@ def from_link() -> None:
         join(code, token=st.query_params.get("student"))
 
 
+def refresh() -> dict | None:
+    """This student's membership read again (the teacher may have changed the experiment since they joined)."""
+    me, s = joined(), store()
+    if me is None or s is None:
+        return me
+    try:
+        st.session_state[JOINED] = s.join(me["code"], token=me["token"])
+    except (Problem, *UNREACHABLE):
+        return me
+    return st.session_state[JOINED]
+
+
 def leave() -> None:
     """Leave the class: the nickname is removed from it (the runs stay as "student N" until deleted)."""
     me = st.session_state.pop(JOINED, None)

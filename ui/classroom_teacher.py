@@ -62,17 +62,40 @@ def _act(action) -> bool:
     return False
 
 
+def experiment_fields(prefix: str) -> tuple[str, str, str]:
+    """The base setup, the setting that varies and its values, as typed (inside a form)."""
+    preset = st.selectbox(t("Base setup"), list(PRESETS), key=f"{prefix}_preset",
+                          index=list(PRESETS).index(experiment.DEFAULT_PRESET),
+                          format_func=labels({p: v[0] for p, v in PRESETS.items()}).get)
+    names = {"": t("nothing: free runs only")} | {s: setting_name(s) for s in experiment.VARIED}
+    setting = st.selectbox(t("The setting that varies"), list(names), format_func=names.get, key=f"{prefix}_setting")
+    values = st.text_input(t("Its values, separated by commas"), placeholder="0.001, 0.003, 0.01",
+                           key=f"{prefix}_values")
+    return preset, setting, values
+
+
+def change_form(teacher: Teacher) -> None:
+    """A new experiment for the class: students keep their numbers and get the new values; runs already recorded
+    keep the settings they trained with."""
+    with st.form("class_change"):
+        preset, setting, values = experiment_fields("class_change")
+        if not st.form_submit_button(t("Change the experiment")):
+            return
+    try:
+        exp, notes = experiment.make(setting or None, values, preset, resources.settings())
+    except Problem as exc:
+        st.error(tr_all(exc.messages))
+        return
+    if _act(lambda: teacher.set_experiment(exp)):
+        st.session_state[NOTES] = notes
+        st.rerun()
+
+
 def create_form() -> None:
     """A new class: the server key, the base setup and the setting that varies with its values."""
     with st.form("class_create"):
         key = st.text_input(t("The server's teacher key"), type="password", key="class_key")
-        preset = st.selectbox(t("Base setup"), list(PRESETS), key="class_preset",
-                              index=list(PRESETS).index(experiment.DEFAULT_PRESET),
-                              format_func=labels({p: v[0] for p, v in PRESETS.items()}).get)
-        names = {"": t("nothing: free runs only")} | {s: setting_name(s) for s in experiment.VARIED}
-        setting = st.selectbox(t("The setting that varies"), list(names), format_func=names.get, key="class_setting")
-        values = st.text_input(t("Its values, separated by commas"), placeholder="0.001, 0.003, 0.01",
-                               key="class_values")
+        preset, setting, values = experiment_fields("class")
         left, right = st.columns(2)
         days = left.number_input(t("Days the results are kept after the class is closed"), 1, MAX_RETENTION,
                                  RETENTION_DAYS, key="class_retention")
@@ -163,6 +186,8 @@ def controls(teacher: Teacher) -> None:
                         key="class_csv", icon=":material/download:")
     row.download_button(t("Results (.json)"), to_json(exported), f"class-{teacher.code}.json", "application/json",
                         key="class_json", icon=":material/download:")
+    with st.expander(t("Change the experiment"), icon=":material/science:"):
+        change_form(teacher)
     with st.expander(t("Reset or delete"), icon=":material/delete:"):
         sure = st.checkbox(t("Yes, I am sure: this cannot be undone."), key="class_sure")
         row = st.container(horizontal=True)

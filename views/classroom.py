@@ -108,7 +108,7 @@ def teacher_section() -> None:
 def main() -> None:
     page(tc("school", "Class"), t("A class is one experiment: every student trains one run of it, and the class sees what "
                        "all the runs show together."))
-    me = classroom.joined()
+    me = classroom.refresh()
     if classroom.store() is None and (me or st.query_params.get("class")):
         classroom.unavailable()
     if me is None:

@@ -140,13 +140,27 @@ def best(groups: dict) -> dict:
     return {"value": None if tied else top, "top": top, "missing": [], "tied": tied}
 
 
+IGNORED = ("seed", "subset", "test_subset", "device")  # what may differ from the base in one experiment's run: the
+# student's seed, and the digit counts a server with fewer digits loaded sizes down (lib.training.config.sized_to_data)
+
+
+def belongs(experiment: dict | None, config: dict) -> bool:
+    """Whether a class run's config is the experiment's base setup with one of its values (a run recorded before the
+    teacher changed the experiment is not: it is shown apart, like a student's own runs)."""
+    if not experiment or config.get(experiment["setting"]) not in experiment["values"]:
+        return False
+    skip = set(IGNORED) | {experiment["setting"]}
+    return all(config.get(k) == v for k, v in experiment["base"].items() if k not in skip)
+
+
 def figures(rows: list[dict], experiment: dict | None, show_all: bool = False) -> dict:
     """What the class view draws, from checked rows (lib.classroom.rows.checked plus `number`): the runs in the
     experiment's chart, per value its pooled figures, the best value (or why none), the row orders pooled, the
     curves, and captions as Messages. Stopped, failed and not-learning runs count only with `show_all`."""
-    scored = [r for r in rows if r["test_acc"] is not None]
-    counted = [r for r in scored if show_all or r["outcome"] == "done"]
-    plotted = [r for r in counted if r["kind"] == "class" and experiment]
+    ours = [r for r in rows if r["kind"] == "class" and belongs(experiment, r["config"])]
+    in_experiment = {id(r) for r in ours}
+    counted = [r for r in ours if r["test_acc"] is not None and (show_all or r["outcome"] == "done")]
+    plotted = counted  # the experiment's chart: one point per counted run
     setting = experiment["setting"] if experiment else None
     values = [v for v in (experiment or {}).get("values", []) if any(r["value"] == v for r in plotted)]
     groups = {k: pooled([r["test_acc"] for r in plotted if r["value"] == v],
@@ -155,17 +169,17 @@ def figures(rows: list[dict], experiment: dict | None, show_all: bool = False) -
               for k, v in enumerate(values)}
     orders = {}
     for order in dict.fromkeys(r["config"]["order"] for r in plotted):
-        mine = [r for r in plotted if r["config"]["order"] == order]
-        orders[order] = pooled([r["test_acc"] for r in mine], [r["test_n"] for r in mine])
+        same = [r for r in plotted if r["config"]["order"] == order]
+        orders[order] = pooled([r["test_acc"] for r in same], [r["test_n"] for r in same])
     winner = best(groups)
     kept = {id(r) for r in counted}
-    left_out = [r for r in rows if r["kind"] == "class" and id(r) not in kept]
+    left_out = [r for r in ours if id(r) not in kept]
     return {"setting": setting, "log_x": setting in ("lr", "weight_decay"),
             "points": [{"value": r["value"], "acc": r["test_acc"], "low": r["low"], "high": r["high"],
                         "seconds": r["seconds"], "number": r["number"], "outcome": r["outcome"]} for r in plotted],
             "per_value": list(groups.values()), "best": winner, "orders": orders,
             "curves": [{"number": r["number"], "value": r["value"], **r["curves"]} for r in plotted],
-            "free": [r for r in rows if r["kind"] == "free"], "left_out": len(left_out),
+            "free": [r for r in rows if id(r) not in in_experiment], "left_out": len(left_out),
             "captions": captions(setting, groups, winner, orders, len(plotted), len(left_out))}
 
 
