@@ -181,4 +181,5 @@ def watch(job) -> None:
 def cloud_warning() -> None:
     """On Community Cloud with a SQLite file the records die with the app's disk: say so where classes are made."""
     if db.on_community_cloud() and db.is_local_file(handle().url or db.database_url()):
-        st.warning(tr(msg("class.cloud_file")), icon=":material/warning:")
+        st.warning(tr(msg("class.cloud_file", platform="Streamlit Community Cloud", file="SQLite",
+                          server="PostgreSQL")), icon=":material/warning:")

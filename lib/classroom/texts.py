@@ -4,7 +4,8 @@ added to lib.messages.TEXT when lib.classroom is imported; the training path nev
 from lib.messages import N_, TEXT
 
 CLASS_TEXT = {
-    "class.bad_code": N_("“{code}” is not a class code: a class code has {length} letters and digits, like K7M3QD."),
+    "class.bad_code": N_("“{code}” is not a class code: a class code has {length} letters and digits, like "
+                         "{example}."),
     "class.unknown_code": N_("There is no class with the code {code}."),
     "class.closed": N_("The class {code} is closed: it takes no new students and records no more runs."),
     "class.full": N_("The class {code} is full: it has its {n} students."),
@@ -23,9 +24,9 @@ CLASS_TEXT = {
     "class.bad_number": N_("The {what} must be a whole number from 1 to {high:,}."),
     "class.unavailable": N_("The class database cannot be reached right now ({detail}). Training works as usual: "
                             "your finished runs are kept and recorded in the class when it is back."),
-    "class.cloud_file": N_("This app runs on Streamlit Community Cloud with the class records in a SQLite file, and "
-                           "that disk does not survive a restart of the app: the records would be lost. Set "
-                           "ROW_BY_ROW_DB to a PostgreSQL database."),
+    "class.cloud_file": N_("This app runs on {platform} with the class records in a {file} file, and that disk does "
+                           "not survive a restart of the app: the records would be lost. Set ROW_BY_ROW_DB to a "
+                           "{server} database."),
     "class.caption_empty": N_("No class run has finished yet: the points appear here as the students' runs end."),
     "class.caption_runs": N_("Class runs in the figures: {runs}; left out (stopped, failed or not learning): "
                              "{left_out}."),

@@ -50,7 +50,7 @@ def clean_code(text) -> str:
     """A class code as typed (spaces, lower case, a dash) in its stored form; a Problem if it cannot be one."""
     code = "".join(str(text or "").split()).replace("-", "").upper() if isinstance(text, str) else ""
     if len(code) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in code):
-        raise Problem(msg("class.bad_code", code=_shown(text), length=CODE_LENGTH))
+        raise Problem(msg("class.bad_code", code=_shown(text), length=CODE_LENGTH, example="K7M3QD"))
     return code
 
 
