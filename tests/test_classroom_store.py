@@ -191,8 +191,12 @@ def test_a_row_changed_in_the_database_behind_the_app_is_left_out_not_shown(stor
     store.record(cls["code"], student["token"], a_row("bad"))
     with store.engine.begin() as conn:
         conn.execute(sa.text("UPDATE runs SET test_acc = 7.5 WHERE run_key = 'bad'"))
+        conn.execute(sa.text("UPDATE students SET nickname = :bad"), {"bad": "x\u0007y"})  # a bell: a control character
     view = store.view(cls["code"])
-    assert len(view["runs"]) == 1 and view["unreadable"] == 1
+    assert len(view["runs"]) == 1 and view["unreadable"] == 1 and view["runs"][0]["nickname"] is None
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE classes SET experiment = :bad"), {"bad": '{"setting": "lr; DROP"}'})
+    assert store.info(cls["code"])["experiment"] is None and store.view(cls["code"])["figures"]["points"] == []
     assert class_export(view)["unreadable"] == 1
 
 

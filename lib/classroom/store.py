@@ -94,7 +94,7 @@ class ClassStore:
                 students.c.class_id == row.id)).scalar_one()
         return {"code": row.code, "open": row.closed_at is None, "created_at": row.created_at,
                 "closed_at": row.closed_at, "retention_days": row.retention_days, "max_students": row.max_students,
-                "experiment": experiment.checked(row.experiment), "students": joined,
+                "experiment": _experiment(row.experiment), "students": joined,
                 "hide_nicknames": bool(row.hide_nicknames)}
 
     def list_classes(self) -> list[dict]:
@@ -143,7 +143,7 @@ class ClassStore:
         raise RuntimeError("could not give the student a number")
 
     def _student(self, row, number: int, token: str, nickname) -> dict:
-        assigned = experiment.assignment(experiment.checked(row.experiment), number)
+        assigned = experiment.assignment(_experiment(row.experiment), number)
         return {"code": row.code, "number": number, "token": token, "nickname": nickname, "assigned": assigned}
 
     def _find_student(self, conn, code: str, token: str | None, token_hash: str | None = None):
@@ -207,9 +207,8 @@ class ClassStore:
             except (ValueError, TypeError, KeyError):
                 bad += 1
                 continue
-            nickname = r["nickname"] if names and not cls.hide_nicknames else None
-            out.append(checked | {"number": r["number"], "nickname": tokens.clean_nickname(nickname)
-                                  if isinstance(nickname, str) else None})
+            out.append(checked | {"number": r["number"],
+                                  "nickname": _nickname(r["nickname"]) if names and not cls.hide_nicknames else None})
         return out, bad
 
     def view(self, code: str, show_all: bool = False) -> dict:
@@ -240,6 +239,22 @@ def delete_classes(conn, ids: list[int]) -> None:
         conn.execute(runs.delete().where(runs.c.class_id.in_(ids)))
         conn.execute(students.delete().where(students.c.class_id.in_(ids)))
         conn.execute(classes.delete().where(classes.c.id.in_(ids)))
+
+
+def _nickname(stored) -> str | None:
+    """A stored nickname as it may be shown: checked again (one changed behind the app's back shows as none)."""
+    try:
+        return tokens.clean_nickname(stored) if isinstance(stored, str) else None
+    except Problem:
+        return None
+
+
+def _experiment(stored) -> dict | None:
+    """A stored experiment, checked; one that is not ours any more (changed behind the app's back) reads as none."""
+    try:
+        return experiment.checked(stored)
+    except (ValueError, TypeError, KeyError):
+        return None
 
 
 def _who(text: str) -> str:
