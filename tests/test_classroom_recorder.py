@@ -78,6 +78,7 @@ def test_an_unreachable_database_leaves_training_working_and_gets_the_runs_when_
     store = ClassStore(app_url)
     cls, student = a_class(store)
     handle = StoreHandle(app_url)
+    handle.get()  # the server had reached its database before the outage
     recorder = Recorder(handle, tmp_path / "spool", retry_s=0.2, poll_s=0.05)
     cut()
     store.engine.dispose()

@@ -108,6 +108,9 @@ def test_only_the_server_key_creates_classes_and_guessing_is_slowed_down(store):
     assert problem(lambda: create_with_key(store, "anything", "", "ip-1")) == "class.no_key"
     assert problem(lambda: create_with_key(store, "wrong", "s3cret", "ip-1")) == "class.wrong_key"
     assert create_with_key(store, "s3cret", "s3cret", "ip-1")["code"]
+    long_key = "长" * 1000  # a key of any length and alphabet is compared whole
+    assert create_with_key(store, long_key, long_key, "ip-1")["code"]
+    assert problem(lambda: create_with_key(store, long_key[:-1], long_key, "ip-1")) == "class.wrong_key"
     cls = lr_class(store)
     for _ in range(store_module.TRIES):
         problem(lambda: Teacher(store, cls["code"], "guess-" * 5, who="ip-2"))
@@ -226,16 +229,19 @@ def test_a_database_of_the_first_schema_version_is_migrated_and_keeps_its_runs(u
     store.close()
 
 
-def test_many_students_recording_at_once_lose_no_run(store):
+@pytest.mark.parametrize("students", [60, pytest.param(300, marks=pytest.mark.slow)])
+def test_many_students_recording_at_once_lose_no_run(store, students):
     cls = lr_class(store, max_students=500)
-    students = [store.join(cls["code"]) for _ in range(60)]
+    joined = [store.join(cls["code"]) for _ in range(students)]
+    barrier = threading.Barrier(students)  # one thread per student, all released together
 
     def finish(k: int) -> bool:
-        return store.record(cls["code"], students[k]["token"], a_row(f"run-{k}", acc=0.9 + k / 1000))
+        barrier.wait()
+        return store.record(cls["code"], joined[k]["token"], a_row(f"run-{k}", acc=0.9 + k / 10000))
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=60) as pool:
-        assert all(pool.map(finish, range(60)))
-    assert len(store.view(cls["code"])["runs"]) == 60
+    with concurrent.futures.ThreadPoolExecutor(max_workers=students) as pool:
+        assert all(pool.map(finish, range(students)))
+    assert len(store.view(cls["code"])["runs"]) == students
 
 
 def test_two_stores_on_one_database_see_the_same_class(url):

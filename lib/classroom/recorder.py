@@ -25,6 +25,7 @@ from lib.classroom.store import ClassStore
 from lib.messages import Problem
 
 SPOOL = ROOT / "data" / "classroom-spool"
+PURGE_EVERY_S = 3600.0  # classes past their retention are deleted at least this often while the server runs
 UNREACHABLE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DBAPIError, sa.exc.TimeoutError, OSError)
 
 
@@ -115,8 +116,14 @@ class Recorder:
         return done
 
     def _loop(self) -> None:
-        last_try = 0.0
+        last_try, last_purge = 0.0, time.time()
         while True:
+            if time.time() - last_purge > PURGE_EVERY_S and not self.handle.error:
+                last_purge = time.time()
+                try:
+                    self.handle.get().purge_expired()
+                except UNREACHABLE:
+                    pass
             self._wake.wait(self.poll_s)
             self._wake.clear()
             for job, code, token_hash, kind in self._finished():

@@ -37,6 +37,7 @@ class ClassStore:
         self.url = url or db.database_url()
         self.engine = db.make_engine(self.url)
         db.ensure_schema(self.engine)
+        self.purge_expired()  # each process's first use deletes what is past its retention (and the recorder, hourly)
 
     def close(self) -> None:
         self.engine.dispose()

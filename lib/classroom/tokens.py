@@ -42,8 +42,10 @@ def same_secret(given: str | None, expected_digest: str) -> bool:
 
 
 def same_key(given: str | None, server_key: str) -> bool:
-    """Whether `given` is the server's teacher key, in constant time whatever either's length."""
-    return bool(server_key) and same_secret(given, digest(server_key))
+    """Whether `given` is the server's teacher key, in constant time whatever either's length (both are hashed
+    first, so a key of any length, chosen by a person, is compared whole)."""
+    given = given if isinstance(given, str) else ""
+    return hmac.compare_digest(digest(given), digest(server_key or "")) and bool(server_key) and bool(given)
 
 
 def clean_code(text) -> str:
