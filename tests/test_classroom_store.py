@@ -252,3 +252,32 @@ def test_two_stores_on_one_database_see_the_same_class(url):
     assert len(second.view(cls["code"])["runs"]) == 1
     first.close()
     second.close()
+
+
+def test_any_text_as_code_nickname_or_token_is_refused_with_a_message_or_stored_exactly(tmp_path):
+    """Property test (hypothesis) on SQLite: whatever a person types, the store answers with a Problem (a message to
+    show) or keeps exactly the cleaned text, and the class still reads back whole."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    store = ClassStore(f"sqlite:///{tmp_path / 'fuzz.sqlite3'}")
+    cls = lr_class(store, max_students=500)
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(text=st.text(max_size=120))
+    def typed(text):
+        for call in (lambda: store.join(text), lambda: Teacher(store, cls["code"], text),
+                     lambda: store.record(cls["code"], text, a_row("fuzz"))):
+            with pytest.raises(Problem):
+                call()
+        try:
+            student = store.join(cls["code"], nickname=text)
+        except Problem as exc:
+            assert exc.messages[0].id in ("class.bad_nickname", "class.full")
+            return
+        again = store.join(cls["code"], token=student["token"])
+        assert again["nickname"] == student["nickname"] and (student["nickname"] or "") in " ".join(text.split())
+
+    typed()
+    assert store.view(cls["code"])["unreadable"] == 0
+    store.close()
