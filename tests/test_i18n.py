@@ -15,7 +15,7 @@ from lib.models.families import FAMILIES
 from ui import i18n
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["lesson.py", "train.py", "row_order.py", "inspector.py", "conclusion.py"]
+PAGES = ["lesson.py", "train.py", "row_order.py", "inspector.py", "conclusion.py", "classroom.py"]
 # Words that stay as they are in Chinese text: names, units, file formats, and the app's own name.
 NAMES = {*FAMILIES, "mnist", "pytorch", "sgd", "adam", "adamw", "cpu", "gpu", "mps",
          "cuda", "nvidia", "apple", "bfloat16", "float32", "tanh", "linear", "one-cycle", "mb", "json", "toml", "nan",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
-from ui import resources, state
+from ui import classroom, resources, state
 from ui.i18n import LANGUAGES, language, t, tn
 
 PULSE_S = 10.0  # seconds between heartbeats; the job manager stops jobs of tabs silent for settings.heartbeat_s
@@ -31,6 +31,7 @@ def sidebar() -> None:
             st.info(t("Classroom mode: up to {hidden} hidden units, {layers} layers, {epochs} epochs, "
                       "{subset:,} training digits; {jobs}.", hidden=s.max_hidden, layers=s.max_layers,
                       epochs=s.max_epochs, subset=s.max_subset, jobs=jobs))
+        classroom.sidebar()
         _pulse()
 
 

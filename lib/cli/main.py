@@ -1,4 +1,4 @@
-"""Command line: `python -m lib.cli train|evaluate|make-pretrained|make-sample|shipped-table|scaling`."""
+"""Command line: `python -m lib.cli train|evaluate|make-pretrained|make-sample|shipped-table|scaling|class`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
+from lib.cli.classroom import add_commands as add_class_commands
 from lib.data.mnist import DataUnavailable, MnistData, load_mnist
 from lib.data.orders import ORDERS
 from lib.data.sample import FOLDER as SAMPLE_FOLDER
@@ -220,6 +221,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--root", help="the official MNIST in torchvision's layout (default: $MNIST_ROOT)")
     p.add_argument("--out", default=str(SAMPLE_FOLDER))
     p.set_defaults(func=cmd_make_sample)
+    add_class_commands(sub)
     return ap
 
 
