@@ -19,7 +19,11 @@ class Job(RunRecord):
     # run (Executor.submit_task), instead of training
     model: Classifier | None = field(default=None, repr=False)  # the trained model, on the CPU in eval mode (from
     # the executor's own training, or rebuilt from the record's safetensors bytes when another process trained it)
+    on_stop: Callable[["Job"], None] | None = field(default=None, repr=False)  # how an executor whose runs train in
+    # another process passes a Stop on (lib.runs.ray_executor)
 
     def stop(self) -> None:
         """Ask the run to end after its current step (well within a second); the model is kept."""
         self.stop_event.set()
+        if self.on_stop is not None:
+            self.on_stop(self)
