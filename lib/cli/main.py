@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import sys
 from dataclasses import fields, replace
 from datetime import datetime
@@ -89,7 +90,8 @@ def cmd_train(args) -> int:
     if executor is not None:
         return train_elsewhere(executor, cfg, data, args, on_event, _test_digits(data))
     model, card, result = fit_and_card(cfg, data, args.name or Path(args.out or "run").stem, on_event)
-    if args.out and card is not None:
+    if args.out and card is not None:  # trained here: the card says so, as a Ray run's names its worker
+        card |= {"executor": "local", "worker": f"{socket.gethostname()} pid {os.getpid()}"}
         save_checkpoint(Path(args.out).with_suffix(""), model, card)
     if args.json:
         print(json.dumps(result))

@@ -37,6 +37,14 @@ DRIVER_ENV = {"RAY_USAGE_STATS_ENABLED": "0",  # never report usage to Ray's ser
               "RAY_gcs_rpc_server_reconnect_timeout_s": "10"}  # a lost cluster ends the driver in 10 s, not 60
 
 
+def ray_installed() -> bool:
+    """Whether Ray can be imported here (looked up, not imported: the app's process never loads it)."""
+    try:
+        return importlib.util.find_spec("ray") is not None
+    except (ImportError, ValueError):
+        return False
+
+
 class RayExecutor(Executor):
     """Runs on the cluster at `address` (RAY_ADDRESS), or on a local Ray the driver starts when it is None."""
 
@@ -45,7 +53,7 @@ class RayExecutor(Executor):
     def __init__(self, address: str | None = None, limits=None, heartbeat_timeout: float = 60.0, cpus: int = 1,
                  gpu_fraction: float = 0.25, connect_timeout: float = CONNECT_S, log: Callable | None = None):
         super().__init__(limits, heartbeat_timeout)
-        if importlib.util.find_spec("ray") is None:
+        if not ray_installed():
             raise Problem(msg("ray.not_installed"))
         self.address, self.cpus, self.gpu_fraction = address, max(1, int(cpus)), gpu_fraction
         self.connect_timeout = connect_timeout

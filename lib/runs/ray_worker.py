@@ -56,10 +56,13 @@ def cluster_name(address: str | None):
 
 
 def worker_name() -> str:
-    """The host and process that trains, and its Ray node: 'host pid 1234 (Ray node 5f3a9c1e)'."""
+    """The host and process that trains, its Ray node and GPU share: 'host pid 1234 (Ray node 5f3a9c1e)', or
+    'host pid 1234 (Ray node 5f3a9c1e, GPU 0 × 0.25)'."""
     import ray
-    node = ray.get_runtime_context().get_node_id()[:8]
-    return f"{socket.gethostname()} pid {os.getpid()} (Ray node {node})"
+    context = ray.get_runtime_context()
+    share = context.get_assigned_resources().get("GPU")
+    gpu = f", GPU {','.join(map(str, ray.get_gpu_ids()))} × {share:g}" if share else ""
+    return f"{socket.gethostname()} pid {os.getpid()} (Ray node {context.get_node_id()[:8]}{gpu})"
 
 
 class Control:
