@@ -17,8 +17,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
-import shutil
 import signal
 import subprocess
 import sys
@@ -28,38 +26,12 @@ import traceback
 from dataclasses import replace
 from pathlib import Path
 
+from bench.loopback import available, in_loopback  # noqa: F401 - available: for the tests
+
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
 MB = 2**20
 LONG = 200  # epochs (the most allowed) of a run that the scenario stops long before it ends
-
-
-def available() -> str:
-    """'' when loopback-only namespaces can be made here (root, unshare, ip), else why not."""
-    if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        return "network namespaces need root here (CI runs as root)"
-    missing = [tool for tool in ("unshare", "ip") if shutil.which(tool) is None]
-    return f"missing {', '.join(missing)}" if missing else ""
-
-
-def loopback_env(extra: dict | None = None) -> dict:
-    """The environment of everything in the namespace: no usage statistics, token authentication, our code."""
-    return os.environ | {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token",
-                         "RAY_AUTH_TOKEN": secrets.token_hex(16), "PYTHONPATH": str(ROOT),
-                         "PYTHONUNBUFFERED": "1"} | (extra or {})
-
-
-def in_loopback(argv: list[str], timeout: float, env: dict | None = None, log: Path | None = None):
-    """Run `argv` in a new network + PID namespace with only `lo` up; its CompletedProcess (stdout text)."""
-    script = 'ip link set lo up && exec "$@"'
-    cmd = ["unshare", "--net", "--pid", "--fork", "--mount-proc", "--kill-child", "bash", "-c", script, "bash", *argv]
-    err = open(log, "wb") if log else subprocess.DEVNULL
-    try:
-        return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=err, text=True, timeout=timeout,
-                              env=loopback_env(env), cwd=ROOT)
-    finally:
-        if log:
-            err.close()
 
 
 def run(scenario: str, *args: str, timeout: float = 900, log: Path | None = None) -> dict:
