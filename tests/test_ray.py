@@ -219,3 +219,37 @@ def test_the_cli_trains_on_a_ray_start_head_cluster_and_gives_the_local_weights(
     assert report["ray"]["last"][0]["test_acc"] == report["local"]["last"][0]["test_acc"]
     a, b = load_file(out / "ray.safetensors"), load_file(out / "local.safetensors")
     assert sorted(a) == sorted(b) and all((a[k] == b[k]).all() for k in a)
+
+
+def test_the_pages_say_in_the_visitors_language_where_training_runs_when_the_cluster_cannot_be_used(monkeypatch,
+                                                                                                       mnist):
+    """A typo in ROW_BY_ROW_EXECUTOR trains in the app's queue with a sidebar notice; a cluster out of reach with
+    ROW_BY_ROW_RAY_FALLBACK=refuse turns training off, and pressing Train says why (here in Chinese)."""
+    from streamlit.testing.v1 import AppTest
+
+    from test_page_train import PAGE, press_train, set_tiny
+    from ui import resources
+
+    def open_train(lang: str) -> AppTest:
+        at = AppTest.from_file(PAGE, default_timeout=120)
+        at.query_params["lang"] = lang
+        return at.run()
+
+    try:
+        monkeypatch.setenv("ROW_BY_ROW_EXECUTOR", "rya")
+        resources._jobs.clear()
+        notices = [w.value for w in open_train("zh").sidebar.warning]
+        assert any(n.startswith("训练在本服务器上进行，而不是在 Ray 集群上") and "rya" in n for n in notices), notices
+        monkeypatch.setenv("ROW_BY_ROW_EXECUTOR", "ray")
+        monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")  # nothing listens there: refused at once
+        monkeypatch.setenv("ROW_BY_ROW_RAY_FALLBACK", "refuse")
+        resources._jobs.clear()
+        at = open_train("zh")
+        assert any("本服务器已关闭训练" in w.value for w in at.sidebar.warning)
+        set_tiny(at, epochs=1, subset=1000)
+        at = press_train(at)
+        assert not at.exception
+        assert "runs" not in at.session_state or at.session_state["runs"] == []  # nothing queued anywhere
+        assert any("本服务器已关闭训练" in e.value for e in at.error), [e.value for e in at.error]
+    finally:
+        resources._jobs.clear()  # the next test gets the default executor again
