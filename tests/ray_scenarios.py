@@ -117,15 +117,20 @@ def killed_worker(ex, data, cfg, owner) -> dict:
 
 
 def packed_on_gpu(ex, data, cfg, owner, gpu_node: str) -> dict:
-    """Five runs that may use the GPU node's one logical GPU at 0.25 each: four train at once, the fifth waits."""
+    """Five runs on 'auto' while the GPU node's one logical GPU has four slots at 0.25: four train on it at once,
+    the fifth goes to a CPU node instead of waiting for the card."""
     jobs = [ex.submit(replace(cfg, epochs=LONG, device="auto"), data, owner) for _ in range(5)]
-    packed = wait(lambda: sum(j.state == "running" for j in jobs) == 4 and all(j.of_kind("step") for j in jobs
-                                                                                 if j.state == "running"), 400)
-    time.sleep(2.0)  # the fifth must still be waiting a while later
-    snapshot = {"packed": packed, "running": sum(j.state == "running" for j in jobs),
-                "queued": [ex.position(j) for j in jobs if j.state == "queued"], "counts": ex.counts("cuda"),
-                "devices": sorted({j.device for j in jobs}), "gpu_node": gpu_node,
-                "workers": [j.worker for j in jobs if j.state == "running"]}
+    packed = wait(lambda: all(j.state == "running" and j.of_kind("step") for j in jobs), 400)
+    on_gpu = [j for j in jobs if j.device == "cuda"]
+    snapshot = {"packed": packed, "running": sum(j.state == "running" for j in jobs), "counts": ex.counts("cuda"),
+                "devices": [j.device for j in jobs], "gpu_node": gpu_node, "workers": [j.worker for j in on_gpu],
+                "overflow": [j.worker for j in jobs if j.device == "cpu"]}
+    waiting = ex.submit(replace(cfg, epochs=LONG, device="cuda"), data, owner)  # the card is full: it waits
+    time.sleep(3.0)
+    snapshot["waiting"] = {"state": waiting.state, "position": ex.position(waiting)}
+    waiting.stop()  # taken out of Ray's queue
+    wait(lambda: waiting.finished, 60)
+    snapshot["waiting"] |= {"end": waiting.state, "events": len(waiting.events), "result": waiting.result}
     for job in jobs:
         job.stop()
     wait(lambda: all(j.finished for j in jobs), 120)

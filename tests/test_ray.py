@@ -158,13 +158,16 @@ def test_mnist_goes_into_the_object_store_once_and_onto_each_node_once(cluster):
 
 
 @pytest.mark.slow
-def test_four_runs_share_one_logical_gpu_at_a_quarter_each_and_the_fifth_waits(cluster):
+def test_four_runs_share_one_logical_gpu_at_a_quarter_each_and_the_fifth_takes_a_cpu(cluster):
     gpu = part(cluster, "gpu")
-    assert gpu["packed"] and gpu["running"] == 4 and gpu["queued"] == [1], gpu
-    assert gpu["counts"] == {"running": 4, "queued": 1, "cap": 4} and gpu["devices"] == ["cuda"]
+    assert gpu["packed"] and gpu["running"] == 5, gpu
+    assert gpu["devices"] == ["cuda"] * 4 + ["cpu"] and gpu["counts"] == {"running": 4, "queued": 0, "cap": 4}
     assert all(f"Ray node {gpu['gpu_node'][:8]}, GPU 0 × 0.25" in w for w in gpu["workers"]), gpu["workers"]
     assert len({ray_scenarios.pid_of(w) for w in gpu["workers"]}) == 4  # four processes on one card
-    assert gpu["ends"] == ["stopped"] * 5  # four stopped while training, the fifth taken out of Ray's queue
+    assert "GPU" not in gpu["overflow"][0] and gpu["gpu_node"][:8] not in gpu["overflow"][0]
+    assert gpu["ends"] == ["stopped"] * 5
+    # a sixth that must have a GPU waits in line, and Stop takes it out of Ray's queue before it ever trains
+    assert gpu["waiting"] == {"state": "queued", "position": 1, "end": "stopped", "events": 0, "result": None}
 
 
 @pytest.mark.slow
@@ -226,8 +229,8 @@ def test_the_pages_say_in_the_visitors_language_where_training_runs_when_the_clu
     """A typo in ROW_BY_ROW_EXECUTOR trains in the app's queue with a sidebar notice; a cluster out of reach with
     ROW_BY_ROW_RAY_FALLBACK=refuse turns training off, and pressing Train says why (here in Chinese)."""
     from streamlit.testing.v1 import AppTest
-
     from test_page_train import PAGE, press_train, set_tiny
+
     from ui import resources
 
     def open_train(lang: str) -> AppTest:
@@ -253,3 +256,4 @@ def test_the_pages_say_in_the_visitors_language_where_training_runs_when_the_clu
         assert any("本服务器已关闭训练" in e.value for e in at.error), [e.value for e in at.error]
     finally:
         resources._jobs.clear()  # the next test gets the default executor again
+

@@ -185,11 +185,15 @@ class RayExecutor(Executor):
         return job
 
     def _placement(self, cfg: TrainConfig) -> tuple[str, dict]:
-        """(device type, Ray resources) for a run: a GPU share when it asks for CUDA or 'auto' finds GPUs."""
+        """(device type, Ray resources) for a run: a GPU share when it asks for CUDA; for 'auto', a GPU share while
+        the cluster's GPU slots are not all taken by this server's runs, else CPUs (a lecture hall fills the GPUs
+        first, then the CPU nodes, instead of queueing for the cards while CPUs idle)."""
         gpus = self.capacity["gpus"] > 0
         if cfg.device == "mps" or (cfg.device == "cuda" and not gpus):
             raise Problem(msg("ray.no_device", device="GPU" if cfg.device == "cuda" else "Apple MPS"))
-        if cfg.device == "cuda" or (cfg.device == "auto" and gpus):
+        gpu_line = self.counts("cuda")
+        free_gpu = gpus and gpu_line["running"] + gpu_line["queued"] < gpu_line["cap"]
+        if cfg.device == "cuda" or (cfg.device == "auto" and (free_gpu or gpus and not self.capacity["cpus"])):
             return "cuda", {"num_cpus": self.cpus, "num_gpus": self.gpu_fraction}
         return "cpu", {"num_cpus": self.cpus}
 
