@@ -34,8 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a file (python bench/device_check.py): lib lives beside bench/
     sys.path.insert(0, str(ROOT))
 
-from bench.device_sections import FULL, QUICK, Skip, log  # noqa: E402 - after the path is set
 from bench import device_sections as sections  # noqa: E402
+from bench.device_sections import FULL, QUICK, Skip, log  # noqa: E402 - after the path is set
 
 MNIST_FOLDER = ROOT / ".mnist-device"  # git-ignored; gzipped IDX in torchvision's layout (MNIST/raw/*.gz)
 SECTIONS = ("correctness", "speed", "scaling", "sharing", "out_of_memory", "memory_estimate", "ray")

@@ -92,8 +92,8 @@ def rescore(name: str, kind: str, data, digits: int) -> dict:
     import torch
 
     from lib.experiments.evaluate import evaluate
-    from lib.storage.pretrained import FOLDER
     from lib.storage.checkpoints import load_checkpoint
+    from lib.storage.pretrained import FOLDER
 
     model, card = load_checkpoint(FOLDER / f"{name}.safetensors")
     order = card["config"]["order"]

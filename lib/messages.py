@@ -163,6 +163,24 @@ TEXT: dict[str, str] = {
     "job.out_of_memory_cpu": N_("The server's memory ran out during this run. Try a smaller batch size or a smaller "
                                 "hidden size, or wait until fewer runs are training. Other runs were not stopped by "
                                 "it."),
+    # training on a Ray cluster (lib/runs/choice.py, ray_executor.py, ray_driver.py, ray_worker.py)
+    "executor.unknown": N_("ROW_BY_ROW_EXECUTOR is “{value}”, but it must be `local` or `ray`"),
+    "ray.bad_setting": N_("{name} is “{value}”, but it must be {expected}"),
+    "ray.not_installed": N_("Ray is not installed on this server (`pip install -r requirements-ray.txt`)"),
+    "ray.local": N_("the local Ray that this server starts"),
+    "ray.at": N_("the Ray cluster at {address}"),
+    "ray.unreachable": N_("{cluster} cannot be reached: {detail}"),
+    "ray.mismatch": N_("the Ray cluster runs {what} {theirs} on {node}, but this server runs {ours}; every node "
+                       "needs the same versions"),
+    "ray.fallback_local": N_("Training runs on this server, not on the Ray cluster: {why}."),
+    "ray.refused": N_("Training is turned off on this server because the Ray cluster cannot be used: {why}. Ask "
+                      "the teacher to check the cluster."),
+    "ray.no_device": N_("the Ray cluster has no {device}; choose auto or CPU"),
+    "ray.worker_died": N_("The Ray worker that trained this run ({worker}) stopped unexpectedly: its process or its "
+                          "machine was lost. The curve so far is kept; start the run again. Other runs were not "
+                          "affected."),
+    "ray.cluster_lost": N_("The connection to {cluster} was lost during this run. The curve so far is kept; start "
+                           "the run again when the cluster is back."),
 }
 
 

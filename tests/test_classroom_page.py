@@ -12,7 +12,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from test_i18n import english_words, sample_values
 
-from lib.classroom import experiment
 from lib.classroom.store import ClassStore
 from lib.classroom.texts import CLASS_TEXT
 from lib.messages import Message

@@ -14,7 +14,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from classroom_db import BACKENDS, fresh_database
 
-from lib.classroom import db, experiment, store as store_module
+from lib.classroom import db, experiment
+from lib.classroom import store as store_module
 from lib.classroom.export import class_export, to_csv
 from lib.classroom.schema import metadata
 from lib.classroom.store import ClassStore

@@ -4,7 +4,6 @@ and its sections' rules on small data (a timed window never crosses an epoch's e
 
 from __future__ import annotations
 
-import importlib.machinery
 import json
 import os
 import subprocess

@@ -3,8 +3,6 @@ names monkeypatched, a tiny op that raises "no kernel image is available", an op
 the device copy of the data replaced by a marked copy on the CPU), so every branch runs on a CPU-only machine."""
 
 import json
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import replace
@@ -380,7 +378,7 @@ def test_a_measurement_runs_alone_on_its_device(fake, copies, monkeypatch, tiny,
     gate = gated_execute(monkeypatch, log)
     manager = LocalExecutor(max_running=2, max_gpu_jobs=2, threads=torch.get_num_threads())
     cfg = replace(TINY, device=device)
-    first = manager.submit(cfg, tiny, owner="o", name="first")
+    manager.submit(cfg, tiny, owner="o", name="first")
     wait_for(lambda: running(log) == ["first"])
 
     def measure(job):

@@ -25,6 +25,8 @@ def sidebar() -> None:
         if resources.settings_error():
             st.error(t("The classroom settings could not be read, so the defaults apply: {e}",
                        e=resources.settings_error()))
+        if resources.executor_notice():
+            st.warning(resources.executor_notice())
         if s.classroom:
             jobs = tn("{n} training job at once on this server", "{n} training jobs at once on this server",
                       s.max_jobs)

@@ -10,13 +10,14 @@ from lib.data.mnist import DataUnavailable, MnistData, load_mnist
 from lib.experiments.evaluate import evaluate
 from lib.experiments.scaling import Measurements
 from lib.experiments.tuning import budgets
-from lib.messages import Problem
+from lib.messages import Message, Problem
+from lib.runs.choice import open_executor
 from lib.runs.executor import Executor
 from lib.runs.local import LocalExecutor
 from lib.runs.settings import Settings, load_settings
 from lib.storage.checkpoints import CheckpointError, list_checkpoints, load_checkpoint
 from lib.storage.pretrained import FOLDER, seed_cards, tuning_records
-from ui.i18n import t, tr_all
+from ui.i18n import t, tr, tr_all
 
 _warm: set = set()  # what this server has loaded once: later calls are cache hits and need no spinner
 
@@ -72,11 +73,25 @@ def data_error() -> str:
 
 
 @st.cache_resource(show_spinner=False)
-def jobs() -> Executor:
-    """The one job queue of this server; its cap comes from the settings."""
+def _jobs() -> tuple[Executor, Message | None]:
     s = settings()
-    return LocalExecutor(max_running=s.max_jobs, heartbeat_timeout=s.heartbeat_s, limits=settings,
-                         max_gpu_jobs=s.max_gpu_jobs, mps_memory_fraction=s.mps_memory_fraction)
+    return open_executor(lambda: LocalExecutor(max_running=s.max_jobs, heartbeat_timeout=s.heartbeat_s,
+                                               limits=settings, max_gpu_jobs=s.max_gpu_jobs,
+                                               mps_memory_fraction=s.mps_memory_fraction),
+                         limits=settings, heartbeat_s=s.heartbeat_s)
+
+
+def jobs() -> Executor:
+    """The one executor of this server: the in-process queue (its cap from the settings), or a Ray cluster when
+    ROW_BY_ROW_EXECUTOR=ray (lib.runs.choice). Pages use it the same way whichever it is."""
+    return _first_time("jobs", t("Starting the training queue…"), _jobs)[0]
+
+
+def executor_notice() -> str:
+    """Why training does not run where the server was told to (a Ray cluster it cannot use), in the visitor's
+    language; '' when it does."""
+    notice = _jobs()[1]
+    return tr(notice) if notice else ""
 
 
 @st.cache_resource(show_spinner=False)

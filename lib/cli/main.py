@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import sys
 from dataclasses import fields
 from pathlib import Path
 
 from lib.cli.classroom import add_commands as add_class_commands
+from lib.cli.remote import train_elsewhere
 from lib.data.mnist import DataUnavailable, MnistData, load_mnist
 from lib.data.orders import ORDERS
 from lib.data.sample import FOLDER as SAMPLE_FOLDER
@@ -18,6 +20,7 @@ from lib.experiments import scaling
 from lib.experiments.evaluate import evaluate
 from lib.messages import Message
 from lib.models.families import FAMILIES
+from lib.runs.choice import EXECUTORS, open_executor
 from lib.storage import documents
 from lib.storage.checkpoints import CheckpointError, card_from_run, load_checkpoint, save_checkpoint
 from lib.storage.pretrained import FOLDER, SPECS
@@ -82,8 +85,14 @@ def cmd_train(args) -> int:
     for note in notes:
         print(f"note: {note.render()}", file=sys.stderr)
     on_event = (lambda e: print(json.dumps(e), flush=True)) if args.json else _Progress()
+    executor, notice = open_executor(lambda: None, flag=args.executor)  # None: train in this process, as ever
+    if notice is not None:
+        print(f"note: {notice.render()}", file=sys.stderr)
+    if executor is not None:
+        return train_elsewhere(executor, cfg, data, args, on_event, _test_digits(data))
     model, card, result = fit_and_card(cfg, data, args.name or Path(args.out or "run").stem, on_event)
-    if args.out and card is not None:
+    if args.out and card is not None:  # trained here: the card says so, as a Ray run's names its worker
+        card |= {"executor": "local", "worker": f"{socket.gethostname()} pid {os.getpid()}"}
         save_checkpoint(Path(args.out).with_suffix(""), model, card)
     if args.json:
         print(json.dumps(result))
@@ -189,6 +198,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="save weights and card to this path (.safetensors + .json)")
     p.add_argument("--name", help="the name written into the card")
     p.add_argument("--json", action="store_true", help="one JSON object per line; the last is the result")
+    p.add_argument("--executor", choices=EXECUTORS, help="where to train: local (this process, the default) or ray "
+                   "(the cluster at RAY_ADDRESS, else a local Ray); default: $ROW_BY_ROW_EXECUTOR, else local")
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("evaluate", help="score a saved model on the MNIST test set")
     p.add_argument("path")

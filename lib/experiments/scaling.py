@@ -18,8 +18,7 @@ import torch.nn.functional as F
 
 from lib.models.families import FAMILIES, make_model, weight_count
 from lib.models.seeding import draw_uniform
-from lib.training.devices import (device_label, exact_fp32, free_memory, is_out_of_memory, resolve_device,
-                                  synchronize)
+from lib.training.devices import device_label, exact_fp32, free_memory, is_out_of_memory, resolve_device, synchronize
 
 HEIGHTS = (28, 56, 112, 224)
 MEASURED = tuple(name for name, f in FAMILIES.items() if f.measured)  # lstm, gru, cnn, transformer

@@ -23,7 +23,11 @@ class Job(RunRecord):
     need_bytes: int = 0  # the device memory it may take at most (lib.training.memory.estimate_bytes), on a GPU
     waiting: Message | None = field(default=None, repr=False)  # why it is still queued beyond its place in line
     # (not enough free GPU memory yet), for the UI to translate
+    on_stop: Callable[["Job"], None] | None = field(default=None, repr=False)  # how an executor whose runs train in
+    # another process passes a Stop on (lib.runs.ray_executor)
 
     def stop(self) -> None:
         """Ask the run to end after its current step (well within a second); the model is kept."""
         self.stop_event.set()
+        if self.on_stop is not None:
+            self.on_stop(self)

@@ -14,7 +14,6 @@ import os
 import socket
 import sys
 import threading
-import time
 import traceback
 from typing import Callable
 
@@ -27,8 +26,7 @@ from lib.runs.execute import execute, failure
 from lib.runs.executor import Executor
 from lib.runs.job import Job
 from lib.training.config import TrainConfig, uses_dropout
-from lib.training.devices import (EXCLUSIVE, accelerator_name, free_memory, is_out_of_memory, resolve_device,
-                                  usable_cpus)
+from lib.training.devices import EXCLUSIVE, accelerator_name, free_memory, is_out_of_memory, resolve_device, usable_cpus
 from lib.training.memory import GB, allocated, data_bytes, device_memory, estimate_bytes, limit_mps_memory, room
 
 BACKGROUND_NICE = 5  # training threads yield the CPU to the page scripts (nice 0) of the same server process
@@ -59,19 +57,17 @@ class LocalExecutor(Executor):
 
     def __init__(self, max_running: int = 1, heartbeat_timeout: float = 60.0, threads: int | None = None,
                  max_gpu_jobs: int = 2, limits=None, mps_memory_fraction: float | None = None):
-        super().__init__(limits)
+        super().__init__(limits, heartbeat_timeout)
         limit_mps_memory(mps_memory_fraction)  # before any job allocates on Apple's GPU (nothing without one)
         self.max_running = max(1, int(max_running))
         self.max_gpu_jobs = max(1, int(max_gpu_jobs))
-        self.heartbeat_timeout = heartbeat_timeout
         self.worker = f"{socket.gethostname()} pid {os.getpid()}"
         self._active: list[Job] = []  # queued and running jobs, oldest first
-        self._seen: dict[str, float] = {}
         self._cond = threading.Condition()
         self._copies = SharedCopies()
         # Concurrent jobs share the cores: give each its share instead of letting them oversubscribe.
         torch.set_num_threads(threads or max(1, usable_cpus() // self.max_running))
-        threading.Thread(target=self._reap_forever, daemon=True, name="job-reaper").start()
+        self.start_reaper()
 
     def submit(self, cfg: TrainConfig, data: MnistData, owner: str, name: str = "", group: int = 0) -> Job:
         """Check and queue a run (a Problem before anything is queued if the config is impossible, breaks a classroom
@@ -99,7 +95,7 @@ class LocalExecutor(Executor):
     def _queue(self, job: Job, data: MnistData | None) -> None:
         with self._cond:
             self._active.append(job)
-            self._seen[job.owner] = time.time()
+        self.touch(job.owner)
         kind = "task" if job.task else "job"
         threading.Thread(target=self._run, args=(job, data), daemon=True, name=f"{kind}-{job.id}").start()
 
@@ -119,25 +115,9 @@ class LocalExecutor(Executor):
         running = sum(j.state == "running" for j in line)
         return {"running": running, "queued": len(line) - running, "cap": self.cap(device)}
 
-    def touch(self, owner: str) -> None:
-        self._seen[owner] = time.time()
-
-    def reap(self, now: float | None = None) -> list[Job]:
-        """Stop the jobs whose session has not sent a heartbeat within heartbeat_timeout."""
-        now = now or time.time()
+    def unfinished(self) -> list[Job]:
         with self._cond:
-            gone = [j for j in self._active if now - self._seen.get(j.owner, 0) > self.heartbeat_timeout]
-            owners = {j.owner for j in self._active}  # forget sessions with nothing running: memory stays bounded
-            self._seen = {o: t for o, t in self._seen.items() if o in owners or now - t <= self.heartbeat_timeout}
-        for job in gone:
-            job.message = msg("job.session_closed")
-            job.stop()
-        return gone
-
-    def _reap_forever(self) -> None:
-        while True:
-            time.sleep(min(5.0, self.heartbeat_timeout / 2))
-            self.reap()
+            return list(self._active)
 
     def _wait_turn(self, job: Job, data: MnistData | None) -> tuple[bool, threading.Lock | None]:
         """Block until `job` may start (_may_start), its memory is free (_fits) and it holds its device's lock, if it

@@ -17,10 +17,10 @@ from lib.models.nets import model_input
 from lib.models.seeding import PrivateStream, seed_accelerator
 from lib.training.config import TrainConfig, uses_dropout
 from lib.training.devices import choose_device, device_label, exact_fp32, synchronize, use_bf16
-from lib.training.memory import limit_mps_memory
 from lib.training.loop import Clock as _Clock
 from lib.training.loop import Window as _Window
 from lib.training.loop import optimisation_step
+from lib.training.memory import limit_mps_memory
 from lib.training.optim import OPTIMIZERS, make_optimizer, make_schedule
 
 DIVERGED_LOSS = 50.0  # a mean loss above this (chance is ln 10 = 2.3) means the run blew up
