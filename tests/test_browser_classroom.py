@@ -49,10 +49,12 @@ def tab(browser, lang: str = "en") -> Page:
 def create_class(page: Page) -> tuple[str, str]:
     """The teacher's form: the key, the learning rate varied over three values; (code, teacher token)."""
     page.locator("summary", has_text="Create a class").click()
+    settle(page)
     page.locator(".st-key-class_key input").fill(KEY)
+    settle(page)  # a rerun after the key may replace the form's widgets: pick the setting from the settled page
     page.locator(".st-key-class_setting input").click()
     page.locator(".st-key-class_setting input").fill("learning rate")  # typed to filter the list
-    page.get_by_role("option", name=re.compile("^the learning rate$")).first.click()
+    page.get_by_role("option", name=re.compile("^the learning rate$")).first.click(timeout=60_000)
     page.locator(".st-key-class_values input").fill("0.003, 0.005, 0.01")
     page.locator('[data-testid="stFormSubmitButton"] button', has_text="Create the class").click()
     page.locator("h2", has_text="Class code").wait_for(timeout=60_000)
