@@ -200,6 +200,10 @@ def cluster_lost(ex, cluster, data, cfg, owner) -> dict:
     wait(lambda: job.finished, 120)
     out = {"state": job.state, "message": job.message and job.message.id, "seconds": time.monotonic() - t0,
            "steps": len(job.of_kind("step"))}
+    # The run can end (its worker died) before the driver has given up on the cluster; a Train pressed in between is
+    # sent and ends with ray.cluster_lost moments later. Once the driver has ended, a new run is refused at once.
+    wait(lambda: not ex.connected(), 120)
+    out["driver_gone_s"] = time.monotonic() - t0
     try:
         ex.submit(cfg, data, owner)
         out["after"] = "submitted"
