@@ -33,7 +33,13 @@ def shipped_order_results(cards: dict[str, dict], seed_cards: dict[str, dict] | 
     return {"orders": orders, **run_order_results({o: [c["metrics"] for c in runs[o]] for o in orders}),
             "matrix": matrix,
             "runs": {o: [{"seed": c["config"]["seed"], "acc": c["metrics"]["acc"], "n": c["metrics"]["n"]}
-                     for c in runs[o]] for o in orders}}
+                     for c in runs[o]] for o in orders},
+            "held_out": min((held_out(c) for o in orders for c in runs[o]), default=0)}
+
+
+def held_out(card: dict) -> int:
+    """How many training digits a shipped model held out to choose its epoch (0: it was trained on all of them)."""
+    return next((e.get("val_n") or 0 for e in card.get("history", []) if e["event"] == "epoch"), 0)
 
 
 def _same_but_seed(config: dict, shipped: dict) -> bool:
