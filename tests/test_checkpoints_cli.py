@@ -183,23 +183,26 @@ def test_every_shipped_config_card_states_all_its_settings():
         assert TrainConfig.from_dict(card["config"]) == replace(SPECS[name].config, device=card["config"]["device"]), name
 
 
-def test_every_row_order_model_ships_three_seeds():
-    """The row-order results are means over seed 0 (the shipped weights) and the cards of EXTRA_SEEDS, one model
-    per order of the explicit list (an order added to the registry later is trained on demand, not shipped)."""
-    from lib.data.orders import ORDERS
-    from lib.experiments.analysis import shipped_order_results
-    from lib.storage.pretrained import EXTRA_SEEDS, ROW_ORDER_MODELS, parse_card, seed_cards, seed_name
+def test_seed_cards_are_pooled_only_with_the_config_they_were_trained_with():
+    """The row-order results pool seed 0 (the shipped weights) with the cards of EXTRA_SEEDS of exactly the same
+    config; a seed card left from an earlier config of the same name stays out. Every seed card shipped matches."""
+    import copy
 
-    extra = seed_cards()
+    from lib.experiments.analysis import shipped_order_results
+    from lib.storage.pretrained import ROW_ORDER_MODELS, parse_card, seed_cards, seed_name
+
     shipped = {n: parse_card((FOLDER / f"{n}.json").read_bytes()) for n in SPECS}
-    for name in ROW_ORDER_MODELS:
-        base = shipped[name]
-        for seed in EXTRA_SEEDS:
-            card = extra[seed_name(name, seed)]
-            assert card["data"]["n_train"] == 60000 and card["metrics"]["n"] == 10000
-            same = {k: v for k, v in card["config"].items() if k not in ("seed", "device")}
-            assert same == {k: v for k, v in base["config"].items() if k not in ("seed", "device")}
-            assert card["config"]["seed"] == seed and set(card["cross_order"]) <= set(ORDERS)
-    results = shipped_order_results(shipped, seed_cards=extra)
+    for name, card in seed_cards().items():
+        base = shipped[name.rsplit("-seed", 1)[0]]
+        assert {k: v for k, v in card["config"].items() if k not in ("seed", "device", "log_every")} == \
+            {k: v for k, v in base["config"].items() if k not in ("seed", "device", "log_every")}, name
+    first = ROW_ORDER_MODELS[0]
+    same = copy.deepcopy(shipped[first])
+    same["config"]["seed"], same["metrics"]["acc"] = 1, 0.5
+    stale = copy.deepcopy(same)
+    stale["config"]["lr"], stale["config"]["seed"] = stale["config"]["lr"] * 10, 2
+    results = shipped_order_results(shipped, {seed_name(first, 1): same, seed_name(first, 2): stale})
+    order = shipped[first]["config"]["order"]
+    assert [r["seed"] for r in results["runs"][order]] == [0, 1]
+    assert results["acc"][order] == pytest.approx((shipped[first]["metrics"]["acc"] + 0.5) / 2)
     assert len(results["orders"]) == len(ROW_ORDER_MODELS)
-    assert all([r["seed"] for r in results["runs"][o]] == [0, *EXTRA_SEEDS] for o in results["orders"])

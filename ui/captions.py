@@ -47,9 +47,8 @@ def order_ranking(acc: dict[str, float], n: dict[str, int], repeats: int = 1,
                        "the same row arriving. A new random order for every image takes that away, and accuracy "
                        "falls, though it stays far above chance (10%)."))
     if repeats == 1:
-        parts.append(t("Each bar is one training run; another seed would move it too (a few tenths of a point for "
-                       "the shipped models on the full MNIST, more on fewer digits), which these intervals do not "
-                       "include."))
+        parts.append(t("Each bar is one training run; another seed would move it too, which these intervals do not "
+                       "include: train every order with several seeds below to see by how much."))
     else:
         parts.append(t("Each bar is the mean of {k} runs with different seeds; its error bar is ± one standard "
                        "deviation across them.", k=repeats))

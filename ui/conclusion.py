@@ -25,7 +25,7 @@ from lib.training.config import TrainConfig
 from lib.training.devices import resolve_device
 from ui import charts, resources, state
 from ui.captions import digit_counts
-from ui.i18n import and_list, sentences, t
+from ui.i18n import and_list, sentences, t, tn
 
 MARKERS = {False: "circle", True: "diamond"}  # shipped models, the student's own runs (a cue beyond colour)
 
@@ -232,20 +232,30 @@ def measurement_job(device: str):
         device, lambda task: resources.jobs().submit_task(task, state.owner(), "scaling", device))
 
 
-def budget_text(found: dict[str, dict]) -> str:
-    """How the shipped models being compared were chosen, from their tuning records: the same budget for every
-    family, or what differed; the lesson models are the exception by design."""
-    if not found:
+def budget_text(found: dict[str, dict], untuned: list[str] = ()) -> str:
+    """How the shipped models being compared were chosen, from their tuning records: the same budget for every tuned
+    family, or what differed; the families with no tuning at all named; the lesson models the exception by design."""
+    if not found and not untuned:
         return ""
     lesson = t("The two lesson models are the exception: they reproduce the source's way, scoring the test set after "
                "every epoch.")
-    if same_budget(found):
+    parts = []
+    if found and same_budget(found):
         b = next(iter(found.values()))
-        return sentences(t("Every family here had the same tuning budget: {k} learning rates, at most {e} epochs each, "
-                           "the rate and the epoch chosen on {v:,} held-out validation digits; the test set was "
-                           "scored once, at the end.", k=len(b["lrs"]), e=b["epochs"], v=b["validation"] or 0),
-                         lesson)
-    each = t("; ").join(t("{model}: {k} learning rates, at most {e} epochs", model=family_name(f), k=len(b["lrs"]),
-                          e=b["epochs"]) for f, b in found.items())
-    return sentences(t("The families were not tuned alike, so read their comparison with care: {each}.", each=each),
-                     lesson)
+        parts.append(t("Every tuned family here had the same tuning budget: {k} learning rates, at most {e} epochs "
+                       "each, the rate and the epoch chosen on {v:,} held-out validation digits; the test set was "
+                       "scored once, at the end.", k=len(b["lrs"]), e=b["epochs"], v=b["validation"] or 0))
+    elif found:
+        each = t("; ").join(t("{model}: {k} learning rates, at most {e} epochs", model=family_name(f),
+                              k=len(b["lrs"]), e=b["epochs"]) for f, b in found.items())
+        parts.append(t("The families were not tuned alike, so read their comparison with care: {each}.", each=each))
+    if untuned:
+        names = and_list([family_name(f) for f in untuned])
+        parts.append(tn("{names} was not tuned: it was trained once, at a learning rate set by hand, on all 60,000 "
+                        "training digits with the test set scored after every epoch, so its score was not chosen "
+                        "like the others' and the comparison with it is not like with like.",
+                        "{names} were not tuned: they were trained once, at a learning rate set by hand, on all "
+                        "60,000 training digits with the test set scored after every epoch, so their scores were not "
+                        "chosen like the others' and the comparison with them is not like with like.",
+                        len(untuned), names=names))
+    return sentences(*parts, lesson)

@@ -21,6 +21,7 @@ from lib.experiments.conclusion import (
     time_points,
 )
 from lib.experiments.scaling import HEIGHTS, MEASURED, count, enlargement
+from lib.experiments.tuning import untuned
 from lib.training.presets import SOURCE_ACCURACY, SOURCE_LESSON, preset
 from ui import captions, resources, run_status, runs, state
 from ui import conclusion as parts
@@ -175,7 +176,8 @@ def time_part() -> None:
     if points:
         parts.time_chart(points)
     st.markdown(parts.time_why(points, answers))
-    st.caption(parts.budget_text(resources.tuning_budgets()))
+    found = resources.tuning_budgets()
+    st.caption(parts.budget_text(found, untuned([p["family"] for p in points if not p["mine"]], found)))
 
 
 def main() -> None:

@@ -85,12 +85,19 @@ def shipped_section() -> None:
         st.warning(t("The shipped lstm-* models are missing: run `python -m lib.cli make-pretrained`."))
         return
     runs = min(s["runs"] for s in results["seeds"].values())
-    st.caption(tn("A {layers}×{hidden} LSTM with the same settings, trained on the full MNIST in each row order with "
+    size = {"layers": STRONG.layers, "hidden": STRONG.hidden, "digits": min(results["n"].values())}
+    st.caption(tn("A {layers}×{hidden} LSTM with the same settings in each row order, one run each: its learning rate "
+                  "and the epoch it keeps chosen on {held:,} held-out training digits, then scored once on the "
+                  "{digits:,} test digits.",
+                  "A {layers}×{hidden} LSTM with the same settings in each row order, {n} seeds each (other initial "
+                  "weights and batches): the learning rate and the epoch kept chosen on {held:,} held-out training "
+                  "digits, then scored once on the {digits:,} test digits; every number below is the mean over the "
+                  "seeds.", runs, held=results["held_out"], **size) if results["held_out"] else
+               tn("A {layers}×{hidden} LSTM with the same settings, trained on the full MNIST in each row order with "
                   "{n} seed and scored on the {digits:,} test digits.",
                   "A {layers}×{hidden} LSTM with the same settings, trained on the full MNIST in each row order with "
                   "{n} seeds (other initial weights and batches) and scored on the {digits:,} test digits; every "
-                  "number below is the mean over the seeds.", runs, layers=STRONG.layers, hidden=STRONG.hidden,
-                  digits=min(results["n"].values())))
+                  "number below is the mean over the seeds.", runs, **size))
     n = results["n"]  # {order: test digits}, for exactly the orders shown
     comparison(results["acc"], n, results["acc_by_rows"], results["matrix"], key="shipped", matrix_n=min(n.values()),
                seeds=results["seeds"] if runs > 1 else None, matrix_runs=runs)

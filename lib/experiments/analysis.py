@@ -9,7 +9,7 @@ import torch
 from lib.data.mnist import MnistData
 from lib.data.orders import ORDERS
 from lib.experiments.evaluate import evaluate
-from lib.experiments.stats import spread
+from lib.experiments.stats import margin, spread
 from lib.models.nets import Classifier
 from lib.storage.pretrained import EXTRA_SEEDS, ROW_ORDER_MODELS, seed_name
 from lib.training.train import scored_on
@@ -21,17 +21,32 @@ def shipped_order_results(cards: dict[str, dict], seed_cards: dict[str, dict] | 
     configs trained with other seeds (`seed_cards`, lib.storage.pretrained.seed_cards): orders (registry order), and
     per order the mean over its runs of acc, acc_by_rows and the cross-order matrix row; `runs` = each run's seed and
     test accuracy (by seed), and `seeds` = lib.experiments.stats.spread of those accuracies."""
-    wanted = {seed_name(name, seed) for name in names for seed in (0, *EXTRA_SEEDS)}
+    wanted = {seed_name(name, seed): name for name in names for seed in (0, *EXTRA_SEEDS)}
+    every = {**(seed_cards or {}), **cards}
     runs: dict[str, list[dict]] = {}
-    for name, card in sorted({**cards, **(seed_cards or {})}.items(), key=lambda item: item[1]["config"]["seed"]):
-        if name in wanted:
+    for name, card in sorted(every.items(), key=lambda item: item[1]["config"]["seed"]):
+        shipped = every.get(wanted.get(name, ""))
+        if shipped is not None and _same_but_seed(card["config"], shipped["config"]):
             runs.setdefault(card["config"]["order"], []).append(card)
     orders = [o for o in ORDERS if o in runs]
     matrix = {o: _mean_dicts([c.get("cross_order", {}) for c in runs[o]]) for o in orders}
     return {"orders": orders, **run_order_results({o: [c["metrics"] for c in runs[o]] for o in orders}),
             "matrix": matrix,
             "runs": {o: [{"seed": c["config"]["seed"], "acc": c["metrics"]["acc"], "n": c["metrics"]["n"]}
-                     for c in runs[o]] for o in orders}}
+                     for c in runs[o]] for o in orders},
+            "held_out": min((held_out(c) for o in orders for c in runs[o]), default=0)}
+
+
+def held_out(card: dict) -> int:
+    """How many training digits a shipped model held out to choose its epoch (0: it was trained on all of them)."""
+    return next((e.get("val_n") or 0 for e in card.get("history", []) if e["event"] == "epoch"), 0)
+
+
+def _same_but_seed(config: dict, shipped: dict) -> bool:
+    """Whether a seed card's config is the shipped model's but for the seed (and where it ran): a card left from an
+    earlier config of the same name is not pooled with the new one."""
+    ignore = {"seed", "device", "log_every"}
+    return {k: v for k, v in config.items() if k not in ignore} == {k: v for k, v in shipped.items() if k not in ignore}
 
 
 def run_order_results(results: dict[str, list[dict]]) -> dict:
@@ -116,6 +131,11 @@ def reading_table(cards: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def margin_text(run: dict) -> str:
+    """A single run's test accuracy with its 95% interval, as the documents quote it."""
+    return f"{run['acc']:.2%} ± {margin(run['acc'], run['n']):.2%} (95% interval)"
+
+
 def seed_table(cards: dict[str, dict], seed_cards: dict[str, dict]) -> str:
     """Markdown: per row order, each seed's test accuracy and their mean ± standard deviation (the numbers the Row
     order page draws and docs/teaching-notes.md quotes; tests/test_docs.py checks the document against this)."""
@@ -126,6 +146,7 @@ def seed_table(cards: dict[str, dict], seed_cards: dict[str, dict]) -> str:
         s, runs = results["seeds"][o], results["runs"][o]
         seeds = ", ".join(str(r["seed"]) for r in runs)
         accs = ", ".join(f"{r['acc']:.2%}" for r in runs)
-        lines.append(f"| {o} | {seeds} | {accs} | {s['mean']:.2%} ± {s['sd']:.2%} | {s['min']:.2%} – {s['max']:.2%} "
-                     f"| {rows_to_reach(results['acc_by_rows'][o])} |")
+        spread = f"{s['mean']:.2%} ± {s['sd']:.2%} | {s['min']:.2%} – {s['max']:.2%}" if len(runs) > 1 else \
+            f"one run: {margin_text(runs[0])} | —"  # one run has no spread over seeds, only its sampling interval
+        lines.append(f"| {o} | {seeds} | {accs} | {spread} | {rows_to_reach(results['acc_by_rows'][o])} |")
     return "\n".join(lines)

@@ -48,3 +48,23 @@ def both_ways(table: dict, labels: list[int] | None, order: str = "random") -> d
     if order not in m.get("both", {}) or order not in m.get("last", {}):
         return None
     return change([m["last"][order]], [m["both"][order]], labels)
+
+
+def readout_markdown(table: dict) -> str:
+    """docs/teaching-notes.md's table: each shipped read-out's test accuracy per order, with its 95% interval, and
+    its accuracy after EARLY_ROWS rows top → bottom (— where a model has no such answer or is not shipped)."""
+    from lib.experiments.stats import margin
+
+    def cell(variant: str, order: str) -> str:
+        acc = table["acc"].get(variant, {}).get(order)
+        return "not shipped" if acc is None else f"{acc:.2%} ± {margin(acc, table['n'][variant][order]):.2%}"
+
+    def early(variant: str) -> str:
+        rows = table["metrics"].get(variant, {}).get("forward", {}).get("acc_by_rows")
+        return f"{rows[EARLY_ROWS - 1]:.1%}" if rows else "—"
+
+    lines = [f"| read-out | top → bottom | random per image | after {EARLY_ROWS} rows, top → bottom |",
+             "|---|---:|---:|---:|"]
+    lines += [f"| {variant} | {cell(variant, 'forward')} | {cell(variant, 'random')} | {early(variant)} |"
+              for variant in VARIANTS]
+    return "\n".join(lines)

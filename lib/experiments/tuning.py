@@ -45,3 +45,10 @@ def budget_table(found: dict[str, dict]) -> str:
         lines.append(f"| {family} | {tried} | {b['chosen']:g} | {b['epochs']} | {b['validation']:,} | "
                      f"{b['seconds'] / 60:.0f} min |")
     return "\n".join(lines)
+
+
+def untuned(families: list[str], found: dict[str, dict]) -> list[str]:
+    """The families among `families` (those of the shipped models compared) that have no tuning record: their models
+    were trained once at a learning rate set by hand, not chosen on validation digits. The lesson's LSTM counts as
+    tuned when the LSTM family is (its two lesson models are the exception the page names)."""
+    return [f for f in dict.fromkeys(families) if f not in found]

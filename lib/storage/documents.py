@@ -12,8 +12,10 @@ from typing import Callable
 from lib import ROOT
 from lib.experiments.analysis import reading_table, seed_table
 from lib.experiments.conclusion import family_table
+from lib.experiments.readouts import readout_markdown, readout_table
+from lib.experiments.tuning import budget_table, budgets
 from lib.storage.checkpoints import parse_card
-from lib.storage.pretrained import FOLDER, SPECS, seed_cards
+from lib.storage.pretrained import FOLDER, SPECS, seed_cards, tuning_records
 
 
 def shipped_cards(folder: Path = FOLDER) -> dict[str, dict]:
@@ -23,13 +25,13 @@ def shipped_cards(folder: Path = FOLDER) -> dict[str, dict]:
 
 def shipped_table(folder: Path = FOLDER) -> str:
     """Markdown table of the shipped models, read from their cards, in the registry's order."""
-    lines = ["| model | family | layers×hidden | optimizer | epochs | order | test acc | train time | device |",
-             "|---|---|---|---|---:|---|---:|---:|---|"]
+    lines = ["| model | family | layers×hidden | optimizer | epochs | weights kept | order | test acc | train time | "
+             "device |", "|---|---|---|---|---:|---|---|---:|---:|---|"]
     total, spans = 0.0, []
     for name in SPECS:
         card_path = Path(folder) / f"{name}.json"
         if not card_path.is_file():
-            lines.append(f"| {name} | missing: run make-pretrained | | | | | | | |")
+            lines.append(f"| {name} | missing: run make-pretrained | | | | | | | | |")
             continue
         card = parse_card(card_path.read_bytes())
         c, tr = card["config"], card["training"]
@@ -40,12 +42,23 @@ def shipped_table(folder: Path = FOLDER) -> str:
             f"CPU ({tr['threads']} thread{'s' if tr['threads'] > 1 else ''})"
         family = c["family"] + ("" if c.get("positions", True) else " (no positions)")
         lines.append(f"| {name} | {family} | {c['layers']}×{c['hidden']} | {c['optimizer']} lr {c['lr']:g} | "
-                     f"{c['epochs']} | {c['order']} | {card['metrics']['acc']:.2%} | {tr['seconds'] / 60:.1f} min | "
+                     f"{c['epochs']} | {kept(card)} | {c['order']} | {card['metrics']['acc']:.2%} | {tr['seconds'] / 60:.1f} min | "
                      f"{device} |")
     wall = _covered(spans)
     lines.append(f"\nTraining time recorded in the cards: {total / 60:.0f} min in all; {wall / 60:.0f} min of wall time "
                  "(runs that overlapped count once).")
     return "\n".join(lines)
+
+
+def kept(card: dict) -> str:
+    """Which epoch's weights a shipped model keeps, and what chose it: the best on its validation digits (the first
+    epoch that reached it, as training keeps it), or the last epoch with the test set scored after every one."""
+    c = card["config"]
+    if c.get("validation", 0) > 0 and c.get("keep") == "best":
+        epochs = [e for e in card["history"] if e["event"] == "epoch" and e.get("val_acc") is not None]
+        best = max(epochs, key=lambda e: (e["val_acc"], -e["epoch"]))
+        return f"epoch {best['epoch']}, best on {best['val_n']:,} validation digits"
+    return "the last (test set scored every epoch)"
 
 
 def _covered(spans: list[tuple[float, float]]) -> float:
@@ -62,6 +75,8 @@ BLOCKS: dict[tuple[str, str], Callable[[], str]] = {  # (file under the app's fo
     ("docs/teaching-notes.md", "reading-table"): lambda: reading_table(shipped_cards()),
     ("docs/teaching-notes.md", "seed-table"): lambda: seed_table(shipped_cards(), seed_cards()),
     ("docs/teaching-notes.md", "family-table"): lambda: family_table({**shipped_cards(), **seed_cards()}),
+    ("docs/teaching-notes.md", "tuning-table"): lambda: budget_table(budgets(tuning_records())),
+    ("docs/teaching-notes.md", "readout-table"): lambda: readout_markdown(readout_table(shipped_cards())),
 }
 
 
