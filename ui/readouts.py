@@ -52,7 +52,7 @@ def section() -> None:
 
 def early_text(table: dict) -> str:
     found = {v: f for v in ("mean", "max") if (f := early_answers(table, v)) is not None}
-    clauses = [t("the {variant} gets {a:.1%} after {k} rows against the last step's {b:.1%}, {verdict}",
+    clauses = [t("{variant} gets {a:.1%} after {k} rows against the last step's {b:.1%}, {verdict}",
                  variant=variant_name(v), a=f["variant"], b=f["last"], k=f["rows"], verdict=_verdict(f))
                for v, f in found.items()]
     return t("Does a read-out over every step keep what the early rows said? Top → bottom, {clauses}.",

@@ -72,6 +72,8 @@ SPECS: dict[str, Spec] = {
                                                                              log_every=100)),
     # Why only the last step? The same LSTM reading the rows another way (lib.experiments.readouts), in the order
     # that carries information and in the one that does not; the others of that grid are not shipped yet.
+    "lstm-mean-forward": _tuned("lstm", "2×128 LSTM classifying from the mean of every step's output, read in the "
+                                "'forward' order.", readout="mean", order="forward"),
     "lstm-bi-random": _tuned("lstm", "2×128 LSTM reading the lines both ways, in the 'random' order.",
                              bidirectional=True, order="random"),
     "gru-forward": _tuned("gru", "2×128 GRU with Adam, top → bottom."),
