@@ -1,4 +1,5 @@
-"""Command line: `python -m lib.cli train|evaluate|make-pretrained|make-sample|shipped-table|scaling`."""
+"""Command line: `python -m lib.cli train|evaluate|make-pretrained|make-sample|shipped-table|scaling` (and
+gradients|probe|parallel|record-experiments, from lib.cli.experiments)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import fields, replace
 from datetime import datetime
 from pathlib import Path
 
+from lib.cli import experiments as experiment_commands
 from lib.data.mnist import DataUnavailable, MnistData, load_mnist
 from lib.data.orders import ORDERS
 from lib.data.sample import FOLDER as SAMPLE_FOLDER
@@ -252,6 +254,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=_positive, default=64)
     p.add_argument("--json", action="store_true", help="one JSON object on the last line")
     p.set_defaults(func=cmd_scaling)
+    experiment_commands.add_commands(sub)  # gradients, probe, parallel, record-experiments
     p = sub.add_parser("shipped-table", help="print the shipped models' markdown table (as in the README)")
     p.set_defaults(func=cmd_shipped_table)
     p = sub.add_parser("make-sample", help="rebuild mnist-sample/ (the shipped offline digits) from the official files")
