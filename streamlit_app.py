@@ -6,7 +6,7 @@ import time
 
 import streamlit as st
 
-from ui.i18n import t
+from ui.i18n import t, tc
 
 st.set_page_config(page_title=t("Row by Row"), page_icon="🔢", layout="wide")
 pages = [
@@ -15,6 +15,7 @@ pages = [
     st.Page("views/row_order.py", title=t("Row order"), icon=":material/swap_vert:", url_path="row-order"),
     st.Page("views/inspector.py", title=t("Inspect"), icon=":material/troubleshoot:", url_path="inspect"),
     st.Page("views/conclusion.py", title=t("Conclusion"), icon=":material/balance:", url_path="conclusion"),
+    st.Page("views/classroom.py", title=tc("school", "Class"), icon=":material/groups:", url_path="class"),
 ]
 page, started = st.navigation(pages), time.perf_counter()
 st.set_page_config(page_title=f"{page.title} · {t('Row by Row')}")  # the browser tab, in the visitor's language

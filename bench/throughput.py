@@ -118,7 +118,7 @@ def child_lesson(steps: int, batch_size: int, device_name: str) -> dict:
             n += len(y)
     _sync(device)
     return {"train_sps": seen / train_s, "eval_sps": n / (time.perf_counter() - t1), "precision": "fp32",
-            "faults_per_step": faults / steps}
+            "faults_per_step": faults / steps, "device_type": device.type}
 
 
 def child_ours(steps: int, batch_size: int, device_name: str, precision: str) -> dict:
@@ -148,7 +148,8 @@ def child_ours(steps: int, batch_size: int, device_name: str, precision: str) ->
     n = evaluate(model, on_device, cfg.order, batch_size=batch_size)["n"]
     _sync(device)
     return {"train_sps": steps * batch_size / (t1 - t0), "eval_sps": n / (time.perf_counter() - t2),
-            "precision": "bf16" if use_bf16(precision, device) else "fp32", "faults_per_step": (f1 - f0) / steps}
+            "precision": "bf16" if use_bf16(precision, device) else "fp32", "faults_per_step": (f1 - f0) / steps,
+            "device_type": device.type}
 
 
 def recipe_config(recipe: str, device_name: str):
@@ -271,13 +272,23 @@ def median(samples: list[dict], key: str):
     return statistics.median(values) if values else None
 
 
+def contender_device(name: str, batch_size: int) -> str:
+    """The one device type every contender runs on: `name` resolved for the lesson's LSTM at `batch_size`, as a run
+    of ours would resolve it. Each child is then told that type, not "auto": on a Mac "auto" put the lesson's loop
+    (which knew nothing of the run) on MPS and ours (an LSTM at batch 64) on the CPU, and compared the two."""
+    from lib.training.devices import resolve_device
+
+    return resolve_device(name, "lstm", batch_size).type
+
+
 def run(args) -> dict:
     import torch
 
     from lib.alloc import status
-    from lib.training.devices import device_label, resolve_device, use_bf16
+    from lib.training.devices import device_label, use_bf16
 
-    device = resolve_device(args.device)
+    args.device = contender_device(args.device, args.batch_size)
+    device = torch.device(args.device)
     bf16 = use_bf16("auto", device)
     names = [] if args.skip_throughput else [n for n in (args.only or CONTENDERS) if bf16 or CONTENDERS[n][1] != "auto"]
     samples: dict[str, list[dict]] = {n: [] for n in names}
@@ -309,6 +320,9 @@ def run(args) -> dict:
                | {"ok": sum("error" not in x for x in v)}
                for name, v in samples.items()}
     summary = {name: x for name, x in summary.items() if x["ok"]}
+    ran_on = {x["device_type"] for v in samples.values() for x in v if "device_type" in x}
+    if ran_on - {args.device}:  # a contender that ran elsewhere would make every ratio meaningless
+        raise RuntimeError(f"contenders ran on {sorted(ran_on)}, not all on {args.device}")
     ratios = {}
     for base in ("lesson", "lesson_untuned"):
         for name in list(summary):

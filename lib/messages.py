@@ -55,6 +55,7 @@ TEXT: dict[str, str] = {
     "classroom.not_table": N_("in {file}, `classroom` must be a table: a `[classroom]` heading with the settings "
                               "under it"),
     "classroom.not_positive": N_("the classroom setting {name} must be positive"),
+    "classroom.mps_fraction": N_("the setting {name} must be above 0 and at most {high}"),
     "classroom.unknown": N_("unknown classroom settings: {names}"),
     "classroom.type": N_("the classroom setting {name} must be {kind}, not {value}"),
     # settings in a shared link (lib/share.py)
@@ -66,18 +67,34 @@ TEXT: dict[str, str] = {
                          "is too high for {optimizer}; lower it (try {suggested:g} or less) or turn on gradient "
                          "clipping."),
     "train.diverged_adaptive": N_("Training diverged at step {step:,}: the loss became {loss:.3g}. {optimizer} "
-                                  "adapts its steps to the gradients, so a learning rate of {lr:g} is far too high "
-                                  "for it: it usually learns well between 0.001 and 0.005. Try {suggested:g} or "
-                                  "less."),
-    "train.not_learning": N_("The network did not learn: in the last epoch the training loss stayed at {loss:.2f} "
-                             "(guessing gives {chance:.2f}) and only {acc:.0%} of the training digits were right. "
-                             "With {optimizer} at learning rate {lr:g} the steps may be too small: try a larger "
-                             "learning rate (the lesson uses 0.1), more epochs, or Adam."),
-    "train.not_learning_adaptive": N_("The network did not learn: in the last epoch the training loss stayed at "
-                                      "{loss:.2f} (guessing gives {chance:.2f}) and only {acc:.0%} of the training "
-                                      "digits were right. {optimizer} usually learns between 0.001 and 0.005; at "
-                                      "{lr:g} its steps can keep the network stuck near chance without the loss "
-                                      "exploding (or, far below that range, learn too slowly). Try 0.003."),
+                                  "moves every weight by about the learning rate at each step, whatever the size "
+                                  "of its gradient, so at {lr:g} each step moves the weights far too much; it "
+                                  "usually learns well between 0.001 and 0.005. Try {suggested:g} or less."),
+    "train.not_learning_val": N_("The network did not learn: after its last epoch it gets only {acc:.0%} of the "
+                                 "{n:,} held-out validation digits right (guessing gets 10%), and its loss there is "
+                                 "{loss:.2f} (guessing gives {chance:.2f}). {advice}"),
+    "train.not_learning_test": N_("The network did not learn: after its last epoch it gets only {acc:.0%} of the "
+                                  "{n:,} test digits right (guessing gets 10%), and its loss there is {loss:.2f} "
+                                  "(guessing gives {chance:.2f}). {advice}"),
+    # what a run that did not learn should try (lib.training.train.not_learning_advice chooses)
+    "advice.sgd_low": N_("At learning rate {lr:g} the steps of {optimizer} are small: try {lesson:g}, the lesson's "
+                         "rate."),
+    "advice.sgd_short": N_("It trained for {steps:,} steps; here {optimizer} at {lesson:g} needed about {needed:,} "
+                           "before it left chance, so this run was cut short. Train on more digits or for more "
+                           "epochs, or use momentum or Adam."),
+    "advice.sgd_high": N_("At learning rate {lr:g} the steps of {optimizer} are too large to settle, though the loss "
+                          "did not explode: lower it, towards the lesson's {lesson:g}."),
+    "advice.sgd_stuck": N_("At the lesson's rate, {lesson:g}, {steps:,} steps are usually enough to leave chance: "
+                           "try another seed, momentum or Adam."),
+    "advice.adaptive_high": N_("{optimizer} moves every weight by about the learning rate at each step, whatever "
+                               "the size of its gradient: at {lr:g} the steps are too large to settle, though the "
+                               "loss did not explode. It usually learns between {low:g} and {high:g}: try 0.003."),
+    "advice.adaptive_low": N_("{optimizer} moves every weight by about the learning rate at each step: at {lr:g} "
+                              "{steps:,} steps do not get far. It usually learns between {low:g} and {high:g}: try "
+                              "0.003."),
+    "advice.adaptive_short": N_("The learning rate {lr:g} is in the range where {optimizer} usually learns, so the "
+                                "run was probably too short ({steps:,} steps): train on more digits or for more "
+                                "epochs."),
     "job.session_closed": N_("Stopped because its browser session closed."),
     "job.failed": N_("The run failed with an error inside the program: {error}"),
     # model files (lib/checkpoints.py)
@@ -122,17 +139,50 @@ TEXT: dict[str, str] = {
     "device.broken": N_("the device {device} cannot run PyTorch on this machine ({error}); choose auto or CPU"),
     "device.no_kernels": N_("The GPU {device} cannot run this PyTorch build ({error}), so this run trains on the "
                             "CPU."),
-    "device.mps_cell": N_("{cell} has no native kernels on Apple's GPU (MPS) and trains faster on the CPU, so auto "
-                          "chose the CPU."),
-    "device.mps_small_batch": N_("A batch of {batch:,} digits trains faster on the CPU than on Apple's GPU (MPS), "
-                                 "so auto chose the CPU; from {low:,} digits per batch it uses the GPU."),
-    "device.mps_dropout": N_("A stacked LSTM with dropout trains incorrectly on Apple's GPU (MPS) in this PyTorch "
-                             "version, so auto chose the CPU."),
+    "device.mps_cell": N_("{cell} has no native kernels on Apple's GPU (MPS), where PyTorch runs it through slower "
+                          "general operations (not timed on this project's machines), so auto chose the CPU."),
+    "device.mps_small_batch": N_("A batch of {batch:,} digits is small for Apple's GPU (MPS), where every step pays "
+                                 "a fixed cost to start its work (not timed on this project's machines), so auto "
+                                 "chose the CPU; from {low:,} digits per batch it uses the GPU."),
+    "device.mps_dropout": N_("A stacked LSTM with dropout gets wrong gradients on Apple's GPU (MPS) in this PyTorch "
+                             "version (reported to PyTorch, not reproduced here), so auto chose the CPU."),
+    "device.mps_dropout_refused": N_("A stacked LSTM with dropout gets wrong gradients on Apple's GPU (MPS) in "
+                                     "this PyTorch version (reported to PyTorch, not reproduced here): choose auto or "
+                                     "CPU, or set dropout to 0."),
+    "device.busy": N_("The GPU {device} could not run a test step just now ({error}), so this run trains on the CPU; "
+                      "the next run tries the GPU again."),
+    "device.busy_explicit": N_("the device {device} could not run a test step just now ({error}); try again in a "
+                               "moment, or choose auto or CPU"),
+    "device.gpu_unusable": N_("This machine has an NVIDIA GPU, but this PyTorch cannot use it ({error}), so this run "
+                              "trains on the CPU. `README.md` says which PyTorch build and driver older cards need."),
     "job.out_of_memory": N_("{device} ran out of memory during this run. Try a smaller batch size or a smaller "
-                            "hidden size, or wait until fewer runs are training. Other runs were not affected."),
+                            "hidden size, or wait until fewer runs are training."),
+    "job.too_big_for_device": N_("This run may need up to {need:,.1f} GB of memory on {device}, which has "
+                                 "{total:,.1f} GB in all: choose a smaller batch size, hidden size, number of layers "
+                                 "or steps per row."),
+    "job.waiting_for_memory": N_("Waiting for GPU memory: this run may need up to {need:,.1f} GB and {free:,.1f} GB "
+                                 "are free beside the runs training now; it starts when enough is free."),
     "job.out_of_memory_cpu": N_("The server's memory ran out during this run. Try a smaller batch size or a smaller "
                                 "hidden size, or wait until fewer runs are training. Other runs were not stopped by "
                                 "it."),
+    # training on a Ray cluster (lib/runs/choice.py, ray_executor.py, ray_driver.py, ray_worker.py)
+    "executor.unknown": N_("ROW_BY_ROW_EXECUTOR is “{value}”, but it must be `local` or `ray`"),
+    "ray.bad_setting": N_("{name} is “{value}”, but it must be {expected}"),
+    "ray.not_installed": N_("Ray is not installed on this server (`pip install -r requirements-ray.txt`)"),
+    "ray.local": N_("the local Ray that this server starts"),
+    "ray.at": N_("the Ray cluster at {address}"),
+    "ray.unreachable": N_("{cluster} cannot be reached: {detail}"),
+    "ray.mismatch": N_("the Ray cluster runs {what} {theirs} on {node}, but this server runs {ours}; every node "
+                       "needs the same versions"),
+    "ray.fallback_local": N_("Training runs on this server, not on the Ray cluster: {why}."),
+    "ray.refused": N_("Training is turned off on this server because the Ray cluster cannot be used: {why}. Ask "
+                      "the teacher to check the cluster."),
+    "ray.no_device": N_("the Ray cluster has no {device}; choose auto or CPU"),
+    "ray.worker_died": N_("The Ray worker that trained this run ({worker}) stopped unexpectedly: its process or its "
+                          "machine was lost. The curve so far is kept; start the run again. Other runs were not "
+                          "affected."),
+    "ray.cluster_lost": N_("The connection to {cluster} was lost during this run. The curve so far is kept; start "
+                           "the run again when the cluster is back."),
 }
 
 

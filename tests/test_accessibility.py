@@ -53,8 +53,8 @@ UPSTREAM = [
 TALLEST = 9000  # px: the viewport grows to the page's height (cut here), so axe sees every element unscrolled
 TINY = "subset=500&epochs=1&hidden=8&validation=0&test_subset=500"
 TITLES = {"en": {"train": "Train an RNN on MNIST rows", "inspect": "Inspect a model", "row-order": "Does row order matter?",
-                 "lesson": "Row by Row: an RNN that reads digits"},
-          "zh": {"train": "用 MNIST 图像的行训练一个 RNN", "lesson": "逐行读手写数字"}}
+                 "lesson": "Row by Row: an RNN that reads digits", "class": "Class"},
+          "zh": {"train": "用 MNIST 图像的行训练一个 RNN", "lesson": "逐行读手写数字", "class": "班级"}}
 LINKS = {"en": {"row-order": "Row order", "inspect": "Inspect", "conclusion": "Conclusion"},
          "zh": {"row-order": "行顺序", "inspect": "观察", "conclusion": "结论"}}
 FOUND: dict[str, list[dict]] = {}  # "page · language" -> violations (every impact), for A11Y_REPORT
@@ -138,7 +138,8 @@ def follow(page: Page, lang: str, path: str) -> None:
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_axe_finds_nothing_serious_on_any_page(browser, server, lang):
     """Every page, a finished run, Inspect on a shipped model, on that run and on a drawing, Conclusion before and
-    after its predictions (its charts, captions and the "Train them yourself" controls): no serious violation."""
+    after its predictions (its charts, captions and the "Train them yourself" controls), Class: no serious
+    violation."""
     page, bad = new_page(browser, lang), []
     try:
         go(page, f"{server.url}/", TITLES[lang]["lesson"])
@@ -176,6 +177,8 @@ def test_axe_finds_nothing_serious_on_any_page(browser, server, lang):
         assert page.locator(CHART).count() >= 4, "the Conclusion page's charts are not all shown"
         no_exception(page, "conclusion with every prediction answered")
         bad += check(page, f"conclusion, predictions answered · {lang}")
+        go(page, f"{server.url}/class", TITLES[lang]["class"])  # the Class page (its teacher's view and a student's:
+        bad += check(page, f"class · {lang}")  # tests/test_browser_classroom.py)
     finally:
         page.context.close()
     assert bad == [], "serious or critical accessibility violations:\n" + "\n".join(bad)

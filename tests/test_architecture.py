@@ -15,9 +15,9 @@ PAGE_LINES, FILE_LINES = 200, 300
 
 
 def lib_modules() -> dict[str, Path]:
-    """Dotted name -> file of every module in lib."""
+    """Dotted name -> file of every module in lib (Alembic's migration scripts are run by Alembic, not imported)."""
     out = {}
-    for path in sorted(LIB.rglob("*.py")):
+    for path in sorted(p for p in LIB.rglob("*.py") if "migrations" not in p.parts):
         parts = path.relative_to(ROOT).with_suffix("").parts
         out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
     return out

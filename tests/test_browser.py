@@ -501,7 +501,8 @@ def test_chinese_browser_gets_chinese_everywhere_after_a_run(page, server):
 
 def test_a_three_seed_repeat_shows_mean_and_spread(page, server):
     """Row order experiment, each order with 3 seeds: the bars are means with ± spread error bars."""
-    open_train(page, server, "subset=500&epochs=1&hidden=8&validation=0")
+    # 125 Adam steps: every order, every seed learns enough to be compared (a run that did not learn is left out)
+    open_train(page, server, "subset=2000&epochs=2&hidden=16&optimizer=adam&lr=0.01&validation=0")
     press_train(page)
     page.wait_for_selector(STOP_BUTTON, state="detached", timeout=120_000)
     settle(page)

@@ -59,3 +59,79 @@ def test_run_order_results_average_each_orders_seeds():
     assert abs(out["acc"]["forward"] - 0.85) < 1e-9 and out["n"] == {"forward": 500, "random": 500}
     assert abs(out["acc_by_rows"]["forward"][0] - 0.2) < 1e-9 and out["acc_by_rows"]["random"] is None
     assert out["seeds"]["forward"]["runs"] == 2 and out["seeds"]["random"]["runs"] == 1
+
+
+# ---------------------------------------------------------------- issue 22: each computed caption follows its numbers
+
+def test_what_an_answer_after_k_rows_means_follows_how_the_models_were_trained():
+    last, every = captions.rows_read_text({"forward": 23}, frozenset({"last-step"})), \
+        captions.rows_read_text({"forward": 9}, frozenset({"every-step"}))
+    assert "top → bottom: 23 rows" in last and "trained to answer after the last row only" in last
+    assert "trained to answer after every row" in every and "last row only" not in every
+    mixed = captions.rows_read_text({"forward": 9, "random": 20}, frozenset({"every-step", "last-step"}))
+    assert "compare curves of the same kind" in mixed
+
+
+def test_inspects_answers_follow_the_models_loss_and_read_out():
+    from lib.training.config import TrainConfig
+    from ui.inspect_panels import answers_text
+
+    assert "trained to answer after the last step only" in answers_text(TrainConfig())
+    every = answers_text(TrainConfig(loss="every-step"))
+    assert "trained to answer after every row" in every and "by-product" not in every
+    assert "from the mean of the first k" in answers_text(TrainConfig(readout="mean"))
+    assert "each row in 4 pieces (112 steps)" in answers_text(TrainConfig(steps_per_row=4))
+
+
+def _scaling(lstm, cnn):
+    return {"heights": [28, 56, 112, 224], "train_ms": {"lstm": lstm, "cnn": cnn}}
+
+
+def test_the_cpu_why_says_what_the_measurement_shows_either_way():
+    from lib.experiments.conclusion import against, recorded_scaling
+    from ui.conclusion import speed_text
+
+    recorded = speed_text(against(recorded_scaling()))  # docs/scaling-cpu.json: the LSTM faster at every height
+    assert "faster than the CNN's at every size" in recorded and "does not appear" in recorded
+    slower = speed_text(against(_scaling([90, 200, 900, 7000], [30, 60, 120, 300])))
+    assert "slower than the CNN's at every size" in slower and "does not appear" not in slower
+    crossing = speed_text(against(_scaling([20, 60, 400, 3000], [30, 60, 120, 300])))
+    assert "faster than the CNN's at 28 pixels and slower at the other sizes" in crossing
+
+
+def _runs(*accs, n=10000):
+    return [{"acc": a, "n": n, "seed": k} for k, a in enumerate(accs)]
+
+
+def test_the_lessons_order_claim_names_a_cost_only_beyond_the_seeds():
+    costly = captions.order_claim_text({"runs": {"forward": _runs(0.9929, 0.9920, 0.9922),
+                                                 "shuffled": _runs(0.9817, 0.9812, 0.9810),
+                                                 "random": _runs(0.9135, 0.9150, 0.9140)}})
+    assert "raises their errors from 0.76% to 1.87%" in costly and "times the spread between seeds" in costly
+    same = captions.order_claim_text({"runs": {"forward": _runs(0.9929, 0.9910, 0.9922),
+                                               "shuffled": _runs(0.9925, 0.9912, 0.9931),
+                                               "random": _runs(0.9135, 0.9150, 0.9140)}})
+    assert "is learned as well as top → bottom" in same and "within the spread between seeds" in same
+
+
+def test_a_fixed_order_cost_is_judged_on_the_same_digits_when_the_cards_keep_their_answers():
+    labels = [0] * 1000
+    right, wrong = "0" * 1000, "0" * 980 + "1" * 20
+    costs = {"cnn": {"errors": (0.0, 0.02), "ratio": float("inf"), "points": 2.0, "differ": True, "test": "mcnemar",
+                     "spreads": None}}
+    text = captions.fixed_order_text(costs, lambda v: v.upper())
+    assert "CNN: errors from 0.00% to 2.00%" in text and "beyond chance on the same digits (McNemar's test)" in text
+    from lib.experiments.compare import change
+    paired = change([{"acc": 1.0, "n": 1000, "predictions": right}], [{"acc": 0.98, "n": 1000, "predictions": wrong}],
+                    labels)
+    assert paired["test"] == "mcnemar" and paired["differ"]  # 20 against 0 digits: beyond chance
+
+
+def test_the_lessons_score_is_set_beside_its_own_wandering():
+    card = {"metrics": {"acc": 0.9861, "n": 10000}, "training": {"seconds": 168, "device_type": "cpu", "threads": 2},
+            "history": [{"event": "epoch", "epoch": e, "test_acc": a, "test_loss": 0.05}
+                        for e, a in enumerate([0.8, 0.9, 0.95, 0.96, 0.9741, 0.98, 0.9845, 0.9861, 0.985, 0.9861], 1)]}
+    text = captions.lesson_result_text(card, 0.9815)
+    assert "98.61%** ± 0.23%" in text and "between 97.41% and 98.61% over epochs 5–10" in text
+    assert "lies inside that range" in text
+    assert "lies outside that range" in captions.lesson_result_text(card, 0.9900)

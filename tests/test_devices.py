@@ -3,8 +3,6 @@ names monkeypatched, a tiny op that raises "no kernel image is available", an op
 the device copy of the data replaced by a marked copy on the CPU), so every branch runs on a CPU-only machine."""
 
 import json
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import replace
@@ -44,7 +42,8 @@ def answer(value: bool):
 
 @pytest.fixture()
 def fake(monkeypatch):
-    """fake(cuda=…, mps=…, op=…): which accelerators this machine 'has', and what the tiny probe op does there.
+    """fake(cuda=…, mps=…, op=…, nvidia=…): which accelerators this machine 'has', what the tiny probe op does
+    there, and how many NVIDIA cards its PCI bus lists (a card CUDA cannot use still shows there).
 
     Emptying a device's cache is recorded in `fake.emptied` instead of reaching a backend that is not there."""
     monkeypatch.setattr(devices, "_probed", {})
@@ -52,11 +51,16 @@ def fake(monkeypatch):
     emptied = []
     monkeypatch.setattr(torch.cuda, "empty_cache", lambda: emptied.append("cuda"))
     monkeypatch.setattr(torch.mps, "empty_cache", lambda: emptied.append("mps"))
+    # a roomy card with nothing allocated (tests/test_memory.py fakes tight ones), and Apple's limit recorded
+    monkeypatch.setattr(local_module, "device_memory", lambda kind: None if kind == "cpu" else (80 * 10**9,) * 2)
+    monkeypatch.setattr(local_module, "allocated", lambda kind: 0)
+    monkeypatch.setattr(torch.mps, "set_per_process_memory_fraction", lambda fraction: None)
     calls = []
 
-    def setup(cuda=False, mps=False, op=None):
+    def setup(cuda=False, mps=False, op=None, nvidia=0):
         monkeypatch.setattr(torch.cuda, "is_available", answer(cuda))
         monkeypatch.setattr(torch.backends.mps, "is_available", answer(mps))
+        monkeypatch.setattr(devices, "nvidia_gpus", lambda: nvidia)  # cards on the PCI bus, usable or not
 
         def tiny_op(kind):
             calls.append(kind)
@@ -140,9 +144,99 @@ def test_auto_on_a_mac_keeps_what_mps_runs_slower_or_wrongly_on_the_cpu(fake, ce
         assert "MPS" in why.render()
 
 
-def test_an_explicit_mps_choice_is_obeyed(fake):
+def test_an_explicit_mps_choice_is_obeyed_unless_it_would_train_wrongly(fake):
     fake(mps=True)
-    assert resolve_device("mps", "gru", 8, True) == torch.device("mps")
+    assert resolve_device("mps", "gru", 8, True) == torch.device("mps")  # slower there, but sound
+    assert resolve_device("mps", "lstm", 8, False) == torch.device("mps")
+    with pytest.raises(Problem) as refused:  # the LSTM's dropout gradients are wrong on MPS
+        resolve_device("mps", "lstm", 512, True)
+    assert refused.value.messages[0].id == "device.mps_dropout_refused"
+    assert "dropout" in refused.value.messages[0].render()
+    assert resolve_device("mps", "transformer", 512, True) == torch.device("mps")  # standard dropout: fine
+    assert choose_device("auto", "transformer", 512, True) == (torch.device("mps"), None)
+
+
+def test_a_stacked_dropout_lstm_submitted_for_mps_is_refused_before_it_is_queued(fake, tiny):
+    fake(mps=True)
+    manager = LocalExecutor(max_running=1, threads=torch.get_num_threads())
+    with pytest.raises(Problem, match="dropout"):
+        manager.submit(replace(TINY, device="mps", layers=2, dropout=0.3), tiny, owner="o")
+    assert manager.counts("mps") == {"running": 0, "queued": 0, "cap": 1}
+
+
+def test_one_failed_probe_that_may_pass_is_tried_again(fake):
+    """An out-of-memory on a shared GPU is not kept: the next run probes again and takes the GPU."""
+    failures = [torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 MiB")]
+
+    def once(kind):
+        if failures:
+            raise failures.pop()
+    calls = fake(cuda=True, op=once)
+    device, note = choose_device("auto", "lstm", 64)
+    assert device.type == "cpu" and note.id == "device.busy" and "out of memory" in note.render()
+    assert "next run tries the GPU again" in note.render()
+    assert choose_device("auto", "lstm", 64) == (torch.device("cuda"), None)
+    assert choose_device("auto", "lstm", 64) == (torch.device("cuda"), None) and calls == ["cuda", "cuda"]
+
+
+def test_an_explicit_gpu_busy_just_now_is_refused_with_a_retry_hint(fake):
+    def busy(kind):
+        raise RuntimeError("CUDA error: CUDA-capable device(s) is/are busy or unavailable")
+    calls = fake(cuda=True, op=busy)
+    for _ in range(2):
+        with pytest.raises(Problem) as refused:
+            resolve_device("cuda")
+        assert refused.value.messages[0].id == "device.busy_explicit"
+        assert "try again" in refused.value.messages[0].render()
+    assert calls == ["cuda", "cuda"]  # not kept
+
+
+@pytest.mark.parametrize("error", [NO_KERNELS, "CUDA driver version is insufficient for CUDA runtime version",
+                                   "CUDA error: no kernel image is available for execution on the device"])
+def test_a_failure_that_always_recurs_is_kept_for_the_process(fake, error):
+    def fails(kind):
+        raise RuntimeError(error)
+    calls = fake(cuda=True, op=fails)
+    for _ in range(3):
+        assert choose_device("auto", "lstm", 64)[1].id == "device.no_kernels"
+    assert calls == ["cuda"]
+    assert devices.recurs(devices._probed["cuda"])
+
+
+def test_a_gpu_this_pytorch_cannot_use_is_named_instead_of_a_silent_cpu(fake, monkeypatch):
+    fake(cuda=False, nvidia=1)  # a card on the bus, but is_available() is False: the driver is too old for the wheel
+    too_old = ("The NVIDIA driver on your system is too old (found version 11040). Please update your GPU driver by "
+               "downloading and installing a new version from the URL: …\nAlternatively, go to: …")
+
+    def init():
+        raise RuntimeError(too_old)
+    monkeypatch.setattr(torch.cuda, "init", init)
+    device, note = choose_device("auto", "lstm", 64)
+    assert device.type == "cpu" and note.id == "device.gpu_unusable"
+    text = note.render()
+    assert "NVIDIA GPU" in text and "too old (found version 11040)" in text and "README.md" in text
+    assert "Alternatively" not in text  # the first line only
+    zh = note.render(catalog("zh").gettext)
+    assert zh != text and "README.md" in zh
+    with pytest.raises(Problem) as refused:  # asked for by name: the same reason, not "not available"
+        resolve_device("cuda")
+    assert refused.value.messages[0].id == "device.broken" and "too old" in str(refused.value)
+    fake(cuda=False, nvidia=0)  # no NVIDIA card at all: the CPU without a note
+    assert choose_device("auto", "lstm", 64) == (torch.device("cpu"), None)
+
+
+def test_nvidia_cards_are_counted_from_the_pci_bus(tmp_path):
+    for name, vendor, kind in (("0000:00:02.0", "0x8086", "0x030000"),  # Intel graphics
+                               ("0000:01:00.0", "0x10de", "0x030000"),  # an NVIDIA VGA card
+                               ("0000:01:00.1", "0x10de", "0x040300"),  # its HDMI audio
+                               ("0000:02:00.0", "0x10de", "0x030200")):  # an NVIDIA 3D controller (a data-centre GPU)
+        entry = tmp_path / name
+        entry.mkdir()
+        (entry / "vendor").write_text(vendor + "\n")
+        (entry / "class").write_text(kind + "\n")
+    (tmp_path / "broken").mkdir()  # unreadable entries are skipped
+    assert devices.nvidia_gpus(tmp_path) == 2
+    assert devices.nvidia_gpus(tmp_path / "missing") == 0
 
 
 def test_the_start_event_says_why_auto_chose_the_cpu(fake, tiny):
@@ -273,6 +367,38 @@ def test_cuda_jobs_have_their_own_cap_and_line_beside_the_cpu(fake, copies, monk
     assert len(copies) == 1 and {origins[g] for g in ("g1", "g2", "g3")} == {"on cuda"}
     assert origins["cpu"] == "tests" and manager._copies._copies == {}
     assert freed == ["cuda"]  # the copy let go, and the cache emptied, when the last GPU job ended
+
+
+@pytest.mark.parametrize("device", ["cuda", "cpu"])
+def test_a_measurement_runs_alone_on_its_device(fake, copies, monkeypatch, tiny, device):
+    """The Conclusion's scaling measurement (a task) waits for the runs on its device to end though the cap would
+    allow one more, and nothing starts beside it: it never times itself against a run training at once."""
+    fake(cuda=True)
+    log = []
+    gate = gated_execute(monkeypatch, log)
+    manager = LocalExecutor(max_running=2, max_gpu_jobs=2, threads=torch.get_num_threads())
+    cfg = replace(TINY, device=device)
+    manager.submit(cfg, tiny, owner="o", name="first")
+    wait_for(lambda: running(log) == ["first"])
+
+    def measure(job):
+        log.append(("start", "task", ""))
+        gate("task").wait(30)
+        log.append(("end", "task", ""))
+    task = manager.submit_task(measure, "o", "scaling", device)
+    later = manager.submit(cfg, tiny, owner="o", name="later")
+    time.sleep(0.6)
+    assert running(log) == ["first"] and (task.state, later.state) == ("queued", "queued")  # cap 2, one running
+    assert (manager.position(task), manager.position(later)) == (1, 2)
+    gate("first").set()
+    wait_for(lambda: running(log) == ["task"])
+    time.sleep(0.6)
+    assert later.state == "queued" and manager.counts(device)["running"] == 1  # nothing beside the measurement
+    gate("task").set()
+    wait_for(lambda: running(log) == ["later"])
+    gate("later").set()
+    wait_for(lambda: settled(manager))
+    assert task.state == "done" and [n for kind, n, _ in log if kind == "start"] == ["first", "task", "later"]
 
 
 def test_a_device_that_cannot_run_is_refused_before_anything_is_queued(fake, tiny):
@@ -410,6 +536,25 @@ def test_no_cpu_run_reseeds_the_process_wide_generator(tiny, monkeypatch):
     assert seeded == [] and torch.equal(torch.get_rng_state(), state)
 
 
+@pytest.mark.parametrize("kind", ["cuda", "mps"])
+def test_a_gpu_dropout_run_seeds_only_the_accelerator_under_the_generators_lock(kind, monkeypatch):
+    from lib.models import seeding
+    from lib.training.train import dropout_randomness
+
+    seeded, cpu_seeded = [], []
+    backend = torch.cuda if kind == "cuda" else torch.mps
+    monkeypatch.setattr(backend, "manual_seed", lambda seed: seeded.append((seed, seeding._GLOBAL_GENERATOR.locked())))
+    monkeypatch.setattr(torch, "manual_seed", cpu_seeded.append)
+    state = torch.get_rng_state()
+    cfg = replace(TINY, layers=2, dropout=0.3, seed=7)
+    assert dropout_randomness(cfg, torch.device(kind)) is None  # cuDNN / MPS draw from the device's generator
+    assert seeded == [(7, True)] and cpu_seeded == []  # the accelerator's alone, while holding the lock
+    assert torch.equal(torch.get_rng_state(), state) and not seeding._GLOBAL_GENERATOR.locked()
+    assert dropout_randomness(replace(cfg, dropout=0.0), torch.device(kind)) is None and len(seeded) == 1
+    stream = dropout_randomness(cfg, torch.device("cpu"))  # the CPU's: the run's private stream
+    assert stream is not None and len(seeded) == 1
+
+
 # ---------------------------------------------------------------- 7. the first step is left out of the speed
 
 def test_the_first_progress_reading_leaves_out_the_setup_step(tiny, monkeypatch):
@@ -431,10 +576,29 @@ def test_the_first_progress_reading_leaves_out_the_setup_step(tiny, monkeypatch)
     assert synced == [torch.device("cpu")]  # one wait for the device, after the first step only
 
 
-# ---------------------------------------------------------------- 8. the GPU benchmark on a machine without one
+# ---------------------------------------------------------------- 8. benchmarks compare like with like
 
-@pytest.mark.skipif(torch.cuda.is_available() or torch.backends.mps.is_available(), reason="this machine has one")
-def test_the_gpu_benchmark_says_clearly_that_there_is_no_gpu():
-    done = subprocess.run([sys.executable, "-m", "bench.gpu"], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
-    assert done.returncode == 2 and "no CUDA or MPS device" in done.stderr and done.stdout == ""
+def test_the_throughput_benchmark_runs_every_contender_on_one_device(fake, monkeypatch):
+    """On a Mac, "auto" put the lesson's loop on MPS and ours (an LSTM at batch 64) on the CPU: every child is now
+    told the one device type a run of ours resolves to, and a sample from another device stops the comparison."""
+    from bench import throughput
+
+    fake(mps=True)
+    assert throughput.contender_device("auto", 64) == "cpu"  # MPS is slower than the CPU at batch 64
+    assert throughput.contender_device("auto", 512) == "mps" and throughput.contender_device("cpu", 512) == "cpu"
+    told = []
+
+    def sample(name, args, extra_env):
+        told.append((name, args.device))
+        return {"train_sps": 1000.0, "eval_sps": 2000.0, "faults_per_step": 1.0, "process_wall_s": 1.0,
+                "others_cores": 0.0, "maxrss_mb": 1.0, "precision": "fp32", "malloc_tuned": True,
+                "device_type": "mps" if name == "lesson" and args.device == "auto" else args.device}
+    monkeypatch.setattr(throughput, "sample", sample)
+    args = throughput.parser().parse_args(["--rounds", "1", "--only", "lesson", "ours_fp32", "--skip-time-to-98"])
+    result = throughput.run(args)
+    assert sorted(told) == [("lesson", "cpu"), ("ours_fp32", "cpu")] and result["device"].startswith("CPU")
+    args = throughput.parser().parse_args(["--rounds", "1", "--only", "lesson", "--skip-time-to-98",
+                                           "--device", "mps"])
+    monkeypatch.setattr(throughput, "sample", lambda name, a, env: {**sample(name, a, env), "device_type": "cpu"})
+    with pytest.raises(RuntimeError, match="not all on mps"):
+        throughput.run(args)

@@ -31,16 +31,27 @@ def imported_modules(paths) -> set[str]:
     return names
 
 
+def pinned(name: str) -> set[str]:
+    """The packages a requirements file pins itself (not those of the files it includes with -r)."""
+    return {re.split(r"[=<>~!\[ ]", line)[0].strip().lower().replace("_", "-")
+            for line in (ROOT / name).read_text().splitlines() if line and not line.startswith(("#", "-r"))}
+
+
 def test_requirements_txt_installs_everything_the_app_imports():
-    """Community Cloud installs requirements.txt alone (not requirements-dev.txt): the app must need nothing else."""
+    """Community Cloud installs requirements.txt alone (not requirements-dev.txt): the app must need nothing else.
+    Ray is optional (requirements-ray.txt): only imported inside the functions that run when it is asked for."""
     app = [ROOT / "streamlit_app.py", *[p for d in ("lib", "ui", "views") for p in (ROOT / d).rglob("*.py")]]
     local = {"lib", "ui", "views", "bench"}
-    third_party = imported_modules(app) - set(sys.stdlib_module_names) - local - {"__future__"}
-    pinned = {re.split(r"[=<>~!\[ ]", line)[0].strip().lower().replace("_", "-")
-              for line in (ROOT / "requirements.txt").read_text().splitlines() if line and not line.startswith("#")}
+    optional = pinned("requirements-ray.txt")
+    third_party = imported_modules(app) - set(sys.stdlib_module_names) - local - {"__future__"} - optional
+    at_load = {a.name.split(".")[0] if isinstance(node, ast.Import) else node.module.split(".")[0]
+               for path in app for node in ast.parse(path.read_text()).body if isinstance(node, (ast.Import,
+                                                                                                   ast.ImportFrom))
+               for a in getattr(node, "names", [])}
+    assert optional == {"ray"} and not optional & at_load
     providers = packages_distributions()
     missing = {m: providers.get(m) for m in third_party
-               if not {d.lower().replace("_", "-") for d in providers.get(m, [])} & pinned}
+               if not {d.lower().replace("_", "-") for d in providers.get(m, [])} & pinned("requirements.txt")}
     assert len(third_party) >= 8 and missing == {}
 
 

@@ -15,13 +15,13 @@ from lib.models.families import FAMILIES
 from ui import i18n
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["lesson.py", "train.py", "row_order.py", "inspector.py", "conclusion.py"]
+PAGES = ["lesson.py", "train.py", "row_order.py", "inspector.py", "conclusion.py", "classroom.py"]
 # Words that stay as they are in Chinese text: names, units, file formats, and the app's own name.
 NAMES = {*FAMILIES, "mnist", "pytorch", "sgd", "adam", "adamw", "cpu", "gpu", "mps",
          "cuda", "nvidia", "apple", "bfloat16", "float32", "tanh", "linear", "one-cycle", "mb", "json", "toml", "nan",
-         "inf", "amx", "safetensors", "config", "row", "by", "auto", "h", "c", "true", "false", "pytorch note",
-         "note", "note38", "x", "dropout", "gzip", "streamlit", "python", "torchvision", "idx", "rgba", "softmax",
-         "cudnn"}
+         "inf", "gb", "amx", "safetensors", "config", "row", "by", "auto", "h", "c", "true", "false", "pytorch note",
+         "note", "note38", "x", "dropout", "gzip", "streamlit", "python", "torchvision", "idx", "rgba", "avx512",
+         "bf16", "xeon", "epyc", "amd", "mcnemar", "ray", "softmax", "cudnn"}
 
 
 def load_tool():
@@ -36,7 +36,9 @@ def english_words(text: str) -> list[str]:
     text = re.sub(r"`[^`]*`", " ", text)  # inline code
     text = re.sub(r"python -m [\w.]+( --?[\w-]+| [a-z][\w-]*)*", " ", text)  # a command named as text
     text = re.sub(r"\S*/\S*", " ", text)  # paths and file names (MNIST/raw/…, data/)
-    text = re.sub(r"\b(MNIST_ROOT|ROW_BY_ROW_\w+|[a-z]+-[a-z]+(-[a-z]+)*|Row by Row)\b", " ", text)
+    text = re.sub(r"\b(MNIST_ROOT|ROW_BY_ROW_\w+|Row by Row)\b", " ", text)
+    text = re.sub(r"\b[a-z0-9]+(-[a-z0-9]+)+\b", lambda m: " " if m.group(0) in NAMES else m.group(0).replace("-", " "),
+                  text)  # a hyphenated id (lstm-forward) is English unless it is a name that stays (one-cycle)
     words = re.findall(r"[A-Za-z][A-Za-z0-9.]*", text)
     return [w for w in words if w.lower().strip(".") not in NAMES and len(w.strip(".")) > 1]
 
@@ -228,3 +230,20 @@ def test_sentences_are_joined_as_the_language_writes_them_and_empty_ones_left_ou
     one, two = ("One.", "Two.") if lang == "en" else ("一。", "二。")
     assert i18n.sentences(one, "", two) == joined
     assert i18n.sentences("", "") == ""
+
+
+def test_every_shipped_model_and_widget_option_is_offered_in_chinese(mnist):
+    """Inspect's model picker lists every shipped model; in Chinese none of them, and no option of any widget on the
+    Train form, may show an English id (lstm-forward) or label."""
+    pages = {"inspector.py": "inspect_model", "train.py": None}
+    for page, picker in pages.items():
+        at = AppTest.from_file(str(ROOT / "views" / page), default_timeout=120)
+        at.query_params["lang"] = "zh"
+        at.run()
+        widgets = [*at.selectbox, *at.radio, *at.select_slider, *at.multiselect]
+        options = [str(o) for w in widgets for o in (w.options or [])]
+        if picker:
+            shown = next(w for w in widgets if w.key == picker).options
+            assert len([o for o in shown if "自带" in o]) >= 16  # every shipped model is offered, titled in Chinese
+        leftovers = sorted({w for text in options for w in english_words(text)} - {"Language", "English"})
+        assert leftovers == [], (page, leftovers)

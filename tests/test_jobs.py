@@ -135,12 +135,15 @@ def test_a_finished_job_keeps_its_last_epochs_scores_instead_of_scoring_again(ma
     assert job.result["acc"] == job.last("epoch")["test_acc"]
 
 
-def test_seed_groups_keep_scored_groups_of_two_or_more():
-    from types import SimpleNamespace as Run
+def test_seed_groups_keep_comparable_groups_of_two_or_more():
+    """A group pools its runs that ended and learned: a stopped one, an unscored one and a lone one stay out."""
+    from lib.runs.record import RunRecord, seed_groups
 
-    from lib.runs.record import seed_groups
-    runs = [Run(group=1, result={"acc": 0.9}), Run(group=1, result={"acc": 0.8}), Run(group=2, result={"acc": 0.7}),
-            Run(group=0, result={"acc": 0.6}), Run(group=3, result=None), Run(group=3, result={"acc": 0.5})]
+    def run(group, acc, state="done"):
+        return RunRecord(TrainConfig(), "o", group=group, state=state, result=None if acc is None else {"acc": acc})
+
+    runs = [run(1, 0.9), run(1, 0.8), run(1, 0.85, state="stopped"), run(2, 0.7), run(0, 0.6), run(3, None),
+            run(3, 0.5)]
     assert [[r.result["acc"] for r in g] for g in seed_groups(runs)] == [[0.9, 0.8]]
 
 

@@ -91,7 +91,7 @@ def fake_scaling(device="auto", heights=scaling.HEIGHTS, families=scaling.MEASUR
                  on_result=lambda *a: None):
     """A quick stand-in for lib.experiments.scaling.scaling: the CNN runs out of memory at 224, everything else is measured."""
     out = {"device": "Test CPU", "heights": list(heights), "batch_size": batch, "hidden": 100, "layers": 2,
-           "threads": 2, "sequential_steps": {f: [scaling.sequential_steps(f, h) for h in heights] for f in families},
+           "threads": 2, "sequential_steps": {f: [scaling.sequential_steps(f, h, "cpu") for h in heights] for f in families},
            "params": {f: 1 for f in families}, "train_ms": {}, "predict_ms": {}}
     for f in families:
         values = [None if (f == "cnn" and h == 224) else float(h) for h in heights]

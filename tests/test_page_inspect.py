@@ -288,7 +288,7 @@ def test_whole_image_captions_follow_the_data(monkeypatch):
     monkeypatch.setattr(i18n, "language", lambda: "en")
     seen = {"predicted": [4], "confidence": [0.8]}
     assert panels.answer_text(seen, {"label": None, "title": "Your drawing"}) == (
-        "Your drawing: taking in all 28 lines at once, the model guesses 4 (80% sure).")
+        "Your drawing: with all 28 lines in, the model's top class is 4, with a probability of 80%.")
     weights = np.full((2, 28), 0.01)
     weights[-1, [3, 10, 20]] = [0.3, 0.2, 0.1]  # the last layer's top three: lines 4, 11, 21 read
     lines = list(range(27, -1, -1))  # bottom → top: line k is row 28 - k
@@ -297,4 +297,6 @@ def test_whole_image_captions_follow_the_data(monkeypatch):
     maps = np.zeros((3, 28, 28))
     maps[1, 5, 5] = 2.0
     assert panels.features_text(maps) == ("On this digit filter 2 responds most (mean 0.00). 2 of 3 maps are zero "
-                                           "everywhere: their patterns are nowhere in this digit.")
+                                           "everywhere on this digit: their patterns are not in it, or those filters "
+                                           "never respond at all (dead filters, which this digit alone cannot tell "
+                                           "apart).")

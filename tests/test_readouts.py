@@ -132,3 +132,48 @@ def test_a_card_keeps_each_test_digits_answer(tiny):
     assert len(answers) == len(tiny.test_y) and set(answers) <= set("0123456789")
     assert sum(int(a) == y for a, y in zip(answers, tiny.test_y.tolist())) / len(answers) == \
         pytest.approx(card["metrics"]["acc"])
+
+
+def _metrics(acc, by_rows=None, predictions=None):
+    return {"acc": acc, "n": 10000, "acc_by_rows": by_rows, **({"predictions": predictions} if predictions else {})}
+
+
+def test_whether_the_mean_keeps_the_early_rows_is_a_test_either_way():
+    from lib.experiments.readouts import early_answers, readout_table
+    rows_last, rows_mean = [0.1] * 13 + [0.60] + [0.99] * 14, [0.1] * 13 + [0.80] + [0.99] * 14
+    cards = {"lstm-forward": {"metrics": _metrics(0.993, rows_last)},
+             "lstm-mean-forward": {"metrics": _metrics(0.992, rows_mean)}}
+    found = early_answers(readout_table(cards))
+    assert found == {"variant": 0.80, "last": 0.60, "rows": 14, "differ": True, "higher": True}
+    cards["lstm-mean-forward"]["metrics"]["acc_by_rows"] = [0.1] * 13 + [0.605] + [0.99] * 14
+    assert not early_answers(readout_table(cards))["differ"]
+    assert early_answers(readout_table({"lstm-forward": cards["lstm-forward"]})) is None  # not shipped yet
+
+
+def test_whether_reading_both_ways_helps_is_judged_on_the_same_digits():
+    from lib.experiments.readouts import both_ways, readout_table
+    labels = [k % 10 for k in range(1000)]
+    right = "".join(str(y) for y in labels)
+    worse = "".join(str((y + 1) % 10) if k < 60 else str(y) for k, y in enumerate(labels))
+    cards = {"lstm-random": {"metrics": _metrics(0.94, predictions=worse) | {"n": 1000}},
+             "lstm-bi-random": {"metrics": _metrics(1.0, predictions=right) | {"n": 1000}}}
+    helped = both_ways(readout_table(cards), labels)
+    assert helped["test"] == "mcnemar" and helped["differ"] and helped["errors"][1] < helped["errors"][0]
+    cards["lstm-bi-random"]["metrics"] = _metrics(0.94, predictions=worse) | {"n": 1000}
+    assert not both_ways(readout_table(cards), labels)["differ"]
+
+
+def test_the_tuning_budget_is_read_from_the_records():
+    from lib.experiments.tuning import budget_table, budgets, same_budget
+
+    def record(family, lr, acc, epoch):
+        return {"family": family, "config": {"lr": lr, "epochs": 12}, "best_val_acc": acc, "best_epoch": epoch,
+                "seconds": 600.0, "events": [{"event": "epoch", "val_n": 6000}]}
+    records = {f"lstm-lr{lr:g}": record("lstm", lr, acc, 11) for lr, acc in ((0.001, 0.992), (0.003, 0.993),
+                                                                           (0.01, 0.990))}
+    records["rnn-lr0.01"] = record("rnn", 0.01, None, None)
+    found = budgets(records)
+    assert found["lstm"]["chosen"] == 0.003 and found["lstm"]["seconds"] == 1800 and found["rnn"]["chosen"] is None
+    assert not same_budget(found) and same_budget({"lstm": found["lstm"]})
+    assert "| lstm | 0.001 (99.20%, 11), 0.003 (99.30%, 11), 0.01 (99.00%, 11) | 0.003 | 12 | 6,000 | 30 min |" in \
+        budget_table({"lstm": found["lstm"]})

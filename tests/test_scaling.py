@@ -42,7 +42,8 @@ def test_scaling_reports_one_entry_per_height_and_what_runs_in_sequence():
     assert all(len(v) == 2 and all(ms > 0 for ms in v) for v in (*out["train_ms"].values(),
                                                                    *out["predict_ms"].values()))
     steps = out["sequential_steps"]
-    assert steps["lstm"] == [29, 57] and steps["cnn"][0] == steps["cnn"][1] and steps["transformer"] == [2, 2]
+    assert steps["lstm"] == [56, 112] and steps["cnn"][0] == steps["cnn"][1] and steps["transformer"] == [2, 2]
+    assert scaling.sequential_steps("lstm", 224, "cuda") == 225  # cuDNN overlaps the 2 layers as a wavefront
 
 
 def test_a_height_the_device_cannot_hold_is_none_and_the_rest_goes_on(monkeypatch):
@@ -78,3 +79,23 @@ def test_the_table_shows_a_gap_where_memory_ran_out():
 def test_enlargement_is_read_from_the_measured_heights():
     assert scaling.enlargement((28, 56, 112, 224)) == {"side": 224, "times": 8, "pixels": 64}
     assert scaling.enlargement([28, 84]) == {"side": 84, "times": 3, "pixels": 9}
+
+
+def test_a_gpu_measurement_is_float32_without_tf32_even_in_a_fresh_process(monkeypatch):
+    """The first measurement of a fresh server ran with cuDNN's TF32 on (PyTorch's default) and later ones, after a
+    training run had turned it off, without: every measurement now sets the documented float32 itself."""
+    flags = (torch.backends.cuda.matmul, torch.backends.cudnn)
+    saved, seen = [f.allow_tf32 for f in flags], []
+    monkeypatch.setattr(scaling, "resolve_device", lambda name: torch.device("cuda"))  # a GPU, faked
+    monkeypatch.setattr(scaling, "device_label", lambda device: "GPU: NVIDIA H100 80GB HBM3")
+    monkeypatch.setattr(scaling, "measure", lambda family, height, device, repeats, batch: (
+        seen.append([f.allow_tf32 for f in flags]), {"train_ms": 1.0, "predict_ms": 0.5})[1])
+    try:
+        for f in flags:
+            f.allow_tf32 = True  # a fresh process: cuDNN's default
+        out = scaling.scaling("cuda", heights=(28,), families=("lstm", "cnn"))
+        assert seen == [[False, False], [False, False]]  # already off for the first measurement
+        assert out["precision"] == "fp32" and out["device_type"] == "cuda" and out["threads"] == 0
+    finally:
+        for f, value in zip(flags, saved):
+            f.allow_tf32 = value

@@ -50,8 +50,8 @@ def test_shipped_order_results_are_means_over_seeds():
     assert r["acc_by_rows"]["forward"] == pytest.approx([0.2, 0.8])
     assert r["matrix"]["forward"] == pytest.approx({"forward": 0.98, "reversed": 0.3})
     assert r["seeds"]["forward"]["runs"] == 2 and r["seeds"]["forward"]["sd"] == pytest.approx(0.01414, abs=1e-4)
-    assert r["seeds"]["reversed"]["runs"] == 1 and r["runs"]["forward"] == [{"seed": 0, "acc": 0.99},
-                                                                             {"seed": 1, "acc": 0.97}]
+    assert r["seeds"]["reversed"]["runs"] == 1 and r["runs"]["forward"] == [{"seed": 0, "acc": 0.99, "n": 10000},
+                                                                             {"seed": 1, "acc": 0.97, "n": 10000}]
     assert shipped_order_results(cards)["acc"]["forward"] == 0.99  # without seed cards: the shipped run alone
 
 
@@ -63,3 +63,40 @@ def test_a_mean_over_three_seeds_needs_students_t_not_1_96():
     assert stats.extremes({"a": 0.990, "b": 0.9865}, n, se, runs=3)["all_tie"]  # 2.47 standard errors: a tie
     assert not stats.extremes({"a": 0.990, "b": 0.9865}, n, se)["all_tie"]
     assert stats.t95(4) == 2.776 and stats.t95(11) == 2.228 and stats.t95(100) == stats.Z95
+
+
+def test_mcnemar_counts_only_the_digits_the_models_disagree_on():
+    from lib.experiments.stats import mcnemar
+    same = mcnemar([True] * 90 + [False] * 10, [True] * 90 + [False] * 10)
+    assert same == {"only_a": 0, "only_b": 0, "p": 1.0, "differ": False}
+    few = mcnemar([True] * 6 + [False] * 2, [False] * 6 + [True] * 2)  # 6 against 2: not enough to tell
+    assert (few["only_a"], few["only_b"]) == (6, 2) and round(few["p"], 4) == 0.2891 and not few["differ"]
+    many = mcnemar([True] * 40 + [False] * 10 + [True] * 950, [False] * 40 + [True] * 10 + [True] * 950)
+    assert many["differ"] and many["p"] < 0.001  # 40 against 10
+    big = mcnemar([True] * 700 + [False] * 600, [False] * 700 + [True] * 600)  # normal approximation past 1,000
+    assert 0.005 < big["p"] < 0.01 and big["differ"]
+
+
+def test_a_change_is_judged_by_the_test_that_fits_how_it_was_measured():
+    from lib.experiments.compare import change
+
+    def run(acc, predictions=None):
+        return {"acc": acc, "n": 10, **({"predictions": predictions} if predictions else {})}
+    seeds = change([run(0.992), run(0.993), run(0.991)], [run(0.981), run(0.982), run(0.980)])
+    assert seeds["test"] == "seeds" and seeds["differ"] and seeds["spreads"] > 5
+    assert seeds["errors"][0] == pytest.approx(0.008) and seeds["ratio"] == pytest.approx(2.375)
+    close = change([run(0.992), run(0.990), run(0.994)], [run(0.991), run(0.993), run(0.990)])
+    assert close["test"] == "seeds" and not close["differ"]
+    labels = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+    paired = change([run(0.9, "0123456780")], [run(0.8, "0123456700")], labels)  # one digit more wrong: no test
+    assert paired["test"] == "mcnemar" and not paired["differ"]
+    unpaired = change([run(0.9)], [run(0.8)], labels)  # no stored answers: each accuracy's binomial noise
+    assert unpaired["test"] == "binomial" and not unpaired["differ"]
+
+
+def test_an_epoch_range_reads_the_cards_own_history():
+    from lib.experiments.compare import epoch_range
+    card = {"history": [{"event": "epoch", "epoch": e, "scored": "test", "test_acc": a, "test_loss": 0.1,
+                         "test_n": 100} for e, a in enumerate([0.5, 0.9, 0.95, 0.93, 0.97], start=1)]}
+    assert epoch_range(card, 3) == {"low": 0.93, "high": 0.97, "first": 3, "last": 5, "split": "test", "n": 100}
+    assert epoch_range({"history": []}, 3) is None

@@ -37,23 +37,62 @@ def style(fig: go.Figure, title: str = "", height: int = 360, legend: bool = Tru
     return fig
 
 
+CUT_FROM = 0.2  # an accuracy axis starts at 0 unless every value is above this: then it is cut, and says so
+
+
+def share_axis(fig: go.Figure, ytitle: str, values, errors=None, top: float = 1.0, fmt: str = ".0%") -> go.Figure:
+    """A y axis of shares (accuracies) that does not mislead: from 0 when some value is near it; cut just below the
+    lowest value (minus its error) when all are high, its title then saying where it starts, so a gap of 7 points is
+    never drawn as most of a bar. Cut axes go with dots, never with bars (lib's callers choose the mark)."""
+    found = [v - (e or 0) for v, e in zip(values, errors or [0] * len(values)) if v is not None]
+    low = min(found, default=0.0)
+    if low <= CUT_FROM:
+        fig.update_yaxes(title=ytitle, range=[0, top], tickformat=fmt)
+        return fig
+    start = max(0.0, int((low - 0.005) * 50) / 50)  # the 2-point step at least half a point below the lowest
+    return fig.update_yaxes(title=t("{title} (axis cut: starts at {low:.0%})", title=ytitle, low=start),
+                            range=[start, top], tickformat=fmt)
+
+
 def lines(series: list[dict], xtitle: str, ytitle: str, title: str = "", yrange=None, percent=False,
           height: int = 340, whole_x: bool = False) -> go.Figure:
-    """One line per series: each {'name', 'x', 'y', optional 'color', 'dash', 'width'}."""
+    """One line per series: each {'name', 'x', 'y', optional 'color', 'dash', 'width'}; shares (percent) on an
+    honest axis (share_axis) unless `yrange` fixes it."""
     fig = go.Figure()
     for s in series:
         fig.add_trace(go.Scatter(x=s["x"], y=s["y"], name=s["name"], mode="lines+markers" if len(s["x"]) < 30
                                  else "lines", line=dict(color=s.get("color"), dash=s.get("dash"),
                                                          width=s.get("width", 3))))
     fig.update_xaxes(title=xtitle, tickformat="d" if whole_x else None, dtick=1 if whole_x else None)
-    fig.update_yaxes(title=ytitle, range=yrange, tickformat=".0%" if percent else None)
+    if percent and yrange is None:
+        share_axis(fig, ytitle, [v for s in series for v in s["y"]], top=1.02)
+    else:
+        fig.update_yaxes(title=ytitle, range=yrange, tickformat=".0%" if percent else None)
     return style(fig, title, height, legend=len(series) > 1)
+
+
+def dots(labels: list[str], values: list[float], ytitle: str, title: str = "", colors=None,
+         errors: list[float] | None = None, height: int = 340, subtitle: str = "",
+         symbols: list[str] | None = None) -> go.Figure:
+    """Accuracies as dots with ± error bars on an honest axis (share_axis), each value printed beside its dot."""
+    text = [f"{v:.2%}" + (f" ± {e * 100:.2f}" if errors is not None else "") for v, e in
+            zip(values, errors or [0] * len(values))]
+    fig = go.Figure(go.Scatter(x=labels, y=values, mode="markers+text", text=text, textposition="middle right",
+                               marker=dict(size=16, color=colors, symbol=symbols, line=dict(width=1,
+                                                                                            color="#0E1117")),
+                               textfont=dict(size=14), cliponaxis=False,
+                               error_y=dict(type="data", array=errors, visible=errors is not None, thickness=2)))
+    share_axis(fig, ytitle, values, errors, top=1.0, fmt=".1%")
+    return style(fig, title, height, legend=False, subtitle=subtitle)
 
 
 def bars(labels: list[str], values: list[float], title: str = "", colors=None, percent=True,
          yrange=None, height: int = 340, digits: int = 2, errors: list[float] | None = None,
          subtitle: str = "") -> go.Figure:
-    """One bar per label, its value printed on it; `errors` draws ± error bars and prints them beside the value."""
+    """One bar per label, its value printed on it; `errors` draws ± error bars and prints them beside the value.
+    A bar's length is its value, so the axis always starts at 0 (shares near 100% are drawn with dots())."""
+    if yrange is not None and yrange[0] != 0:
+        raise ValueError("a bar chart's axis starts at 0; draw dots() on a cut axis instead")
     text = [f"{v:.{digits}%}" if percent else f"{v:.3g}" for v in values]
     if errors is not None:
         text = [f"{s} ± {e * 100:.{digits}f}" if percent else f"{s} ± {e:.2g}" for s, e in zip(text, errors)]
@@ -104,13 +143,19 @@ def class_lines(probs, title: str = "", height: int = 340) -> go.Figure:
     return lines(series, t("rows read"), t("probability"), title, yrange=[0, 1.02], height=height)
 
 
-def grouped_bars(groups: list[str], series: list[dict], title: str = "", yrange=None, height: int = 380) -> go.Figure:
-    """Bars side by side in each group: each series {'name', 'y' (one value per group, None = missing), 'color'}."""
-    fig = go.Figure([go.Bar(x=groups, y=s["y"], name=s["name"], marker_color=s.get("color"),
-                            text=[f"{v:.1%}" if v is not None else "" for v in s["y"]], textposition="outside",
-                            textfont=dict(size=13), cliponaxis=False) for s in series])
-    fig.update_layout(barmode="group")
-    fig.update_yaxes(tickformat=".0%", range=yrange)
+def grouped_dots(groups: list[str], series: list[dict], ytitle: str, title: str = "",
+                 height: int = 380) -> go.Figure:
+    """Dots side by side in each group on an honest axis: each series {'name', 'y' (one value per group, None =
+    missing), 'color', optional 'symbol', 'errors'}."""
+    fig = go.Figure([go.Scatter(x=groups, y=s["y"], name=s["name"], mode="markers", offsetgroup=s["name"],
+                                marker=dict(size=15, color=s.get("color"), symbol=s.get("symbol"),
+                                            line=dict(width=1, color="#0E1117")),
+                                error_y=dict(type="data", array=s.get("errors"), visible=bool(s.get("errors")),
+                                             thickness=2),
+                                hovertemplate="%{x}: %{y:.2%}<extra>" + s["name"] + "</extra>") for s in series])
+    fig.update_layout(scattermode="group")
+    share_axis(fig, ytitle, [v for s in series for v in s["y"]],
+               [e for s in series for e in (s.get("errors") or [0] * len(s["y"]))], top=1.0, fmt=".1%")
     return style(fig, title, height, legend=True)
 
 
@@ -135,5 +180,5 @@ def scatter(points: list[dict], xtitle: str, ytitle: str, title: str = "", heigh
                                  marker=dict(size=13, color=mine[0]["color"], symbol=mine[0].get("symbol"),
                                              line=dict(width=1, color="#0E1117"))))
     fig.update_xaxes(title=xtitle, type="log")
-    fig.update_yaxes(title=ytitle, tickformat=".1%")
+    share_axis(fig, ytitle, [p["y"] for p in points], top=1.0, fmt=".1%")
     return style(fig, title, height, legend=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
-from ui import resources, state
+from ui import classroom, resources, state
 from ui.i18n import LANGUAGES, language, t, tn
 
 PULSE_S = 10.0  # seconds between heartbeats; the job manager stops jobs of tabs silent for settings.heartbeat_s
@@ -25,12 +25,15 @@ def sidebar() -> None:
         if resources.settings_error():
             st.error(t("The classroom settings could not be read, so the defaults apply: {e}",
                        e=resources.settings_error()))
+        if resources.executor_notice():
+            st.warning(resources.executor_notice())
         if s.classroom:
             jobs = tn("{n} training job at once on this server", "{n} training jobs at once on this server",
                       s.max_jobs)
             st.info(t("Classroom mode: up to {hidden} hidden units, {layers} layers, {epochs} epochs, "
                       "{subset:,} training digits; {jobs}.", hidden=s.max_hidden, layers=s.max_layers,
                       epochs=s.max_epochs, subset=s.max_subset, jobs=jobs))
+        classroom.sidebar()
         _pulse()
 
 

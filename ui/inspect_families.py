@@ -19,12 +19,12 @@ MAPS = 25  # feature maps drawn at most
 
 def answer_text(seen: dict, digit: dict) -> str:
     """The digit and the model's one answer, in words."""
-    guess, sure = seen["predicted"][-1], seen["confidence"][-1]
+    guess, p = seen["predicted"][-1], seen["confidence"][-1]
     if digit["label"] is None:
-        return t("{title}: taking in all 28 lines at once, the model guesses {guess} ({p:.0%} sure).",
-                 title=digit["title"], guess=guess, p=sure)
-    return t("{title}, a handwritten {label}: taking in all 28 lines at once, the model guesses {guess} ({p:.0%} "
-             "sure).", title=digit["title"], label=digit["label"], guess=guess, p=sure)
+        return t("{title}: with all 28 lines in, the model's top class is {guess}, with a probability of {p:.0%}.",
+                 title=digit["title"], guess=guess, p=p)
+    return t("{title}, a handwritten {label}: with all 28 lines in, the model's top class is {guess}, with a "
+             "probability of {p:.0%}.", title=digit["title"], label=digit["label"], guess=guess, p=p)
 
 
 def arrangement_text(lines: list[int], axis: int) -> str:
@@ -58,8 +58,10 @@ def features_text(maps) -> str:
     """The most active feature map and how many stay silent on this digit."""
     facts = map_activity(maps)
     strongest = t("On this digit filter {k} responds most (mean {m:.2f}).", k=facts["strongest"], m=facts["mean"])
-    silent = tn("{n} of {total} maps is zero everywhere: its pattern is nowhere in this digit.",
-                "{n} of {total} maps are zero everywhere: their patterns are nowhere in this digit.",
+    silent = tn("{n} of {total} maps is zero everywhere on this digit: its pattern is not in it, or the filter "
+                "never responds at all (a dead filter, which this digit alone cannot tell apart).",
+                "{n} of {total} maps are zero everywhere on this digit: their patterns are not in it, or those "
+                "filters never respond at all (dead filters, which this digit alone cannot tell apart).",
                 facts["silent"], total=facts["total"]) if facts["silent"] else ""
     return sentences(strongest, silent)
 
@@ -87,7 +89,7 @@ def show_answer(seen: dict, digit: dict) -> None:
     st.plotly_chart(inspect_charts.class_probs(seen["probs"], t("Probability of each class")), key="inspect_probs_bars",
                     width="stretch")
     st.caption(sentences(t("The model's probability for each class, its chosen class highlighted. It answers once, "
-                           "having taken in all 28 lines together, so there is no answer after each row to show."),
+                           "having taken in all 28 lines, so there is no answer after each row to show."),
                          top_text(seen["probs"])))
 
 
@@ -105,6 +107,9 @@ def show_attention(seen: dict, positions: bool) -> None:
                            "the classifier reads) attends to each line, averaged over the attention heads; darker "
                            "means more. The lines are in the order the model receives them, each labelled with its "
                            "number in the original digit."),
+                         t("Attention is not importance: it says where the class token looks, not how much the "
+                           "answer depends on that line; and after the first layer every token already mixes all "
+                           "the lines, so a later layer's attention to line k is attention to a mixture."),
                          attention_text(weights, seen["lines"], seen["axis"]), unordered))
 
 

@@ -16,12 +16,31 @@ from ui.i18n import and_list, sentences, t
 
 def reading_text(seen: dict, digit: dict, step: int) -> str:
     """The digit and the model's guess after `step` lines, in words."""
-    guess, sure = seen["predicted"][step - 1], seen["confidence"][step - 1]
+    guess, p = seen["predicted"][step - 1], seen["confidence"][step - 1]
     if digit["label"] is None:
-        return t("{title}: after {k} steps the model guesses {guess} ({p:.0%} sure).", title=digit["title"], k=step,
-                 guess=guess, p=sure)
-    return t("{title}, a handwritten {label}: after {k} steps the model guesses {guess} ({p:.0%} sure).",
-             title=digit["title"], label=digit["label"], k=step, guess=guess, p=sure)
+        return t("{title}: after {k} steps the model's top class is {guess}, with a probability of {p:.0%}.",
+                 title=digit["title"], k=step, guess=guess, p=p)
+    return t("{title}, a handwritten {label}: after {k} steps the model's top class is {guess}, with a probability "
+             "of {p:.0%}.", title=digit["title"], label=digit["label"], k=step, guess=guess, p=p)
+
+
+def answers_text(cfg) -> str:
+    """What the answers after each step are for this model: trained (every-step loss) or a by-product of the last
+    step's training, and what its read-out reads."""
+    if cfg.loss == "every-step":
+        trained = t("This model was trained to answer after every row, so each early answer is one it was taught to "
+                    "give: what it can tell from the rows read so far.")
+    else:
+        trained = t("It was trained to answer after the last step only, so its early answers are a by-product: for "
+                    "models reading top → bottom they often stay unsure until the last rows, even when the telling "
+                    "strokes came early.")
+    readout = {"last": "", "mean": t("It classifies from the mean of its outputs; after k steps, from the mean of "
+                                     "the first k."),
+               "max": t("It classifies from the maximum of its outputs; after k steps, from the maximum over the "
+                        "first k.")}[cfg.readout]
+    pieces = t("It reads each row in {p} pieces ({n} steps); the answers are shown after each whole row.",
+               p=cfg.steps_per_row, n=28 * cfg.steps_per_row) if cfg.steps_per_row > 1 else ""
+    return sentences(trained, readout, pieces)
 
 
 def final_text(seen: dict) -> str:
@@ -56,7 +75,7 @@ def show_metrics(seen: dict, digit: dict, step: int) -> None:
     st.metric(t("Settled from step"), seen["settled"], help=t("From this step on the top class no longer changes."))
 
 
-def show_reading(seen: dict, digit: dict, step: int) -> None:
+def show_reading(seen: dict, digit: dict, step: int, cfg) -> None:
     """The digit with the current line beside the metrics; then the probabilities as a heatmap and as lines."""
     left, right = st.columns([3, 2])
     with left:
@@ -74,25 +93,33 @@ def show_reading(seen: dict, digit: dict, step: int) -> None:
         st.plotly_chart(inspect_charts.step_probs(seen["probs"], step, t("Probabilities per step"), height=480),
                         key="inspect_probs_heatmap", width="stretch")
         st.caption(sentences(t("Each row is what the final classifier says after that many steps (darker = more "
-                               "probable). It was trained to answer after the last step only, so its early answers "
-                               "are a by-product: for models reading top → bottom they often stay unsure until the "
-                               "last rows, even when the telling strokes came early."), final_text(seen)))
+                               "probable)."), answers_text(cfg), final_text(seen)))
     with right:
         st.plotly_chart(inspect_charts.prob_lines(seen["probs"], step, t("Each class, step by step"), height=480),
                         key="inspect_prob_lines", width="stretch")
-        st.caption(t("The same probabilities as lines, one per class. Only the answer after the last step was "
-                     "trained to be right."))
+        st.caption(sentences(t("The same probabilities as lines, one per class."),
+                             t("Every step's answer was trained to be right.") if cfg.loss == "every-step" else
+                             t("Only the answer after the last step was trained to be right.")))
 
 
-def show_states(seen: dict, cell: str, step: int) -> None:
-    """The top layer's hidden state and, for LSTMs, the gates of one layer (what lib.models.families says `cell` has)."""
+def show_states(seen: dict, cfg, step: int) -> None:
+    """The top layer's hidden state and, for LSTMs, the gates of one layer (what lib.models.families says the model's
+    family has)."""
+    cell = cfg.family
     hidden = seen["hidden"]  # (28, H)
     st.plotly_chart(inspect_charts.states(hidden, step, t("Hidden state of the top layer ({h} units)", h=hidden.shape[1]),
                                   zmin=-1, zmax=1), key="inspect_hidden", width="stretch")
-    about = t("Each row is the top layer's output h after that step (blue positive, red negative): the only thing "
-              "the classifier reads, and only after the last step. It is not all the network remembers: an LSTM "
-              "also carries its cell state c, and each lower layer has a state of its own; neither is drawn here. "
-              "The state can keep changing over blank rows too.")
+    reads = {"last": t("Each row is the top layer's output h after that step (blue positive, red negative): the only "
+                       "thing the classifier reads, and only after the last step.") if cfg.loss == "last-step" else
+             t("Each row is the top layer's output h after that step (blue positive, red negative): the only thing "
+               "the classifier reads, after every step (this model was trained to answer after each)."),
+             "mean": t("Each row is the top layer's output h after that step (blue positive, red negative): the "
+                       "classifier reads their mean over the steps."),
+             "max": t("Each row is the top layer's output h after that step (blue positive, red negative): the "
+                      "classifier reads their maximum over the steps, unit by unit.")}[cfg.readout]
+    about = sentences(reads, t("It is not all the network remembers: an LSTM also carries its cell state c, and each "
+                               "lower layer has a state of its own; neither is drawn here. The state can keep "
+                               "changing over blank rows too."))
     st.caption(sentences(about, t("At step {k} its values run from {low:.2f} to {high:.2f}; {n} of {h} units are "
                                   "beyond ±{beyond}.", k=step, **state_range(hidden, step))))
     if "gates" not in FAMILIES[cell].panels:

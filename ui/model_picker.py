@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib.data.orders import ORDERS
 from lib.experiments.evaluate import evaluate
-from lib.models.families import FAMILIES, uses
 from lib.storage.pretrained import LESSON_MODEL
 from lib.training.config import TrainConfig
 from ui import resources, state
@@ -22,7 +20,7 @@ def model_options() -> dict[str, dict]:
     for name in sorted(shipped, key=lambda n: (n != LESSON_MODEL, n)):
         model, card = shipped[name]
         config = TrainConfig.from_dict(card["config"])
-        options[f"shipped:{name}"] = {"label": t("{title} · shipped ({name})", title=title(name, config), name=name),
+        options[f"shipped:{name}"] = {"label": t("{title} · shipped", title=state.model_title(name, config)),
                                       "model": model, "config": config}
     for name, (model, card) in uploads().items():
         options[f"upload:{name}"] = {"label": t("{name} (uploaded)", name=name), "model": model,
@@ -32,17 +30,6 @@ def model_options() -> dict[str, dict]:
             options[f"run:{job.id}"] = {"label": t("{run} (your run)", run=state.run_label(job)),
                                         "model": job.model, "config": job.config}
     return options
-
-
-def title(name: str, config: TrainConfig) -> str:
-    """A shipped model's readable name in the visitor's language; the file's id is shown beside it."""
-    if name == LESSON_MODEL:
-        return t("The lesson's LSTM, retrained here")
-    values = dict(cell=t(FAMILIES[config.family].label), layers=config.layers, hidden=config.hidden,
-                  order=t(ORDERS[config.order].title))
-    if uses(config.family, "positions") and not config.positions:
-        return t("{cell} {layers}×{hidden} without position embedding, {order}", **values)
-    return t("{cell} {layers}×{hidden}, {order}", **values)
 
 
 def pick_model() -> tuple[str, dict] | None:

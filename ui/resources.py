@@ -9,13 +9,15 @@ import torch
 from lib.data.mnist import DataUnavailable, MnistData, load_mnist
 from lib.experiments.evaluate import evaluate
 from lib.experiments.scaling import Measurements
-from lib.messages import Problem
+from lib.experiments.tuning import budgets
+from lib.messages import Message, Problem
+from lib.runs.choice import open_executor
 from lib.runs.executor import Executor
 from lib.runs.local import LocalExecutor
 from lib.runs.settings import Settings, load_settings
 from lib.storage.checkpoints import CheckpointError, list_checkpoints, load_checkpoint
-from lib.storage.pretrained import FOLDER, seed_cards
-from ui.i18n import t, tr_all
+from lib.storage.pretrained import FOLDER, seed_cards, tuning_records
+from ui.i18n import t, tr, tr_all
 
 _warm: set = set()  # what this server has loaded once: later calls are cache hits and need no spinner
 
@@ -71,10 +73,25 @@ def data_error() -> str:
 
 
 @st.cache_resource(show_spinner=False)
-def jobs() -> Executor:
-    """The one job queue of this server; its cap comes from the settings."""
+def _jobs() -> tuple[Executor, Message | None]:
     s = settings()
-    return LocalExecutor(max_running=s.max_jobs, heartbeat_timeout=s.heartbeat_s, limits=settings)
+    return open_executor(lambda: LocalExecutor(max_running=s.max_jobs, heartbeat_timeout=s.heartbeat_s,
+                                               limits=settings, max_gpu_jobs=s.max_gpu_jobs,
+                                               mps_memory_fraction=s.mps_memory_fraction),
+                         limits=settings, heartbeat_s=s.heartbeat_s)
+
+
+def jobs() -> Executor:
+    """The one executor of this server: the in-process queue (its cap from the settings), or a Ray cluster when
+    ROW_BY_ROW_EXECUTOR=ray (lib.runs.choice). Pages use it the same way whichever it is."""
+    return _first_time("jobs", t("Starting the training queue…"), _jobs)[0]
+
+
+def executor_notice() -> str:
+    """Why training does not run where the server was told to (a Ray cluster it cannot use), in the visitor's
+    language; '' when it does."""
+    notice = _jobs()[1]
+    return tr(notice) if notice else ""
 
 
 @st.cache_resource(show_spinner=False)
@@ -104,6 +121,12 @@ def _shipped() -> dict[str, tuple[torch.nn.Module, dict]]:
 def shipped_seed_cards() -> dict[str, dict]:
     """The cards of the shipped configs trained with other seeds (pretrained/seeds/): the row-order spread."""
     return seed_cards()
+
+
+@st.cache_resource(show_spinner=False)
+def tuning_budgets() -> dict[str, dict]:
+    """What each family's tuning tried and found (lib.experiments.tuning.budgets of pretrained/tuning/)."""
+    return budgets(tuning_records())
 
 
 def shipped_evaluation(name: str, order: str) -> dict:

@@ -57,6 +57,9 @@ def curves(jobs: list[Job], key: str, color_by_order: bool = False) -> None:
     accuracy = [s for j, look in zip(jobs, looks) for s in _accuracy_series(j, look)]
     mid.plotly_chart(charts.lines(accuracy, t("epoch"), t("accuracy"), _epoch_title(jobs), percent=True,
                                   whole_x=True), key=f"{key}_acc", width="stretch")
+    mid.caption(t("The dotted line is the accuracy on the training digits while they trained: a running mean over "
+                  "the epoch, taken in training mode (dropout on, the weights still changing), not a score of the "
+                  "finished model."))
     if any(_scored_on(j) == "test" for j in jobs):
         mid.caption(t("This run scores the test set after every epoch, as the original lesson does. Better "
                       "practice holds out validation digits from the training set for that, and scores the test "

@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.experiments import stats
-from lib.messages import Message
+from lib.messages import LIST_SEPARATOR, Message
 from lib.runs.job import Job
-from lib.runs.record import STATES
+from lib.runs.record import STATES, left_out
 from ui import resources, state
 from ui.i18n import sentences, t, tr
 
@@ -19,7 +19,9 @@ def state_label(job: Job) -> str:
 
 def status(job: Job) -> None:
     """Queue place, live progress, or the outcome of one run."""
-    if job.state == "queued":
+    if job.state == "queued" and getattr(job, "waiting", None) is not None:  # its turn, but not its GPU memory yet
+        st.info(tr(job.waiting))
+    elif job.state == "queued":
         st.info(t("Waiting for a free slot: place {n} in the queue ({running} running, cap {cap}).",
                   n=resources.jobs().position(job), **_counts(job)))
     elif job.state == "running":
@@ -68,3 +70,13 @@ def outcome(job: Job) -> None:
 def why(job: Job) -> str:
     """Why a run ended as it did (diverged, stopped by itself, failed, did not learn), translated; '' if nothing."""
     return tr(job.message) if job.message else ""
+
+
+def left_out_note(jobs: list[Job]) -> None:
+    """Say which runs a comparison leaves out, and why (stopped early, or did not learn): it pools only comparable
+    runs (lib.runs.record.RunRecord.comparable)."""
+    out = left_out(jobs)
+    if out:
+        st.caption(t("Left out of these figures: {runs}.", runs=t(LIST_SEPARATOR).join(
+            t("{run} (stopped early)", run=state.run_label(j)) if j.state == "stopped" else
+            t("{run} (did not learn)", run=state.run_label(j)) for j in out)))

@@ -14,7 +14,7 @@ from lib.runs.record import seed_group_spreads
 from lib.training.optim import OPTIMIZERS
 from ui import runs, state
 from ui.i18n import t
-from ui.run_status import state_label
+from ui.run_status import left_out_note, state_label
 
 
 def columns() -> dict:
@@ -49,12 +49,15 @@ def table(done: list[Job], key: str) -> list[Job]:
 
 
 def repeats(done: list[Job]) -> None:
-    """One line per group of runs repeated with other seeds: the mean and spread of their test accuracy."""
+    """One line per group of runs repeated with other seeds: the mean and spread of their test accuracy (runs that
+    were stopped or did not learn are left out, and named)."""
     for s in seed_group_spreads(done):
         st.info(t("Runs {runs}: the same settings with {k} seeds. Test accuracy {mean:.2%} ± {sd:.2%} (mean ± "
                   "standard deviation across seeds), from {low:.2%} to {high:.2%}.",
                   runs=t(LIST_SEPARATOR).join(f"#{i}" for i in s["ids"]), k=s["runs"], mean=s["mean"], sd=s["sd"],
                   low=s["min"], high=s["max"]), icon=":material/functions:")
+    if seed_group_spreads(done):
+        left_out_note([j for j in done if j.group])
 
 
 def exports(done: list[Job]) -> None:

@@ -15,7 +15,7 @@ import streamlit as st
 from lib.messages import Problem
 from lib.runs.job import Job
 from lib.training.config import TrainConfig, sized_to_data
-from ui import resources, state
+from ui import classroom, resources, state
 from ui.i18n import sentences, t, tr, tr_all
 
 
@@ -52,6 +52,7 @@ def start(key: str, configs: list[TrainConfig], names: list[str] | None = None, 
         job.group = job.id if seed_group and not jobs and len(configs) > 1 else job.group
         jobs.append(job)
         _keep(job)
+        classroom.watch(job)  # a student in a class: recorded there when it finishes
     for note in notes.values():
         st.toast(tr(note), icon=":material/info:")  # a toast outlives the rerun below
     if problems:

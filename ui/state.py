@@ -7,7 +7,8 @@ import uuid
 import streamlit as st
 
 from lib.data.orders import ORDERS
-from lib.models.families import FAMILIES
+from lib.messages import LIST_SEPARATOR
+from lib.models.families import FAMILIES, uses
 from lib.runs.job import Job
 from ui import resources
 from ui.i18n import t, tn
@@ -80,3 +81,23 @@ def device_text(start: dict) -> str:
     if start.get("device_type") == "cpu":
         return tn("CPU ({n} thread)", "CPU ({n} threads)", start.get("threads") or 1)
     return start.get("device", "")
+
+
+def model_title(name: str, config) -> str:
+    """A shipped model's name in the visitor's language, told apart from the others by its settings (its file's id,
+    lstm-forward, is English and stays off the screen)."""
+    from lib.storage.pretrained import EVERY_STEP_MODEL, LESSON_MODEL  # the two lesson models have titles of their own
+
+    if name == LESSON_MODEL:
+        return t("The lesson's LSTM, retrained here")
+    if name == EVERY_STEP_MODEL:
+        return t("The lesson's LSTM, trained on every row's answer")
+    values = dict(cell=t(FAMILIES[config.family].label), layers=config.layers, hidden=config.hidden,
+                  order=t(ORDERS[config.order].title))
+    base = t("{cell} {layers}×{hidden} without position embedding, {order}", **values) if \
+        uses(config.family, "positions") and not config.positions else t("{cell} {layers}×{hidden}, {order}", **values)
+    extras = [t("reading both ways") if config.bidirectional else "",
+              {"mean": t("mean read-out"), "max": t("max read-out")}.get(config.readout, ""),
+              t("{n} steps per row", n=config.steps_per_row) if config.steps_per_row > 1 else "",
+              t("loss on every row") if config.loss == "every-step" else ""]
+    return t(LIST_SEPARATOR).join([base, *(e for e in extras if e)])

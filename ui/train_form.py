@@ -67,7 +67,8 @@ def settings_form() -> TrainConfig | None:
     family = family_picker()
     with st.form("train_form", border=True):
         a, b, c = st.columns(3)
-        a.select_slider(t("Hidden size"), steps("hidden"), key=key("hidden"))
+        size, about = FAMILIES[family].size
+        a.select_slider(t(size), steps("hidden"), key=key("hidden"), help=t(about))
         a.slider(t("Layers"), 1, end("layers"), key=key("layers"))
         orders = choices("order")
         a.selectbox(t("Row order"), list(orders), format_func=orders.get, key=key("order"),
@@ -75,7 +76,10 @@ def settings_form() -> TrainConfig | None:
                                      for o in ORDERS.values())))
         b.select_slider(t("Learning rate"), steps("lr"), key=key("lr"),
                         format_func=lambda v: f"{v:g}",
-                        help=t("Log scale. Too high and the loss explodes (SGD) or stalls near chance (Adam)."))
+                        help=t("Log scale. Too high, and the loss explodes or stalls near chance, whatever the "
+                               "optimizer; too low, and it hardly moves. SGD's steps grow with the gradient, Adam's "
+                               "are about the learning rate itself, so they want different rates: 0.1 is the "
+                               "lesson's for SGD, about 0.001 to 0.005 for Adam."))
         optimizers, schedules = choices("optimizer"), choices("scheduler")
         b.selectbox(t("Optimizer"), list(optimizers), format_func=optimizers.get, key=key("optimizer"))
         b.selectbox(t("Learning-rate schedule"), list(schedules), format_func=schedules.get, key=key("scheduler"))
@@ -90,7 +94,9 @@ def settings_form() -> TrainConfig | None:
         c.radio(t("Device"), list(device_labels), format_func=device_labels.get, key=key("device"), horizontal=True)
         c.radio(t("Repeat with seeds"), [1, 3, 5], key="form_repeats", horizontal=True,
                 help=t("Train the same settings with this many seeds (other initial weights and batches): the table "
-                       "then shows their mean and spread, so you can tell a real difference from chance."))
+                       "then shows their mean and standard deviation. A difference between two settings smaller "
+                       "than that spread may be chance; telling it apart needs a test, which the Row order page "
+                       "makes."))
         with st.expander(t("More settings")):
             advanced(family)
         pressed = st.form_submit_button(t("Train"), type="primary", icon=":material/play_arrow:")
@@ -128,8 +134,30 @@ def advanced(family: str) -> None:
                 help=t("The lesson trains only the answer after the last row. Trained on the answer after every "
                        "row, the classifier learns to answer early too, so the accuracy after k rows shows what the "
                        "network has learned to read by then."))
+    if FAMILIES[family].recurrent:
+        reading(family)
     precisions = choices("precision")
     a.selectbox(t("Precision"), list(precisions), format_func=precisions.get, key=key("precision"),
-                help=t("bfloat16 about halves the LSTM's training time on CPUs that compute it natively (AMX); on "
-                       "other CPUs the run uses float32. float32 is the lesson's precision; it also rounds, and "
-                       "results can differ slightly between machines and thread counts."))
+                help=t("bfloat16 runs the matrix products in 16-bit numbers on CPUs that compute them natively "
+                       "(AMX, AVX512-BF16); measured once, on a Xeon with AMX, it about doubled the training speed "
+                       "(docs/benchmarks.md). It rounds more than float32, and what that does to accuracy was not "
+                       "measured here. Other CPUs, and every GPU, train in float32, the lesson's precision, which "
+                       "also rounds: results can differ slightly between machines and thread counts."))
+
+
+def reading(family: str) -> None:
+    """How a recurrent model reads and answers: its read-out, both ways or one, steps per row, the weights kept."""
+    a, b, c = st.columns(3)
+    readouts, keeps = choices("readout"), choices("keep")
+    a.selectbox(t("Read-out"), list(readouts), format_func=readouts.get, key=key("readout"),
+                help=t("What the classifier reads: the output after the last row, as in the lesson, or the mean or "
+                       "the maximum of the outputs after every row."))
+    b.checkbox(t("Read both ways"), key=key("bidirectional"),
+               help=t("A second {family} reads the lines from the last to the first; the classifier reads both. It "
+                      "then has no answer after k rows: it has read them all at every step.",
+                      family=t(FAMILIES[family].label)))
+    c.radio(t("Steps per row"), [1, 2, 4], key=key("steps_per_row"), horizontal=True,
+            help=t("Each row cut into this many pieces, one per step: 28, 56 or 112 steps for the same pixels."))
+    a.radio(t("Weights kept at the end"), list(keeps), format_func=keeps.get, key=key("keep"),
+            help=t("The last epoch's, or those of the epoch that scored best on the validation digits (early "
+                   "stopping; it needs validation digits held out)."))

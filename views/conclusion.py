@@ -14,6 +14,7 @@ from lib.experiments.conclusion import (
     VARIANTS,
     biggest_drop,
     fastest_growing,
+    fixed_order_costs,
     most_accurate_families,
     order_table,
     recorded_scaling,
@@ -21,13 +22,11 @@ from lib.experiments.conclusion import (
 )
 from lib.experiments.scaling import HEIGHTS, MEASURED, count, enlargement
 from lib.training.presets import SOURCE_ACCURACY, SOURCE_LESSON, preset
+from ui import captions, parallel, resources, run_status, runs, state
 from ui import conclusion as parts
-from ui import parallel, resources, runs, state
 from ui.captions import digit_counts
 from ui.common import page
 from ui.i18n import sentences, t, tn
-
-LESSON = f"“{SOURCE_LESSON}”"  # the source lesson's title, quoted as it is
 
 
 def shipped_cards() -> dict[str, dict]:
@@ -36,8 +35,9 @@ def shipped_cards() -> dict[str, dict]:
 
 def order_part() -> None:
     st.header(t("1 · Does an image have an order?"))
-    st.markdown(t("**The lesson's claim.** The source lesson, {lesson}, ends by saying that an image is not really "
-                  "a sequence: its rows can be read in any order and the digit is still understood.", lesson=LESSON))
+    st.markdown(t("**The lesson's claim.** The source lesson, “{lesson}”, ends by saying that an image is not really "
+                  "a sequence: its rows can be read in any order and the digit is still understood.",
+                  lesson=SOURCE_LESSON))
     table = order_table(shipped_cards())
     choices = {v: parts.variant_name(v) for v in VARIANTS} | {"none": t("none: the order does not matter")}
     if not parts.predict("predict_order", t("Predict first: when every digit gets its own random row order, which "
@@ -55,9 +55,13 @@ def order_part() -> None:
         st.caption(sentences(t("Shipped models trained on the full MNIST, each in its order (the LSTM: mean of its "
                                "seeds). The Transformer without positions was trained once, top → bottom, and scored "
                                "in each order."), parts.sentence(sizes)))
-    st.markdown(t("**Why.** A fixed order, even a scrambled one, puts the same pixels in the same places every "
-                  "time, so every family learns it about as well: for fixed orders the lesson is right. A new "
-                  "random order for every image is different: the LSTM no longer knows which row it is reading, "
+    fixed = captions.fixed_order_text(fixed_order_costs(table, resources.mnist().test_y.tolist()),
+                                      parts.variant_name) if table["acc"] else ""
+    st.markdown(sentences(t("**Why.** A fixed order, even a scrambled one, puts the same pixels in the same places "
+                            "every time, so a network can learn it; how much it costs is measured, not assumed."),
+                          fixed))
+    st.markdown(t("A new random order for every image is different: the LSTM no longer knows which row it is "
+                  "reading, "
                   "the CNN's filters see a different set of rows side by side in every image, so no pattern "
                   "across rows stays the same, and the Transformer's "
                   "positions no longer name the row. The Transformer without positions never knew the order: it "
@@ -74,9 +78,10 @@ def train_orders_yourself() -> None:
         # labels translated once, here: a format function is also called outside this run (AppTest's replies)
         models, titles = {v: parts.variant_name(v) for v in VARIANTS}, {o: t(ORDERS[o].title) for o in COMPARED}
         variants = left.multiselect(t("Models"), list(models), default=list(models), key="conclusion_variants",
-                                    format_func=models.get)
+                                    format_func=models.get, placeholder=t("Choose models"))
         orders = right.multiselect(t("Row orders"), list(titles), default=[BASELINE, PER_IMAGE],
-                                   key="conclusion_orders_picked", format_func=titles.get)
+                                   key="conclusion_orders_picked", format_func=titles.get,
+                                   placeholder=t("Choose row orders"))
         if st.button(t("Train every pair"), icon=":material/play_arrow:", disabled=not (variants and orders)):
             pairs = [(v, o) for v in variants for o in orders]
             runs.start("conclusion", [replace(preset("quick"), family=VARIANTS[v].family,
@@ -94,8 +99,9 @@ def my_orders_live(jobs: list) -> None:
                  n=len(jobs)) if len(done) < len(jobs) else tn("Your {n} run has finished.",
                                                                "All {n} of your runs have finished.", len(jobs)))
     acc: dict[str, dict[str, float]] = {}
-    for job in done:
+    for job in (job for job in done if job.comparable):
         acc.setdefault(runs.tag("conclusion", job), {})[job.config.order] = job.result["acc"]
+    run_status.left_out_note(done)
     if acc:
         parts.order_chart(acc, "conclusion_my_orders", t("Your runs: test accuracy by row order, {n} test digits",
                                                          n=digit_counts(job.result["n"] for job in done)))
@@ -160,7 +166,7 @@ def time_part() -> None:
                   "Is it also a good choice, for the accuracy it reaches and the time it takes?",
                   source=SOURCE_ACCURACY))
     points = time_points(shipped_cards(), parts.my_runs())
-    answers = most_accurate_families([p for p in points if not p["mine"]])
+    answers = most_accurate_families([p for p in points if not p["mine"]], resources.mnist().test_y.tolist())
     choices = {f: parts.family_name(f) for f in dict.fromkeys(p["family"] for p in points)} or \
         {f: parts.family_name(f) for f in MEASURED}
     if not parts.predict("predict_time", t("Predict first: which family reaches the highest test accuracy among the "
@@ -169,6 +175,7 @@ def time_part() -> None:
     if points:
         parts.time_chart(points)
     st.markdown(parts.time_why(points, answers))
+    st.caption(parts.budget_text(resources.tuning_budgets()))
 
 
 def main() -> None:

@@ -52,19 +52,23 @@ def show_digit(choice: dict, digit: dict) -> None:
     """Everything about one digit: for a recurrent model at the step chosen on the slider; for the others, the one
     answer and what their family shows inside."""
     cfg = choice["config"]
-    recurrent = FAMILIES[cfg.family].recurrent
+    recurrent = FAMILIES[cfg.family].recurrent and not cfg.bidirectional  # an answer after every row
     seen = read_digit(choice["model"], digit["image"], cfg.order, digit["seed"])
     if recurrent:
         step = st.slider(t("Steps read so far"), 1, 28, 28, key="inspect_step",
                          help=t("Move back to see what the network thought before it had read the whole digit."))
-        show_reading(seen, digit, step)
+        show_reading(seen, digit, step, cfg)
     else:
         show_answer(seen, digit)
+        if cfg.bidirectional:
+            st.caption(t("This model reads the lines both ways, from the first to the last and from the last to the "
+                         "first: at every step it has already seen every line, so it has no answer after k rows, "
+                         "only this one."))
     if get_order(cfg.order).per_image:
         st.caption(t("This model reads every digit in its own random order; here the order is fixed by the digit's "
                      "number, so it can differ from the one used when scoring the test set."))
     if recurrent:
-        show_states(seen, cfg.family, step)
+        show_states(seen, cfg, step)
     else:
         show_inside(seen, cfg)
 

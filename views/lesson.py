@@ -7,13 +7,14 @@ import inspect
 import numpy as np
 import streamlit as st
 
+from lib.experiments.analysis import shipped_order_results
 from lib.experiments.drawing import read_digit
 from lib.experiments.readings import row_ink
 from lib.models.nets import RowClassifier
 from lib.storage.pretrained import EVERY_STEP_MODEL, LESSON_MODEL
 from lib.training.optim import OPTIMIZERS
-from lib.training.presets import SOURCE_ACCURACY, SOURCE_LESSON, preset
-from ui import captions, charts, gradients, probes, resources, state
+from lib.training.presets import SOURCE_ACCURACY, SOURCE_LESSON, SOURCE_SERIES, preset
+from ui import captions, charts, gradients, probes, resources
 from ui.common import link_to, page
 from ui.i18n import t
 
@@ -72,15 +73,16 @@ def reader(image: np.ndarray, seen: dict | None, index: int, label: int) -> None
                                        t("The lesson model's guess after row {k}", k=step), yrange=[0, 1.15],
                                        digits=0), key="lesson_probs", width="stretch")
         right.metric(t("Best guess so far"), str(seen["predicted"][step - 1]))
-        right.caption(t("After row {k} the lesson model guesses {guess}, {p:.0%} sure; the digit is a {label}.",
-                        k=step, guess=seen["predicted"][step - 1], p=seen["confidence"][step - 1], label=label))
+        right.caption(t("After row {k} the lesson model's top class is {guess}, with a probability of {p:.0%}; the "
+                        "digit is a {label}.", k=step, guess=seen["predicted"][step - 1],
+                        p=seen["confidence"][step - 1], label=label))
 
 
 def diagram() -> str:
     """Graphviz DOT of the unrolled two-layer LSTM that keeps only the last output."""
     steps = [1, 2, 3, 28]
-    row, scores = t("row"), t("10 class scores")  # translated outside the f-strings, where the extractor sees them
-    nodes = [f'x{s} [label="{row} {s}", shape=box, style=filled, fillcolor="#F3F5F9"];' for s in steps]
+    scores = t("10 class scores")  # translated outside the f-strings, where the extractor sees them
+    nodes = [f'x{s} [label="{t("row {k}", k=s)}", shape=box, style=filled, fillcolor="#F3F5F9"];' for s in steps]
     for layer, fill in ((1, "#D6E9F5"), (2, "#F9D9CF")):
         nodes += [f'l{layer}_{s} [label="LSTM {layer}", style=filled, fillcolor="{fill}"];' for s in steps]
     edges = [f"x{s} -> l1_{s}; l1_{s} -> l2_{s};" for s in steps]
@@ -96,12 +98,13 @@ def diagram() -> str:
 
 def source() -> None:
     """Credit the lesson this app teaches, and say what the app adds to it."""
-    st.info(t("This page follows the Chinese tutorial “{title}” from the *Pytorch Note* series: a two-layer LSTM "
+    st.info(t("This page follows the Chinese tutorial “{title}”, one of the notes of the series [*Pytorch "
+              "Note*]({series}): a two-layer LSTM "
               "with 100 hidden units reads each MNIST digit row by row and classifies it from its last output, "
               "trained with SGD at learning rate 0.1 for 10 epochs ({source:.2%} test accuracy in the original). Row "
               "by Row adds training with your own settings and live curves, the row-order experiment that tests "
               "the lesson's claim that order does not matter, and a look inside the network as it reads.",
-              title=SOURCE_LESSON, source=SOURCE_ACCURACY), icon=":material/menu_book:")
+              title=SOURCE_LESSON, source=SOURCE_ACCURACY, series=SOURCE_SERIES), icon=":material/menu_book:")
 
 
 def idea(data) -> None:
@@ -143,7 +146,8 @@ def why_last_step() -> None:
                "color": "#D55E00"}]
     _, every = resources.shipped().get(EVERY_STEP_MODEL, (None, None))
     if every is not None:
-        series.append({"name": t("the same model trained on every answer"), "x": list(range(1, 29)),
+        series.append({"name": t("another model of the same shape, trained on every row's answer"),
+                       "x": list(range(1, 29)),
                        "y": every["metrics"]["acc_by_rows"], "color": "#0072B2", "dash": "dash"})
     st.plotly_chart(charts.lines(series, t("rows read"), t("test accuracy"), t("Accuracy if we stopped after k "
                                  "rows"), yrange=[0, 1.02], percent=True), key="lesson_by_rows", width="stretch")
@@ -158,16 +162,12 @@ def conclusions() -> None:
     st.subheader(t("7 · What the lesson shows"))
     _, card = lesson_model()
     if card is not None:
-        st.markdown(t("- **It works.** The lesson's LSTM reaches **{acc:.2%}** on the {n:,} MNIST test digits "
-                      "here (the original lesson reported {source:.2%}), trained in {s:.0f} s on {dev}.",
-                      acc=card["metrics"]["acc"], n=card["metrics"]["n"], s=card["training"]["seconds"],
-                      dev=state.device_text(card["training"]), source=SOURCE_ACCURACY))
+        st.markdown(captions.lesson_result_text(card, SOURCE_ACCURACY))
     st.markdown(t("- **But an RNN is sequential.** Step 28 needs step 27, which needs step 26…: the 28 steps "
                   "cannot run at the same time. A CNN looks at all pixels at once, so its work can run in "
-                  "parallel.\n"
-                  "- **Does order matter?** The original lesson says an image can be read in any order. The "
-                  "*Row order* page tests it: a fixed order, even a scrambled one, is learned about as well as top "
-                  "→ bottom, but a new random order for every image costs several points."))
+                  "parallel."))
+    cards = {name: card for name, (_, card) in resources.shipped().items()}
+    st.markdown(captions.order_claim_text(shipped_order_results(cards, resources.shipped_seed_cards())))
     link_to("views/conclusion.py", t("Both claims, measured against a CNN and a Transformer: the Conclusion page"),
             ":material/balance:")
 

@@ -9,10 +9,9 @@ import streamlit as st
 from lib.data.orders import ORDERS
 from lib.experiments import stats
 from lib.experiments.analysis import cross_order, rows_to_reach, run_order_results, shipped_order_results
-from lib.messages import LIST_SEPARATOR
 from lib.storage.pretrained import STRONG
 from lib.training.presets import preset
-from ui import captions, charts, resources, run_charts, run_status, runs, state
+from ui import captions, charts, readouts, resources, run_charts, run_status, runs, state
 from ui.common import page
 from ui.i18n import labels, t, tn
 
@@ -25,11 +24,12 @@ def order_name(o: str) -> str:
 
 
 def comparison(acc: dict, n: dict, by_rows: dict, matrix: dict, key: str, matrix_n: int,
-               seeds: dict | None = None, matrix_runs: int = 1) -> None:
+               seeds: dict | None = None, matrix_runs: int = 1, losses: frozenset = frozenset({"last-step"})) -> None:
     """The three charts of the experiment, each with a short reading for students computed from its numbers.
 
     `seeds`: order -> lib.experiments.stats.spread of its runs with different seeds; then `acc` holds their means.
-    `matrix_runs`: how many seeds' matrices `matrix` is the mean of.
+    `matrix_runs`: how many seeds' matrices `matrix` is the mean of. `losses`: what the models were trained to
+    answer (lib.training.loop.LOSSES), which says what their accuracy after k rows means.
     """
     orders = list(acc)
     left, right = st.columns(2)
@@ -39,31 +39,28 @@ def comparison(acc: dict, n: dict, by_rows: dict, matrix: dict, key: str, matrix
         errors, bars = [seeds[o]["sd"] for o in orders], t("mean ± spread over {k} seeds", k=repeats)
     else:
         errors, bars = [stats.margin(acc[o], n[o]) for o in orders], t("± 95% interval")
-    left.plotly_chart(charts.bars([order_name(o) for o in orders], [acc[o] for o in orders],
+    left.plotly_chart(charts.dots([order_name(o) for o in orders], [acc[o] for o in orders], t("test accuracy"),
                                   t("Test accuracy by row order, {n} test digits", n=digits),
-                                  [ORDERS[o].color for o in orders], yrange=[min(acc.values()) - 0.05, 1.0],
-                                  errors=errors, subtitle=bars), key=f"{key}_bars", width="stretch")
+                                  [ORDERS[o].color for o in orders], errors=errors, subtitle=bars,
+                                  symbols=[ORDERS[o].marker for o in orders]), key=f"{key}_bars", width="stretch")
     left.caption(captions.order_ranking(acc, n, repeats, {o: s["se"] for o, s in (seeds or {}).items()}))
     if not all(by_rows.get(o) for o in orders):  # a CNN or a Transformer: one answer, after all rows at once
         right.info(t("These models take in all 28 rows at once, so they have no answer after k rows to chart: "
                      "only recurrent models read one row after another."))
     else:
-        rows_chart(orders, by_rows, right, key, digits)
+        rows_chart(orders, by_rows, right, key, digits, losses)
     if any(matrix.get(o) for o in orders):
         matrix_chart(matrix, key, matrix_n, matrix_runs)
 
 
-def rows_chart(orders: list[str], by_rows: dict, right, key: str, digits: str) -> None:
+def rows_chart(orders: list[str], by_rows: dict, right, key: str, digits: str, losses: frozenset) -> None:
     """Accuracy after reading k rows, one line per order, and when each reaches 90% of its final accuracy."""
     series = [{"name": order_name(o), "x": list(range(1, 29)), "y": by_rows[o], **run_charts.order_look(o)}
               for o in orders]
     title = t("Accuracy after reading k rows, {n} test digits", n=digits)
     right.plotly_chart(charts.lines(series, t("rows read"), t("test accuracy"), title,
                                     yrange=[0, 1.02], percent=True), key=f"{key}_rows", width="stretch")
-    right.caption(t("Rows read before the final classifier reaches 90% of its final accuracy: {list}. It was "
-                    "trained to answer after the last row only, so these curves show when that read-out starts to "
-                    "work, not when the information arrives.",
-                    list=t(LIST_SEPARATOR).join(f"{order_name(o)} {rows_to_reach(by_rows[o])}" for o in orders)))
+    right.caption(captions.rows_read_text({o: rows_to_reach(by_rows[o]) for o in orders}, losses))
 
 
 def matrix_chart(matrix: dict, key: str, n: int, runs: int = 1) -> None:
@@ -117,7 +114,7 @@ def experiment_section() -> None:
     left, right = st.columns([3, 1])
     picked = left.multiselect(t("Orders"), list(ORDERS), default=EXPERIMENT_ORDERS,
                               format_func=labels({o: v.title for o, v in ORDERS.items()}).get,
-                              key="exp_orders")
+                              key="exp_orders", placeholder=t("Choose row orders"))
     seeds = right.radio(t("Seeds per order"), [1, 3], horizontal=True, key="exp_seeds",
                         help=t("Repeat each order with different seeds (other initial weights and batches) to see "
                                "how much of a difference is chance."))
@@ -143,13 +140,17 @@ def experiment_live(jobs: list) -> None:
 
 def experiment_results(jobs: list) -> None:
     """The same three comparisons for the student's own finished runs (means over seeds when repeated)."""
+    if not jobs or not all(job.finished for job in jobs):
+        return
     by_order: dict[str, list] = {}
     for job in jobs:
-        if job.finished and job.result is not None:
+        if job.comparable:  # a stopped run, or one that did not learn, is not pooled: the page says so
             by_order.setdefault(job.config.order, []).append(job)
-    if len(by_order) < 2 or sum(map(len, by_order.values())) < len(jobs):
+    if len(by_order) < 2:
+        run_status.left_out_note(jobs)
         return
     st.subheader(t("Your results"))
+    run_status.left_out_note(jobs)
     first = {o: runs[0] for o, runs in by_order.items()}  # the matrix uses each order's first seed
     key = "matrix-" + "-".join(str(j.id) for j in first.values())
     cache = state.analyses().setdefault("experiment", {})
@@ -159,7 +160,8 @@ def experiment_results(jobs: list) -> None:
             cache[key] = cross_order({o: j.model for o, j in first.items()}, resources.mnist(), limit=CHECK_DIGITS)
     mine = run_order_results({o: [j.result for j in runs] for o, runs in by_order.items()})
     comparison(mine["acc"], mine["n"], mine["acc_by_rows"], cache[key], key="yours",
-               matrix_n=min(CHECK_DIGITS, len(resources.mnist().test_y)), seeds=mine["seeds"])
+               matrix_n=min(CHECK_DIGITS, len(resources.mnist().test_y)), seeds=mine["seeds"],
+               losses=frozenset(j.config.loss for runs in by_order.values() for j in runs))
 
 
 def main() -> None:
@@ -169,6 +171,7 @@ def main() -> None:
            "pixels, only in another order. With a new random order per image it also loses which row it is "
            "reading: the order carried part of the information."))
     shipped_section()
+    readouts.section()
     experiment_section()
 
 

@@ -1,4 +1,4 @@
-"""Command line: `python -m lib.cli train|evaluate|make-pretrained|make-sample|shipped-table|scaling` (and
+"""Command line: `python -m lib.cli train|evaluate|make-pretrained|make-sample|shipped-table|scaling|class` (and
 gradients|probe|parallel|record-experiments, from lib.cli.experiments)."""
 
 from __future__ import annotations
@@ -6,23 +6,27 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import sys
-from dataclasses import fields, replace
-from datetime import datetime
+from dataclasses import fields
 from pathlib import Path
 
 from lib.cli import experiments as experiment_commands
+from lib.cli.classroom import add_commands as add_class_commands
+from lib.cli.remote import train_elsewhere
 from lib.data.mnist import DataUnavailable, MnistData, load_mnist
 from lib.data.orders import ORDERS
 from lib.data.sample import FOLDER as SAMPLE_FOLDER
 from lib.data.sample import make_sample
 from lib.experiments import scaling
-from lib.experiments.analysis import cross_order
 from lib.experiments.evaluate import evaluate
 from lib.messages import Message
 from lib.models.families import FAMILIES
-from lib.storage.checkpoints import CheckpointError, card_from_run, load_checkpoint, save_card, save_checkpoint
-from lib.storage.pretrained import FOLDER, SPECS, seed_name
+from lib.runs.choice import EXECUTORS, open_executor
+from lib.storage import documents
+from lib.storage.checkpoints import CheckpointError, card_from_run, load_checkpoint, save_checkpoint
+from lib.storage.pretrained import FOLDER, SPECS
+from lib.storage.shipping import make
 from lib.training.config import LEGACY_NAMES, TrainConfig, sized_to_data
 from lib.training.devices import DEVICES, resolve_device
 from lib.training.fit import fit
@@ -83,8 +87,14 @@ def cmd_train(args) -> int:
     for note in notes:
         print(f"note: {note.render()}", file=sys.stderr)
     on_event = (lambda e: print(json.dumps(e), flush=True)) if args.json else _Progress()
+    executor, notice = open_executor(lambda: None, flag=args.executor)  # None: train in this process, as ever
+    if notice is not None:
+        print(f"note: {notice.render()}", file=sys.stderr)
+    if executor is not None:
+        return train_elsewhere(executor, cfg, data, args, on_event, _test_digits(data))
     model, card, result = fit_and_card(cfg, data, args.name or Path(args.out or "run").stem, on_event)
-    if args.out and card is not None:
+    if args.out and card is not None:  # trained here: the card says so, as a Ray run's names its worker
+        card |= {"executor": "local", "worker": f"{socket.gethostname()} pid {os.getpid()}"}
         save_checkpoint(Path(args.out).with_suffix(""), model, card)
     if args.json:
         print(json.dumps(result))
@@ -111,71 +121,30 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_make_pretrained(args) -> int:
+    """Tune (where a model's family is tuned), train, score once and save every shipped model asked for; resumable."""
     seed = TrainConfig.from_dict({"seed": args.seed}).validate().seed  # the checks of every other way in
     data = load_mnist()
     if not data.full:
         print("error: make-pretrained needs the full MNIST: set MNIST_ROOT", file=sys.stderr)
         return 2
-    for name in args.only or list(SPECS):
-        description, cfg = SPECS[name].description, SPECS[name].config
-        cfg = replace(cfg, device=args.device, seed=seed)
-        stem = Path(args.out) / name if seed == 0 else Path(args.out) / "seeds" / seed_name(name, seed)
-        name = seed_name(name, seed)
-        print(f"== {name}: {description}", flush=True)
-        model, card, result = fit_and_card(cfg, data, name, _Progress())
-        if card is None:
-            print(f"error: {name} did not train: {result['message']}", file=sys.stderr)
-            return 1
-        if cfg.loss == "last-step":  # the row-order experiment: each model read in every order
-            card["cross_order"] = cross_order({cfg.order: model}, data)[cfg.order]
-        card["description"] = description
-        if seed == 0:
-            save_checkpoint(stem, model, card)
-        else:  # another seed's run only adds to the spread: its card, not its weights, ships
-            save_card(stem, card)
-        print(json.dumps(result), flush=True)
-    return 0
-
-
-def shipped_table(folder: Path = FOLDER) -> str:
-    """Markdown table of the shipped models, read from their cards."""
-    lines = ["| model | family | layers×hidden | optimizer | epochs | order | test acc | train time | device |",
-             "|---|---|---|---|---:|---|---:|---:|---|"]
-    total, spans = 0.0, []
-    for name in SPECS:
-        card_path = Path(folder) / f"{name}.json"
-        if not card_path.is_file():
-            lines.append(f"| {name} | missing: run make-pretrained | | | | | | | |")
-            continue
-        card = json.loads(card_path.read_text())
-        c, tr = card["config"], card["training"]
-        total += tr["seconds"]
-        end = datetime.fromisoformat(card["date"]).timestamp()  # the card is written when training ends
-        spans.append((end - tr["seconds"], end))
-        device = tr["device"] if tr.get("device_type") != "cpu" else \
-            f"CPU ({tr['threads']} thread{'s' if tr['threads'] > 1 else ''})"
-        family = c["family"] + ("" if c.get("positions", True) else " (no positions)")
-        lines.append(f"| {name} | {family} | {c['layers']}×{c['hidden']} | {c['optimizer']} lr {c['lr']:g} | "
-                     f"{c['epochs']} | {c['order']} | {card['metrics']['acc']:.2%} | {tr['seconds'] / 60:.1f} min | "
-                     f"{device} |")
-    wall = _covered(spans)
-    lines.append(f"\nTraining time recorded in the cards: {total / 60:.0f} min in all; {wall / 60:.0f} min of wall time "
-                 "(runs that overlapped count once).")
-    return "\n".join(lines)
-
-
-def _covered(spans: list[tuple[float, float]]) -> float:
-    """Seconds covered by the union of (start, end) spans: runs that overlapped count once, gaps not at all."""
-    total, reach = 0.0, float("-inf")
-    for begin, end in sorted(spans):
-        total += max(0.0, end - max(begin, reach))
-        reach = max(reach, end)
-    return total
+    return make(args.only or list(SPECS), data, Path(args.out), args.device, seed)
 
 
 def cmd_shipped_table(args) -> int:
-    print(shipped_table())
+    print(documents.shipped_table())
     return 0
+
+
+def cmd_docs(args) -> int:
+    """Check (or with --write rewrite) the documents' blocks generated from the cards; 1 when some are stale."""
+    if args.write:
+        for block in documents.write():
+            print(f"rewrote {block}")
+        return 0
+    stale = documents.stale()
+    for block in stale:
+        print(f"stale: {block} (python -m lib.cli docs --write)")
+    return 1 if stale else 0
 
 
 def _positive(text: str) -> int:
@@ -231,6 +200,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="save weights and card to this path (.safetensors + .json)")
     p.add_argument("--name", help="the name written into the card")
     p.add_argument("--json", action="store_true", help="one JSON object per line; the last is the result")
+    p.add_argument("--executor", choices=EXECUTORS, help="where to train: local (this process, the default) or ray "
+                   "(the cluster at RAY_ADDRESS, else a local Ray); default: $ROW_BY_ROW_EXECUTOR, else local")
     p.set_defaults(func=cmd_train)
     p = sub.add_parser("evaluate", help="score a saved model on the MNIST test set")
     p.add_argument("path")
@@ -257,10 +228,14 @@ def parser() -> argparse.ArgumentParser:
     experiment_commands.add_commands(sub)  # gradients, probe, parallel, record-experiments
     p = sub.add_parser("shipped-table", help="print the shipped models' markdown table (as in the README)")
     p.set_defaults(func=cmd_shipped_table)
+    p = sub.add_parser("docs", help="check the documents' tables generated from the cards (--write rewrites them)")
+    p.add_argument("--write", action="store_true")
+    p.set_defaults(func=cmd_docs)
     p = sub.add_parser("make-sample", help="rebuild mnist-sample/ (the shipped offline digits) from the official files")
     p.add_argument("--root", help="the official MNIST in torchvision's layout (default: $MNIST_ROOT)")
     p.add_argument("--out", default=str(SAMPLE_FOLDER))
     p.set_defaults(func=cmd_make_sample)
+    add_class_commands(sub)
     return ap
 
 

@@ -10,10 +10,10 @@ import numpy as np
 import torch
 
 from lib import ROOT
-from lib.messages import Problem, msg
 from lib.data.idx import read_idx
 from lib.data.sample import FOLDER as SAMPLE_FOLDER
 from lib.data.sample import check_sample
+from lib.messages import Problem, msg
 
 MEAN, STD = 0.1307, 0.3081  # the classic MNIST pixel statistics (of x / 255)
 SIDE = 28  # an MNIST digit is 28 x 28 pixels

@@ -7,7 +7,6 @@ from the official ones; `manifest.json` records their checksums and which offici
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 from pathlib import Path

@@ -30,7 +30,8 @@ def shipped_order_results(cards: dict[str, dict], seed_cards: dict[str, dict] | 
     matrix = {o: _mean_dicts([c.get("cross_order", {}) for c in runs[o]]) for o in orders}
     return {"orders": orders, **run_order_results({o: [c["metrics"] for c in runs[o]] for o in orders}),
             "matrix": matrix,
-            "runs": {o: [{"seed": c["config"]["seed"], "acc": c["metrics"]["acc"]} for c in runs[o]] for o in orders}}
+            "runs": {o: [{"seed": c["config"]["seed"], "acc": c["metrics"]["acc"], "n": c["metrics"]["n"]}
+                     for c in runs[o]] for o in orders}}
 
 
 def run_order_results(results: dict[str, list[dict]]) -> dict:

@@ -15,7 +15,8 @@ from statistics import fmean
 
 from lib import ROOT
 from lib.data.orders import LESSON_ORDER, get_order
-from lib.experiments.stats import differ
+from lib.experiments.compare import change
+from lib.experiments.stats import differ, mcnemar, right_answers
 from lib.messages import N_
 from lib.models.families import FAMILIES, weight_count
 from lib.storage.pretrained import EXTRA_SEEDS, FAMILY_ORDERS, seed_name
@@ -59,12 +60,13 @@ def _runs(cards: dict[str, dict], variant: str, order: str) -> list[dict]:
 def order_table(cards: dict[str, dict]) -> dict:
     """Test accuracy per variant and row order, from the shipped cards: {"acc": {variant: {order: mean acc}},
     "runs": {variant: {order: how many seeds}}, "n": test digits, "from": {variant: {order: how it was measured}},
-    "size": {variant: {"layers", "hidden", "weights"}} of its top → bottom model}.
+    "size": {variant: {"layers", "hidden", "weights"}} of its top → bottom model, "metrics": {variant: {order: the
+    trained runs' card metrics}} for lib.experiments.compare}.
 
     A variant trained in an order gives that order's cell ("trained"). A Transformer without positions is trained
     once, top → bottom: it cannot tell one order of the same rows from another, so its other cells are the same
     model scored in those orders (its card's cross-order row: "scored"). Missing cells are left out."""
-    acc, runs, source, size, n = {}, {}, {}, {}, 0
+    acc, runs, source, size, n, metrics = {}, {}, {}, {}, 0, {}
     for variant in VARIANTS:
         for order in COMPARED:
             trained = _runs(cards, variant, order)
@@ -72,6 +74,7 @@ def order_table(cards: dict[str, dict]) -> dict:
                 acc.setdefault(variant, {})[order] = fmean(c["metrics"]["acc"] for c in trained)
                 runs.setdefault(variant, {})[order] = len(trained)
                 source.setdefault(variant, {})[order] = "trained"
+                metrics.setdefault(variant, {})[order] = [c["metrics"] for c in trained]
                 n = trained[0]["metrics"]["n"]
         scored = _runs(cards, variant, BASELINE)
         if scored:
@@ -82,7 +85,13 @@ def order_table(cards: dict[str, dict]) -> dict:
                 if order not in acc.get(variant, {}):
                     acc[variant][order] = scored[0]["cross_order"][order]
                     runs[variant][order], source[variant][order] = 1, "scored"
-    return {"acc": acc, "runs": runs, "from": source, "size": size, "n": n}
+    return {"acc": acc, "runs": runs, "from": source, "size": size, "n": n, "metrics": metrics}
+
+
+def fixed_order_costs(table: dict, labels: list[int], to: str = "shuffled") -> dict[str, dict]:
+    """What a fixed scrambled order costs each variant trained in both the lesson's order and `to`:
+    lib.experiments.compare.change from one to the other (seeds, or McNemar's test on the same digits)."""
+    return {v: change(m[BASELINE], m[to], labels) for v, m in table["metrics"].items() if BASELINE in m and to in m}
 
 
 def order_drops(acc: dict[str, dict[str, float]], to: str = PER_IMAGE) -> dict[str, float]:
@@ -110,6 +119,25 @@ def fastest_growing(out: dict | None, kind: str = "train_ms") -> list[str]:
     return [max(grown, key=grown.get)] if grown else []
 
 
+def against(out: dict, kind: str = "train_ms") -> dict | None:
+    """The lesson's second claim read from a measurement: the first measured family that reads row by row against
+    the first one built for images (the LSTM against the CNN), height by height. {"recurrent", "parallel" (family
+    names), "heights", "faster" (heights where the recurrent step was the faster), "first" and "last" ((recurrent ms,
+    parallel ms) at the smallest and the largest height both were measured at)}; None if either is missing."""
+    names = list(out[kind])
+    recurrent = next((f for f in names if FAMILIES[f].recurrent), None)
+    parallel = next((f for f in names if FAMILIES[f].built_for_images), None)
+    if recurrent is None or parallel is None:
+        return None
+    pairs = [(h, a, b) for h, a, b in zip(out["heights"], out[kind][recurrent], out[kind][parallel])
+             if a is not None and b is not None]
+    if not pairs:
+        return None
+    return {"recurrent": recurrent, "parallel": parallel, "heights": [h for h, _, _ in pairs],
+            "faster": [h for h, a, b in pairs if a < b], "first": pairs[0][1:], "last": pairs[-1][1:],
+            "first_height": pairs[0][0], "last_height": pairs[-1][0]}
+
+
 def recorded_scaling(path: Path = RECORDED) -> dict | None:
     """The measurement recorded in the repository (`python -m lib.cli scaling --json`), None if missing or bad."""
     try:
@@ -126,25 +154,37 @@ def _weights(config: dict) -> int:
 def time_points(cards: dict[str, dict], runs: list[dict]) -> list[dict]:
     """Accuracy against training time: one point per shipped model and per finished run of the student's.
 
-    `runs`: {"name", "config" (TrainConfig dict), "acc", "n", "seconds", "device"} each. A point: name, family,
-    acc, n (test digits), seconds, device, weights, epochs (as configured), mine (True for the student's own). Seed
-    cards are left out: one point per config."""
+    `runs`: {"name", "config" (TrainConfig dict), "acc", "n", "seconds", "device"} each, `device` being the run's
+    start event (device, device_type, threads). A point: name, family, acc, n (test digits), seconds, device (that
+    dict), weights, epochs (as configured), predictions (each test digit's answer, when a card keeps them), mine (True
+    for the student's own). Seed cards are left out: one point per config."""
     shipped = [{"name": name, "config": c["config"], "acc": c["metrics"]["acc"], "n": c["metrics"]["n"],
-                "seconds": c["training"]["seconds"], "device": c["training"].get("device", ""), "mine": False}
+                "seconds": c["training"]["seconds"], "device": c["training"], "mine": False,
+                "predictions": c["metrics"].get("predictions")}
                for name, c in sorted(cards.items()) if "-seed" not in name and c.get("training")]
     mine = [{"name": r["name"], "config": r["config"], "acc": r["acc"], "n": r["n"], "seconds": r["seconds"],
-             "device": r["device"], "mine": True} for r in runs]
-    return [{**{k: v for k, v in p.items() if k != "config"}, "family": p["config"]["family"],
+             "device": r["device"], "mine": True, "predictions": None} for r in runs]
+    return [{**p, "family": p["config"]["family"],
              "weights": _weights(p["config"]), "epochs": p["config"]["epochs"]}
             for p in shipped + mine if p["config"]["family"] in FAMILIES and p["seconds"] > 0]
 
 
-def most_accurate_families(points: list[dict]) -> list[str]:
+def most_accurate_families(points: list[dict], labels: list[int] | None = None) -> list[str]:
     """The answer to the page's third prediction: the family of the most accurate point, and every family whose best
-    point ties with it (the two test accuracies differ by no more than their sampling noise, lib.experiments.stats.differ at
-    95%), most accurate first; [] without points."""
+    point ties with it, most accurate first; [] without points. Two models scored on the same test digits whose
+    cards keep each digit's answer are compared by McNemar's test on the digits they disagree on (given `labels`);
+    otherwise by each accuracy's sampling noise (lib.experiments.stats.differ, 95%)."""
     best = sorted(best_per_family(points).values(), key=lambda p: -p["acc"])
-    return [p["family"] for p in best if not differ(best[0]["acc"], best[0]["n"], p["acc"], p["n"])]
+    return [p["family"] for p in best if not _differ(best[0], p, labels)]
+
+
+def _differ(a: dict, b: dict, labels: list[int] | None) -> bool:
+    if a is b:
+        return False
+    right = [right_answers(p, labels) for p in (a, b)] if labels is not None else [None, None]
+    if all(r is not None for r in right):
+        return mcnemar(*right)["differ"]
+    return differ(a["acc"], a["n"], b["acc"], b["n"])
 
 
 def split_by_prior(answers: list[str]) -> tuple[list[str], list[str]]:

@@ -100,7 +100,8 @@ def read_digit(model: nn.Module, image: np.ndarray, order: str, seed: int = 0) -
     """
     rows = get_order(order)
     x = torch.as_tensor(np.asarray(image, dtype=np.uint8))[None]  # (1, 28, 28) uint8
-    seq = model_input(x, order, torch.Generator().manual_seed(seed))  # (1, 28, 28) float, step-major
+    seq = model_input(x, order, torch.Generator().manual_seed(seed),  # (1, 28 * per row, 28 / per row) float
+                      steps_per_row=getattr(model, "steps_per_row", 1))
     arranged = rows.apply(x, torch.Generator().manual_seed(seed))[0].numpy()  # the same draw, before normalising
     lines = rows.line_index(1, torch.Generator().manual_seed(seed))[0].tolist()  # same draw as apply's
     per_layer = ("input", "forget", "output", "cell", "attention")  # (L, B, ...): the batch is the second axis

@@ -67,8 +67,9 @@ def feature_maps(model: ConvClassifier, x: torch.Tensor) -> torch.Tensor:
 
 
 def _gates(model: RowClassifier, x: torch.Tensor) -> dict[str, torch.Tensor]:
-    inside = lstm_internals(model.rnn, x)
-    return {k: inside[k] for k in ("input", "forget", "output", "cell")}
+    """The gates and cell state after each row (L, B, 28, H): with several steps per row, the row's last step."""
+    inside, per_row = lstm_internals(model.rnn, x), model.steps_per_row
+    return {k: inside[k][:, :, per_row - 1::per_row] for k in ("input", "forget", "output", "cell")}
 
 
 PANEL_ARRAYS = {  # an Inspect panel (lib.models.families.Family.panels) -> the arrays it draws, beyond the answer
@@ -83,19 +84,22 @@ PANEL_ARRAYS = {  # an Inspect panel (lib.models.families.Family.panels) -> the 
 def trace(model: nn.Module, x: torch.Tensor) -> dict[str, np.ndarray]:
     """What the model's family shows of (B, 28, 28) normalised lines, as numpy arrays for plotting.
 
-    Every family: probs (B, 10), its answer. Recurrent: probs (B, 28, 10) instead, the answer after each step, and
-    hidden (B, 28, H), the top layer's output. Then what each of the family's panels draws (PANEL_ARRAYS). `model`
-    comes from lib.models.families.make_model, which names its family.
+    Every family: probs (B, 10), its answer. A recurrent model that reads one way: probs (B, 28, 10) instead, the
+    answer after each row (what its read-out says from the steps so far; with several steps per row, after the
+    row's last one), and hidden (B, 28, H), the top layer's output there. One that reads both ways has no answer
+    after k rows (it has read them all at every step): its one answer alone. Then what each of the family's panels
+    draws (PANEL_ARRAYS). `model` comes from lib.models.families.make_model, which names its family.
     """
     entry, was_training = family(model.family), model.training
     model.eval()
     x = x.to(next(model.parameters()).device)
-    if entry.recurrent:
-        out = model.outputs(x)  # (B, 28, H)
-        result = {"probs": model.fc(out).softmax(-1), "hidden": out}
+    per_row, panels = getattr(model, "steps_per_row", 1), entry.panels
+    if entry.recurrent and model.answers_each_step:
+        rows = slice(per_row - 1, None, per_row)  # the last step of each row
+        result = {"probs": model.step_logits(x)[:, rows].softmax(-1), "hidden": model.outputs(x)[:, rows]}
     else:
-        result = {"probs": model(x).softmax(-1)}
-    for panel in entry.panels:
+        result, panels = {"probs": model(x).softmax(-1)}, () if entry.recurrent else panels
+    for panel in panels:
         result.update(PANEL_ARRAYS[panel](model, x) if panel in PANEL_ARRAYS else {})
     model.train(was_training)
     return {k: v.float().cpu().numpy() for k, v in result.items()}

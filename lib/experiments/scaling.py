@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from lib.models.families import FAMILIES, make_model, weight_count
 from lib.models.seeding import draw_uniform
-from lib.training.devices import device_label, free_memory, is_out_of_memory, resolve_device, synchronize
+from lib.training.devices import device_label, exact_fp32, free_memory, is_out_of_memory, resolve_device, synchronize
 
 HEIGHTS = (28, 56, 112, 224)
 MEASURED = tuple(name for name, f in FAMILIES.items() if f.measured)  # lstm, gru, cnn, transformer
@@ -37,11 +37,11 @@ def build(family: str, height: int) -> torch.nn.Module:
     return model
 
 
-def sequential_steps(family: str, height: int) -> int:
-    """Computations that must run one after another in a forward pass: a recurrent layer's H steps each wait for
-    the one before (with 2 layers, cuDNN can overlap them as a wavefront: H + 1); a CNN's conv layers and a
-    Transformer's encoder layers each process all positions at once."""
-    return FAMILIES[family].sequential(height, LAYERS)
+def sequential_steps(family: str, height: int, device: str = "cpu") -> int:
+    """Computations that must run one after another in a forward pass on a device type: a recurrent layer's H steps
+    each wait for the one before (2 layers: 2H on a CPU, H + 1 on a CUDA GPU, where cuDNN overlaps them as a
+    wavefront); a CNN's conv layers and a Transformer's encoder layers each process all positions at once."""
+    return FAMILIES[family].sequential(height, LAYERS, device)
 
 
 def upsampled(height: int, batch: int = BATCH, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -112,11 +112,14 @@ def measure(family: str, height: int, device: torch.device, repeats: int = 5, ba
 def scaling(device: str = "auto", heights=HEIGHTS, families=MEASURED, repeats: int = 5, batch: int = BATCH,
             on_result=lambda family, height, result: None) -> dict:
     """Every family at every height on one device, as the page and `lib.cli scaling --json` report it: lists of
-    milliseconds per step (None where the device ran out of memory), one entry per height."""
+    milliseconds per step (None where the device ran out of memory), one entry per height. In float32, the lesson's
+    precision, on a GPU without TF32 (exact_fp32), whether or not a training run has set that in this process yet."""
     dev = resolve_device(device)
-    out = {"device": device_label(dev), "device_type": dev.type, "heights": list(heights), "batch_size": batch, "hidden": HIDDEN,
+    exact_fp32(dev)
+    out = {"device": device_label(dev), "device_type": dev.type, "precision": "fp32", "heights": list(heights),
+           "batch_size": batch, "hidden": HIDDEN,
            "layers": LAYERS, "threads": torch.get_num_threads() if dev.type == "cpu" else 0,
-           "sequential_steps": {f: [sequential_steps(f, h) for h in heights] for f in families},
+           "sequential_steps": {f: [sequential_steps(f, h, dev.type) for h in heights] for f in families},
            "params": {f: weight_count(f, HIDDEN, LAYERS) for f in families},
            "train_ms": {f: [] for f in families}, "predict_ms": {f: [] for f in families}}
     for height in heights:

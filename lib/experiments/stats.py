@@ -77,3 +77,31 @@ def spread(values: list[float]) -> dict:
     sd = statistics.stdev(values) if len(values) > 1 else 0.0
     return {"mean": statistics.fmean(values), "sd": sd, "se": sd / math.sqrt(len(values)), "min": min(values),
             "max": max(values), "runs": len(values)}
+
+
+def mcnemar(a_right: list[bool], b_right: list[bool]) -> dict:
+    """McNemar's test for two models scored on the same digits: only the digits one gets right and the other wrong
+    count. {"only_a", "only_b", "p": the two-sided p-value (exact binomial up to 1,000 discordant digits, then the
+    normal approximation with continuity correction), "differ": p < 0.05}."""
+    if len(a_right) != len(b_right):
+        raise ValueError("McNemar's test compares answers on the same digits")
+    only_a = sum(a and not b for a, b in zip(a_right, b_right))
+    only_b = sum(b and not a for a, b in zip(a_right, b_right))
+    n, k = only_a + only_b, min(only_a, only_b)
+    if n == 0:
+        p = 1.0
+    elif n <= 1000:
+        p = min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n)
+    else:
+        z = (abs(only_a - only_b) - 1) / math.sqrt(n)
+        p = math.erfc(z / math.sqrt(2))
+    return {"only_a": only_a, "only_b": only_b, "p": p, "differ": p < 0.05}
+
+
+def right_answers(card_metrics: dict, labels: list[int]) -> list[bool] | None:
+    """Which test digits a card's model got right (its stored answers against the labels), or None when the card
+    predates stored answers."""
+    answers = card_metrics.get("predictions")
+    if not answers or len(answers) != len(labels):
+        return None
+    return [int(a) == y for a, y in zip(answers, labels)]

@@ -36,16 +36,22 @@ class Family:
     color: str = "#0072B2"  # its colour on charts across pages (Okabe-Ito, told apart without colour vision too)
     # its shape in words, singular and plural by layers; {cell} its label, {n} layers, {hidden} the hidden size
     shape: tuple[str, str] = NN_("{cell} with {n} layer of {hidden} units", "{cell} with {n} layers of {hidden} units")
+    size: tuple[str, str] = (N_("Hidden size"), N_("Hidden units per layer: the size of the memory passed from "
+                                                    "one step to the next."))  # what its `hidden` setting is called,
+    # and what it is, on the form
     built_for_images: bool = False  # its structure assumes what images are: nearby pixels belong together, and a
     # pattern means the same wherever it is (the Conclusion page's "why" says so when it wins or ties)
     measured: bool = True  # timed by the Conclusion page's sequential-against-parallel measurement (lib.experiments.scaling)
     # computations that must run one after another in a forward pass, for (image height, layers): lib.experiments.scaling
-    sequential: Callable[[int, int], int] = lambda height, layers: layers  # layers that each see every position
+    sequential: Callable[[int, int, str], int] = lambda height, layers, device: layers  # (height, layers, device
+    # type): layers that each see every position at once
 
 
-def _waits_for_each_row(height: int, layers: int) -> int:
-    """A recurrent layer's H steps each wait for the one before; stacked layers overlap as a wavefront (cuDNN)."""
-    return height + layers - 1
+def _waits_for_each_row(height: int, layers: int, device: str) -> int:
+    """A recurrent layer's H steps each wait for the one before. On a CUDA GPU cuDNN overlaps stacked layers as a
+    wavefront (layer 2 starts row 1 while layer 1 reads row 2): H + layers - 1; elsewhere (PyTorch's CPU and MPS
+    kernels) each layer runs all its steps before the next layer starts: H × layers."""
+    return height + layers - 1 if device == "cuda" else height * layers
 
 
 def _recurrent(cell: str) -> Callable[..., nn.Module]:
@@ -69,17 +75,21 @@ FAMILIES: dict[str, Family] = {
     "cnn": Family(N_("CNN"), N_("applies small 3×3 filters at every position of the image at once, then pools"),
                   lambda hidden, layers, dropout, positions, line=LINE, steps=LINE, **_: ConvClassifier(hidden, layers),
                   False, (), ("features",), color="#D55E00",
-                  sequential=lambda height, layers: 2 + layers,  # two conv + pool stages, then `layers` convs
+                  sequential=lambda height, layers, device: 2 + layers,  # two conv + pool stages, then `layers` convs
                   shape=NN_("{cell} with two convolution and pooling stages, then {n} convolution layer of {hidden} "
                             "channels",
                             "{cell} with two convolution and pooling stages, then {n} convolution layers of {hidden} "
                             "channels"),
-                  built_for_images=True),
+                  built_for_images=True,
+                  size=(N_("Channels"), N_("Channels of its last convolution layers; the two stages before them have "
+                                           "a quarter and a half as many."))),
     "transformer": Family(N_("Transformer"), N_("reads all 28 rows at once; attention lets every row look at "
                                                 "every other"),
                           lambda hidden, layers, dropout, positions, line=LINE, steps=LINE, **_: RowTransformer(
                               hidden, layers, dropout, positions, line, steps, HEADS),
-                          False, ("dropout", "positions"), ("attention",), heads=HEADS, color="#CC79A7"),
+                          False, ("dropout", "positions"), ("attention",), heads=HEADS, color="#CC79A7",
+                          size=(N_("Model width"), N_("The length of every row's vector inside the model, shared by "
+                                                      "its 4 attention heads (a multiple of 4)."))),
 }
 
 

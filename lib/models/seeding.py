@@ -34,6 +34,23 @@ class PrivateStream:
                 torch.set_rng_state(saved)
 
 
+def seed_accelerator(device: torch.device, seed: int) -> None:
+    """Seed only the accelerator's own generator, from which cuDNN draws its dropout state (reseeding it makes cuDNN
+    draw a fresh state at the next dropout step), under the lock of the process-wide generators.
+
+    Never torch.manual_seed: it also reseeds the CPU generator, the one other runs' private streams are swapped in and
+    out of (PrivateStream), and would move their dropout masks while they train.
+    """
+    with _GLOBAL_GENERATOR:
+        if device.type == "cuda" and device.index is not None:
+            with torch.cuda.device(device.index):
+                torch.cuda.manual_seed(seed)
+        elif device.type == "cuda":
+            torch.cuda.manual_seed(seed)  # the current GPU's, the one a run on "cuda" trains on
+        elif device.type == "mps":
+            torch.mps.manual_seed(seed)
+
+
 def draw_uniform(module: nn.Module, seed: int, bound: float) -> None:
     """Every parameter from U(-bound, bound), drawn from a private generator seeded with `seed` (never from the
     process-wide one that other jobs' dropout draws from)."""

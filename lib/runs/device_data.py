@@ -27,6 +27,11 @@ class SharedCopies:
             self._copies[key] = (data, copy, users + 1)
             return copy
 
+    def holds(self, data: MnistData, device: str) -> bool:
+        """Whether `data` is on `device` already (a job that starts there then needs no room for another copy)."""
+        with self._lock:
+            return device == "cpu" or self._copies.get((id(data), device), (None,))[0] is data
+
     def drop(self, data: MnistData, device: str) -> bool:
         """One job less on a device's copy; True when it was the last and the copy was let go."""
         with self._lock:

@@ -14,10 +14,13 @@ from lib.training.fit import fit
 
 
 def execute(job: Job, data: MnistData) -> None:
-    """Train through lib.training.fit (the same end-of-run scoring as the CLI), mirroring every dict into job.events;
-    the job ends with its state, result, message, time and model (back on the CPU, in eval mode)."""
+    """Train through lib.training.fit (the same end-of-run scoring as the CLI), mirroring every dict into job.events
+    (the start event with the executor and worker that train it); the job ends with its state, result, message,
+    time and model (back on the CPU, in eval mode)."""
     job.model = build_model(job.config)
-    fitted = fit(job.config, data, job.model, stop=job.stop_event, on_event=job.events.append)
+    ran_by = {"executor": job.executor, "worker": job.worker}  # the start event says what and where trained it
+    fitted = fit(job.config, data, job.model, stop=job.stop_event,
+                 on_event=lambda e: job.events.append(e | ran_by if e["event"] == "start" else e))
     job.seconds, job.result = fitted.seconds, fitted.scores
     if "message" in fitted.end:  # why it diverged, or that a finished run did not learn
         job.message = Message.from_dict(fitted.end["message"])

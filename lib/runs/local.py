@@ -2,8 +2,10 @@
 many train at once, Stop, heartbeats from the pages, and results kept in memory.
 
 Jobs on an accelerator wait in a line of their own: at most `max_gpu_jobs` train on a CUDA GPU at once, and one at a
-time on Apple MPS (a backend not safe to drive from two threads, taken through a process-wide lock). They share one
-copy of the data on the device, and a job that runs out of device memory ends alone, with its model back on the CPU.
+time on Apple MPS (a backend not safe to drive from two threads, taken through a process-wide lock). A GPU job also
+waits until the memory it may need (lib.training.memory's estimate) is free beside the jobs training there, and one
+that could never fit on the card is refused when it is submitted. They share one copy of the data on the device, and
+a job that runs out of device memory all the same ends alone, with its model back on the CPU.
 """
 
 from __future__ import annotations
@@ -12,20 +14,20 @@ import os
 import socket
 import sys
 import threading
-import time
 import traceback
 from typing import Callable
 
 import torch
 
 from lib.data.mnist import MnistData
-from lib.messages import msg
+from lib.messages import Problem, msg
 from lib.runs.device_data import SharedCopies
 from lib.runs.execute import execute, failure
 from lib.runs.executor import Executor
 from lib.runs.job import Job
 from lib.training.config import TrainConfig, uses_dropout
-from lib.training.devices import EXCLUSIVE, free_memory, is_out_of_memory, resolve_device, usable_cpus
+from lib.training.devices import EXCLUSIVE, accelerator_name, free_memory, is_out_of_memory, resolve_device, usable_cpus
+from lib.training.memory import GB, allocated, data_bytes, device_memory, estimate_bytes, limit_mps_memory, room
 
 BACKGROUND_NICE = 5  # training threads yield the CPU to the page scripts (nice 0) of the same server process
 
@@ -54,33 +56,38 @@ class LocalExecutor(Executor):
     device_locks = {kind: threading.Lock() for kind in EXCLUSIVE}  # process-wide: a job holds its device's to train
 
     def __init__(self, max_running: int = 1, heartbeat_timeout: float = 60.0, threads: int | None = None,
-                 max_gpu_jobs: int = 2, limits=None):
-        super().__init__(limits)
+                 max_gpu_jobs: int = 2, limits=None, mps_memory_fraction: float | None = None):
+        super().__init__(limits, heartbeat_timeout)
+        limit_mps_memory(mps_memory_fraction)  # before any job allocates on Apple's GPU (nothing without one)
         self.max_running = max(1, int(max_running))
         self.max_gpu_jobs = max(1, int(max_gpu_jobs))
-        self.heartbeat_timeout = heartbeat_timeout
         self.worker = f"{socket.gethostname()} pid {os.getpid()}"
         self._active: list[Job] = []  # queued and running jobs, oldest first
-        self._seen: dict[str, float] = {}
         self._cond = threading.Condition()
         self._copies = SharedCopies()
         # Concurrent jobs share the cores: give each its share instead of letting them oversubscribe.
         torch.set_num_threads(threads or max(1, usable_cpus() // self.max_running))
-        threading.Thread(target=self._reap_forever, daemon=True, name="job-reaper").start()
+        self.start_reaper()
 
     def submit(self, cfg: TrainConfig, data: MnistData, owner: str, name: str = "", group: int = 0) -> Job:
         """Check and queue a run (a Problem before anything is queued if the config is impossible, breaks a classroom
-        limit, or its device is missing or cannot run a tiny op)."""
+        limit, its device is missing or cannot run a tiny op, or it needs more memory than the GPU has in all)."""
         self.check(cfg, data)
         device = resolve_device(cfg.device, cfg.family, cfg.batch_size, uses_dropout(cfg))
-        job = Job(cfg, owner, name, group=group, device=device.type, executor=self.name, worker=self.worker)
+        need = estimate_bytes(cfg) if device.type != "cpu" else 0
+        memory = device_memory(device.type)
+        if memory is not None and need > memory[1]:
+            raise Problem(msg("job.too_big_for_device", need=need / GB, total=memory[1] / GB,
+                              device=accelerator_name(device.type)))
+        job = Job(cfg, owner, name, group=group, device=device.type, executor=self.name, worker=self.worker,
+                  need_bytes=need)
         self._queue(job, data)
         return job
 
     def submit_task(self, task: Callable[[Job], None], owner: str, name: str, device: str = "cpu") -> Job:
         """Queue work that is not a training run (lib.experiments.scaling's measurement) in the same line as the
-        runs, so it never times itself against a run training beside it; `task(job)` appends its progress to
-        job.events."""
+        runs; it runs alone on its device (see _may_start), so it never times itself against a run training beside
+        it; `task(job)` appends its progress to job.events."""
         job = Job(TrainConfig(), owner, name, device=device, task=task, executor=self.name, worker=self.worker)
         self._queue(job, None)
         return job
@@ -88,7 +95,7 @@ class LocalExecutor(Executor):
     def _queue(self, job: Job, data: MnistData | None) -> None:
         with self._cond:
             self._active.append(job)
-            self._seen[job.owner] = time.time()
+        self.touch(job.owner)
         kind = "task" if job.task else "job"
         threading.Thread(target=self._run, args=(job, data), daemon=True, name=f"{kind}-{job.id}").start()
 
@@ -108,45 +115,50 @@ class LocalExecutor(Executor):
         running = sum(j.state == "running" for j in line)
         return {"running": running, "queued": len(line) - running, "cap": self.cap(device)}
 
-    def touch(self, owner: str) -> None:
-        self._seen[owner] = time.time()
-
-    def reap(self, now: float | None = None) -> list[Job]:
-        """Stop the jobs whose session has not sent a heartbeat within heartbeat_timeout."""
-        now = now or time.time()
+    def unfinished(self) -> list[Job]:
         with self._cond:
-            gone = [j for j in self._active if now - self._seen.get(j.owner, 0) > self.heartbeat_timeout]
-            owners = {j.owner for j in self._active}  # forget sessions with nothing running: memory stays bounded
-            self._seen = {o: t for o, t in self._seen.items() if o in owners or now - t <= self.heartbeat_timeout}
-        for job in gone:
-            job.message = msg("job.session_closed")
-            job.stop()
-        return gone
+            return list(self._active)
 
-    def _reap_forever(self) -> None:
-        while True:
-            time.sleep(min(5.0, self.heartbeat_timeout / 2))
-            self.reap()
-
-    def _wait_turn(self, job: Job) -> tuple[bool, threading.Lock | None]:
-        """Block until `job` is among the first cap() active jobs of its device and holds that device's lock, if it
+    def _wait_turn(self, job: Job, data: MnistData | None) -> tuple[bool, threading.Lock | None]:
+        """Block until `job` may start (_may_start), its memory is free (_fits) and it holds its device's lock, if it
         has one; (False, None) if stopped while queued. It stays "queued", with its place, until then."""
         lock = self.device_locks.get(job.device)
         with self._cond:
             while True:
-                line = [j for j in self._active if j.device == job.device]
-                if line.index(job) < self.cap(job.device) and (lock is None or lock.acquire(blocking=False)):
+                if self._may_start(job) and self._fits(job, data) and (lock is None or lock.acquire(blocking=False)):
                     job.state = "running"
                     return True, lock
                 if job.stop_event.is_set():
                     return False, None
                 self._cond.wait(0.5)  # woken at once when a job ends; the timeout notices a Stop or another holder
 
+    def _may_start(self, job: Job) -> bool:
+        """Whether `job` may start now (called holding self._cond): it is among the first cap() active jobs of its
+        device, and no measurement (a task) is ahead of it there; a task itself starts only first in its line, when
+        nothing else runs on the device, and nothing behind it starts until it ends."""
+        line = [j for j in self._active if j.device == job.device]
+        place = line.index(job)
+        if job.task is not None:
+            return place == 0
+        return place < self.cap(job.device) and not any(j.task is not None for j in line[:place])
+
+    def _fits(self, job: Job, data: MnistData | None) -> bool:
+        """Whether the GPU has room now for what `job` may need (its estimate, plus the data if no job there holds a
+        copy yet) beside what the jobs training there may still grow to; if not, job.waiting says so."""
+        memory = device_memory(job.device) if job.need_bytes else None
+        if memory is None:
+            return True
+        running = [j for j in self._active if j.device == job.device and j.state == "running"]
+        need = job.need_bytes + (0 if data is None or self._copies.holds(data, job.device) else data_bytes(data))
+        left = room(memory[0], sum(j.need_bytes for j in running), allocated(job.device))
+        job.waiting = None if need <= left else msg("job.waiting_for_memory", need=need / GB, free=max(left, 0) / GB)
+        return job.waiting is None
+
     def _run(self, job: Job, data: MnistData | None) -> None:
         lower_thread_priority()  # a class's page runs stay quick while a job trains (docs/benchmarks.md)
         lock, shared = None, False
         try:
-            started, lock = self._wait_turn(job)
+            started, lock = self._wait_turn(job, data)
             if not started:
                 job.state = "stopped"
                 return

@@ -47,6 +47,12 @@ class RunRecord:
         """Finished with a test score (a diverged, failed or never-started run has none)."""
         return self.finished and self.result is not None
 
+    @property
+    def comparable(self) -> bool:
+        """Ran to its end and learned: what seed means, order comparisons and the class's figures pool. A stopped
+        run, or one whose verdict is that it did not learn, is shown apart, never pooled with them."""
+        return self.state == "done" and self.result is not None and self.message is None
+
     def last(self, event: str) -> dict | None:
         """The newest dict of one kind ('step', 'epoch', 'start', ...), or None."""
         return next((e for e in reversed(self.events[:]) if e["event"] == event), None)
@@ -95,10 +101,16 @@ def seed_group_spreads(runs: list[RunRecord]) -> list[dict]:
     return [{"ids": [r.id for r in group], **spread([r.result["acc"] for r in group])} for group in seed_groups(runs)]
 
 
+def left_out(runs: list[RunRecord]) -> list[RunRecord]:
+    """The scored runs that comparisons leave out: stopped early, or finished without learning."""
+    return [r for r in runs if r.scored and not r.comparable]
+
+
 def seed_groups(runs: list[RunRecord]) -> list[list[RunRecord]]:
-    """The scored runs started together with the same settings and other seeds, one list per group of two or more."""
+    """The comparable runs started together with the same settings and other seeds, one list per group of two or
+    more (a stopped run, or one that did not learn, is left out)."""
     groups: dict[int, list[RunRecord]] = {}
     for run in runs:
-        if run.group and run.result is not None:
+        if run.group and run.comparable:
             groups.setdefault(run.group, []).append(run)
     return [members for members in groups.values() if len(members) > 1]

@@ -20,6 +20,8 @@ class Settings:
     """What the server allows; a teacher tightens these for a class (see README, Classroom mode)."""
 
     max_jobs: int = max(1, usable_cpus() // 2)  # training jobs running at once (1 on a 2-core server or container)
+    max_gpu_jobs: int = 2  # training jobs running at once on a CUDA GPU (Apple's MPS: always one), memory allowing
+    mps_memory_fraction: float = 1.0  # of Apple's recommended GPU working set this server may use (at most 2)
     max_runs: int = 12  # finished runs kept per browser session (oldest dropped first)
     heartbeat_s: float = 60.0  # a job whose tab sent no heartbeat for this long is stopped
     max_hidden: int = 512  # largest hidden size a student may pick
@@ -53,6 +55,8 @@ def _coerce(values: dict) -> Settings:
     for key, value in typed.items():
         if not isinstance(value, bool) and not value > 0:  # NaN is not positive either
             raise Problem(msg("classroom.not_positive", name=key))
-    limits = {"max_hidden", "max_layers", "max_epochs", "max_subset", "max_jobs"}
+    if typed.get("mps_memory_fraction", 1.0) > 2:  # PyTorch refuses more than twice the recommended working set
+        raise Problem(msg("classroom.mps_fraction", name="mps_memory_fraction", high=2))
+    limits = {"max_hidden", "max_layers", "max_epochs", "max_subset", "max_jobs", "max_gpu_jobs"}
     typed.setdefault("classroom", bool(limits & set(typed)))  # any limit set means a class, unless said otherwise
     return replace(Settings(), **typed)

@@ -6,6 +6,7 @@ needs hours of training, and a decision); the pages show what is shipped and tra
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -16,7 +17,10 @@ from lib.training.presets import preset
 
 FOLDER = ROOT / "pretrained"
 SEED_FOLDER = FOLDER / "seeds"  # cards (no weights) of the same configs trained with other seeds: the spread
+TUNING_FOLDER = FOLDER / "tuning"  # one record per tuning run: its config and validation history, no test score
+CACHE_FOLDER = FOLDER / ".cache"  # git-ignored: a tuning run's weights, reused when its config is the one shipped
 EXTRA_SEEDS = (1, 2)  # with seed 0 (the shipped weights) three runs per row order
+TUNING_LRS = (0.001, 0.003, 0.01)  # every tuned family's grid, the same for all
 # One stronger shared config for the row-order experiment: 2x128 LSTM, Adam with a one-cycle schedule.
 # validation=0.0: these were trained on all 60,000 digits, the test set scored after each epoch (as the lesson did).
 STRONG = TrainConfig(hidden=128, layers=2, lr=0.003, optimizer="adam", scheduler="one-cycle", batch_size=128,
@@ -32,10 +36,12 @@ EVERY_STEP_MODEL = "lesson-every-step"  # the same, trained with a loss on the a
 
 @dataclass(frozen=True)
 class Spec:
-    """One shipped model: a sentence saying what it is, and its config."""
+    """One shipped model: a sentence saying what it is, and its config; `family` set means its learning rate is the
+    family's tuned one (tuned_lr), `config` being its base."""
 
     description: str
     config: TrainConfig
+    family: str = ""  # "" = the config is complete as it is
 
 
 SPECS: dict[str, Spec] = {
@@ -67,6 +73,44 @@ SPECS: dict[str, Spec] = {
 }
 ROW_ORDER_MODELS = ("lstm-forward", "lstm-reversed", "lstm-shuffled", "lstm-random", "lstm-columns")  # the row-order
 # experiment: one config in each order, each also trained with EXTRA_SEEDS
+
+
+BASES: dict[str, TrainConfig] = {}  # family -> the config its tuning runs start from (none tuned yet)
+
+
+def tuning_name(family: str, lr: float) -> str:
+    """A tuning run's name: lstm, 0.003 -> lstm-lr0.003."""
+    return f"{family}-lr{lr:g}"
+
+
+def tuning_records(folder: Path = TUNING_FOLDER) -> dict[str, dict]:
+    """name -> the record of every finished tuning run in `folder` (lib.storage.shipping writes them)."""
+    records = {}
+    for path in sorted(Path(folder).glob("*.json")):
+        try:
+            records[path.stem] = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+    return records
+
+
+def tuned_lr(family: str, records: dict[str, dict]) -> float | None:
+    """The learning rate of `family`'s tuning run with the best validation accuracy (the smaller rate on a tie), or
+    None while one of its runs is missing."""
+    runs = [records.get(tuning_name(family, lr)) for lr in TUNING_LRS]
+    if any(r is None for r in runs):
+        return None
+    best = max(runs, key=lambda r: (r.get("best_val_acc") or -1.0, -r["config"]["lr"]))
+    return best["config"]["lr"]
+
+
+def resolved(name: str, records: dict[str, dict]) -> TrainConfig | None:
+    """A shipped model's complete config, its family's tuned learning rate filled in (None until it is tuned)."""
+    spec = SPECS[name]
+    if not spec.family:
+        return spec.config
+    lr = tuned_lr(spec.family, records)
+    return None if lr is None else replace(spec.config, lr=lr)
 
 
 def seed_name(name: str, seed: int) -> str:

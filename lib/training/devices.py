@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import threading
+from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -20,7 +21,16 @@ PRECISIONS = {"fp32": N_("float32 (the lesson's)"), "bf16": N_("bfloat16 mixed p
 EXCLUSIVE = ("mps",)  # backends not safe to drive from two threads at once (two jobs abort the process): one job each
 CPU_OOM_SIGN = "DefaultCPUAllocator:"  # the CPU's is a RuntimeError ("can't allocate memory", "not enough memory")
 OOM_SIGNS = ("out of memory", "CUDNN_STATUS_ALLOC_FAILED", "CUBLAS_STATUS_ALLOC_FAILED", CPU_OOM_SIGN)
-_probed: dict[str, str | None] = {}  # device type -> None if a tiny op runs there, else the error in short
+OUT_OF_MEMORY = getattr(torch, "OutOfMemoryError", None) or torch.cuda.OutOfMemoryError  # older PyTorch: cuda's only
+# A probe failure with one of these words recurs on every try (the wheel has no kernels for the card, the driver is
+# too old or missing): it is kept for the life of the process. Any other (out of memory on a shared GPU, a device
+# busy in exclusive mode) may pass: the next run probes again.
+RECURRING_SIGNS = ("no kernel image is available", "CUDA_ERROR_NO_BINARY_FOR_GPU", "not compiled with",
+                   "driver version is insufficient", "driver on your system is too old", "no NVIDIA driver",
+                   "no CUDA-capable device", "invalid device function")
+PCI_DEVICES = Path("/sys/bus/pci/devices")
+NVIDIA_VENDOR, DISPLAY_CLASSES = "0x10de", ("0x0300", "0x0302")  # PCI ids: NVIDIA; a VGA or a 3D controller
+_probed: dict[str, str | None] = {}  # device type -> None if a tiny op runs there, else its recurring error in short
 _probe_lock = threading.Lock()
 
 
@@ -38,31 +48,41 @@ def choose_device(name: str, family: str | None = None, batch_size: int | None =
     """(device, why 'auto' kept the run on the CPU though an accelerator is present, else None).
 
     'auto' takes an accelerator only when a tiny LSTM step really runs on it (a wheel without kernels for an old
-    NVIDIA card still reports is_available(), then fails every run with "no kernel image is available"). On Apple
-    MPS it keeps on the CPU what runs slower or wrongly there: GRU and plain RNN (no native kernels), batches under
-    MPS_MIN_BATCH, and stacked LSTMs with dropout (wrong gradients upstream). An explicit 'cuda' or 'mps' is obeyed,
-    but one that is missing or cannot run a tiny op raises a Problem before anything starts.
+    NVIDIA card still reports is_available(), then fails every run with "no kernel image is available"); an NVIDIA
+    card that this PyTorch cannot use at all (a driver too old for the wheel, a build without CUDA) is named in the
+    note too, never passed over in silence. On Apple MPS it keeps on the CPU what runs slower or wrongly there: GRU
+    and plain RNN (no native kernels), batches under MPS_MIN_BATCH, and stacked LSTMs with dropout (wrong gradients
+    upstream). An explicit 'cuda' or 'mps' is obeyed, but one that is missing, cannot run a tiny op, or would train
+    a stacked LSTM with dropout on MPS raises a Problem before anything starts.
     """
     cuda, mps = torch.cuda.is_available(), torch.backends.mps.is_available()
+    mps_dropout = stacked_dropout and family in (None, "lstm")  # the LSTM's own MPS kernel; other cells' is sound
     if name == "auto":
         kind = "cuda" if cuda else "mps" if mps else None
         if kind is None:
-            return torch.device("cpu"), None
+            error = unusable_gpu()
+            return torch.device("cpu"), msg("device.gpu_unusable", error=error) if error else None
         error = probe(kind)
         if error:
-            return torch.device("cpu"), msg("device.no_kernels", device=accelerator_name(kind), error=error)
+            return torch.device("cpu"), msg("device.no_kernels" if recurs(error) else "device.busy",
+                                            device=accelerator_name(kind), error=error)
         if kind == "mps":
             if family in FAMILIES and not FAMILIES[family].mps_native:
                 return torch.device("cpu"), msg("device.mps_cell", cell=Term(FAMILIES[family].label))
             if batch_size is not None and batch_size < MPS_MIN_BATCH:
                 return torch.device("cpu"), msg("device.mps_small_batch", batch=batch_size, low=MPS_MIN_BATCH)
-            if stacked_dropout:
+            if mps_dropout:
                 return torch.device("cpu"), msg("device.mps_dropout")
         return torch.device(kind), None
+    if name == "cuda" and not cuda and (error := unusable_gpu()):
+        raise Problem(msg("device.broken", device=accelerator_name(name), error=error))
     if (name == "cuda" and not cuda) or (name == "mps" and not mps):
         raise Problem(msg("device.unavailable", device=name))
     if name in ("cuda", "mps") and (error := probe(name)):
-        raise Problem(msg("device.broken", device=accelerator_name(name), error=error))
+        raise Problem(msg("device.broken" if recurs(error) else "device.busy_explicit",
+                          device=accelerator_name(name), error=error))
+    if name == "mps" and mps_dropout:
+        raise Problem(msg("device.mps_dropout_refused"))
     return torch.device(name), None
 
 
@@ -77,16 +97,63 @@ def accelerator_name(kind: str) -> str:
 
 
 def probe(kind: str) -> str | None:
-    """None when a tiny LSTM step runs on the device type `kind`; otherwise its error in one short line. Cached."""
+    """None when a tiny LSTM step runs on the device type `kind`; otherwise its error in one short line.
+
+    A success and a failure that recurs (see recurs) are kept for the life of the process; any other failure (one
+    out of memory on a shared GPU) is not, so the next run tries the device again instead of staying on the CPU.
+    """
     with _probe_lock:  # one probe at a time: MPS must not be driven from two threads
-        if kind not in _probed:
-            try:
-                _tiny_op(kind)
-                _probed[kind] = None
-            except Exception as exc:  # noqa: BLE001 - "no kernel image is available", a driver too old, ...
-                first = (str(exc).strip().splitlines() or [""])[0]
-                _probed[kind] = f"{type(exc).__name__}: {first}"[:200]
-        return _probed[kind]
+        if kind in _probed:
+            return _probed[kind]
+        try:
+            _tiny_op(kind)
+            error = None
+        except Exception as exc:  # noqa: BLE001 - "no kernel image is available", a driver too old, ...
+            error = short_error(exc)
+        if error is None or recurs(error):
+            _probed[kind] = error
+        return error
+
+
+def recurs(error: str) -> bool:
+    """Whether a device error will happen again on every try (see RECURRING_SIGNS), rather than pass."""
+    return any(sign.lower() in error.lower() for sign in RECURRING_SIGNS)
+
+
+def short_error(exc: BaseException) -> str:
+    """An exception as one short line: its type and the first line of its text."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first}"[:200]
+
+
+@lru_cache(maxsize=8)
+def nvidia_gpus(root: Path = PCI_DEVICES) -> int:
+    """How many NVIDIA display or 3D controllers the PCI bus lists (Linux sysfs), whether or not any driver or
+    PyTorch build can use them; 0 where there is no such listing. Read once: cards are not added while we run."""
+    count = 0
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return 0
+    for entry in entries:
+        try:
+            vendor, kind = (entry / "vendor").read_text().strip(), (entry / "class").read_text().strip()
+        except OSError:
+            continue
+        count += vendor == NVIDIA_VENDOR and kind.startswith(DISPLAY_CLASSES)
+    return count
+
+
+def unusable_gpu() -> str | None:
+    """Why this PyTorch cannot use an NVIDIA GPU the machine has (a driver too old for the wheel, no driver, a build
+    without CUDA), in one short line; None when CUDA works or there is no NVIDIA GPU."""
+    if torch.cuda.is_available() or not nvidia_gpus():
+        return None
+    try:
+        torch.cuda.init()  # raises with the reason: "The NVIDIA driver on your system is too old (found version …)"
+    except Exception as exc:  # noqa: BLE001 - AssertionError "Torch not compiled with CUDA enabled", RuntimeError
+        return short_error(exc)
+    return "CUDA reports no usable GPU"
 
 
 def _tiny_op(kind: str) -> None:
@@ -147,7 +214,7 @@ def synchronize(device: torch.device) -> None:
 def is_out_of_memory(exc: BaseException) -> bool:
     """Whether an error means the device ran out of memory (CUDA's OutOfMemoryError; MPS's, cuDNN's or the CPU
     allocator's wording)."""
-    return isinstance(exc, torch.OutOfMemoryError) or (
+    return isinstance(exc, OUT_OF_MEMORY) or (
         isinstance(exc, RuntimeError) and any(sign in str(exc) for sign in OOM_SIGNS))
 
 

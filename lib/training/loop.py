@@ -82,6 +82,14 @@ class Window:
         self.count, self.t0, self.warm_count, self.warm_t0 = 0, now, 0, None
         return info
 
+    def end_epoch(self) -> None:
+        """Count the steps since the last log in the epoch's totals too (they are logged with the next window)."""
+        if self.count:
+            self.ep_loss, self.ep_correct = self.ep_loss + float(self.loss), self.ep_correct + float(self.correct)
+            self.ep_count += self.count
+            self.loss = self.correct = 0.0
+            self.count, self.warm_count, self.warm_t0 = 0, 0, None
+
     def epoch_loss(self) -> float:
         return self.ep_loss / max(self.ep_count, 1)
 

@@ -14,17 +14,22 @@ from lib.data.orders import ORDERS
 from lib.experiments.evaluate import evaluate
 from lib.messages import Term, msg
 from lib.models.nets import model_input
-from lib.models.seeding import PrivateStream
+from lib.models.seeding import PrivateStream, seed_accelerator
 from lib.training.config import TrainConfig, uses_dropout
 from lib.training.devices import choose_device, device_label, exact_fp32, synchronize, use_bf16
 from lib.training.loop import Clock as _Clock
 from lib.training.loop import Window as _Window
 from lib.training.loop import optimisation_step
+from lib.training.memory import limit_mps_memory
 from lib.training.optim import OPTIMIZERS, make_optimizer, make_schedule
 
 DIVERGED_LOSS = 50.0  # a mean loss above this (chance is ln 10 = 2.3) means the run blew up
 CHANCE_LOSS = math.log(10)  # the loss of a uniform guess over 10 classes
 NOT_LEARNING_ACC = 0.2  # a last epoch below this training accuracy (chance: 0.1) has learned next to nothing
+LESSON_SGD_LR = 0.1  # the lesson's learning rate: what SGD is advised towards
+SGD_STEPS_TO_LEAVE_CHANCE = 370  # the lesson's model with SGD at 0.1 left chance after 330-370 steps (5 seeds, full
+# MNIST, AMD EPYC; `python -m bench.sgd_start`, docs/benchmarks.md): a run that stopped sooner was cut short
+ADAM_RANGE = (0.001, 0.01)  # where Adam learned every shipped family here (its tuning grid, lib.storage.pretrained)
 
 
 def train(cfg: TrainConfig, data: MnistData, model: torch.nn.Module,
@@ -34,15 +39,15 @@ def train(cfg: TrainConfig, data: MnistData, model: torch.nn.Module,
     Closing the generator or setting `stop` leaves the model as trained so far. Randomness is private to the run:
     weights, batches and random orders use its own generators, and on a CPU dropout draws from the run's own stream
     of the process-wide generator (lib.models.seeding.PrivateStream), so runs training side by side never disturb each other.
-    On a GPU cuDNN keeps one dropout state per device, seeded here (torch.manual_seed also seeds CUDA's): a GPU
-    dropout run is reproducible alone, not bit for bit beside another GPU dropout run.
+    On a GPU cuDNN keeps one dropout state per device, drawn from the accelerator's generator, which is seeded here
+    (dropout_randomness): a GPU dropout run is reproducible alone, not bit for bit beside another GPU dropout run.
     """
     cfg.validate()
     device, note = choose_device(cfg.device, cfg.family, cfg.batch_size, uses_dropout(cfg))
-    stream = PrivateStream(cfg.seed) if uses_dropout(cfg) and device.type == "cpu" else None
-    if uses_dropout(cfg) and device.type != "cpu":
-        torch.manual_seed(cfg.seed)  # the accelerator's generators, which seed its dropout state: see above
+    stream = dropout_randomness(cfg, device)
     exact_fp32(device)  # float32 on a GPU means float32, as on the CPU that trained the cards (no TF32)
+    if device.type == "mps":
+        limit_mps_memory()  # PyTorch's default limit lets a big run swap the machine (the server sets its own first)
     model.to(device).train()
     data = data.to(device)  # a no-op when lib.runs.device_data hands over its shared copy on this device
     pool, held_out = split_validation(stratified_indices(data.train_y, cfg.subset, cfg.seed), cfg.validation)
@@ -96,6 +101,7 @@ def train(cfg: TrainConfig, data: MnistData, model: torch.nn.Module,
                        "progress": step / total, **info, "elapsed": elapsed, "left_s": left}
             if step == total:
                 break
+        window.end_epoch()  # the steps since the last log count in the epoch's training accuracy too
         event, scores = _epoch_end(cfg, model, data, held_out, epoch, step, window, clock)
         best.offer(event, model)
         yield event
@@ -105,6 +111,17 @@ def train(cfg: TrainConfig, data: MnistData, model: torch.nn.Module,
            **best.restore(model)}
     # the last epoch's test scores, so lib.training.fit need not score them again when they cover every test digit
     return scores if scores["split"] == "test" else None
+
+
+def dropout_randomness(cfg: TrainConfig, device: torch.device) -> PrivateStream | None:
+    """Where a run's dropout masks come from: on the CPU its private stream (returned); on an accelerator the device's
+    own generator, seeded with the run's seed (nothing returned; the CPU's generator is left alone)."""
+    if not uses_dropout(cfg):
+        return None
+    if device.type == "cpu":
+        return PrivateStream(cfg.seed)
+    seed_accelerator(device, cfg.seed)
+    return None
 
 
 class _Best:
@@ -155,18 +172,40 @@ def scored_on(epoch: dict) -> str:
 def held_out(epoch: dict) -> dict:
     """An epoch dict's score on the digits it held out: {"split": "val" | "test", "acc", "loss", "n"}."""
     split = scored_on(epoch)
-    return {"split": split, "acc": epoch[f"{split}_acc"], "loss": epoch[f"{split}_loss"], "n": epoch[f"{split}_n"]}
+    return {"split": split, "acc": epoch[f"{split}_acc"], "loss": epoch[f"{split}_loss"],
+            "n": epoch.get(f"{split}_n")}  # cards written before the count was logged lack it
 
 
 def _verdict(cfg, last_epoch: dict) -> dict:
-    """{"message": …} when the last epoch stayed near chance (a loss at or above ln 10, or accuracy under 20%)."""
-    if last_epoch["train_loss"] < 0.9 * CHANCE_LOSS and last_epoch["train_acc"] >= NOT_LEARNING_ACC:
+    """{"message": …} when the trained model is still near chance: after its last epoch, on the digits it held out
+    (validation or test), a loss at or above 90% of ln 10, or under 20% right. The held-out score, not the epoch's
+    running training mean, which for a short run is dragged down by its first steps."""
+    held = held_out(last_epoch)
+    if held["loss"] < 0.9 * CHANCE_LOSS and held["acc"] >= NOT_LEARNING_ACC:
         return {}
-    optimizer = OPTIMIZERS[cfg.optimizer]
-    advice = msg("train.not_learning_adaptive" if optimizer.adaptive else "train.not_learning",
-                 loss=last_epoch["train_loss"], chance=CHANCE_LOSS, acc=last_epoch["train_acc"], lr=cfg.lr,
-                 optimizer=Term(optimizer.label))
-    return {"verdict": "not_learning", "message": advice.to_dict()}
+    optimizer, steps = OPTIMIZERS[cfg.optimizer], last_epoch["step"]
+    advice = msg(not_learning_advice(cfg.optimizer, cfg.lr, steps), lr=cfg.lr, steps=steps,
+                 optimizer=Term(optimizer.label), needed=SGD_STEPS_TO_LEAVE_CHANCE, lesson=LESSON_SGD_LR,
+                 low=ADAM_RANGE[0], high=ADAM_RANGE[1])
+    found = msg("train.not_learning_val" if held["split"] == "val" else "train.not_learning_test",
+                loss=held["loss"], chance=CHANCE_LOSS, acc=held["acc"], n=held["n"] or 0, advice=advice)
+    return {"verdict": "not_learning", "message": found.to_dict()}
+
+
+def not_learning_advice(optimizer: str, lr: float, steps: int) -> str:
+    """Which advice a run that stayed near chance gets (a lib.messages id), from its optimizer, its learning rate and
+    how many steps it took: SGD below the lesson's rate should try it; SGD at it, cut short before it could leave
+    chance, needs more steps (or momentum, or Adam); SGD above it should lower it; Adam outside its usual range should
+    go back into it, and inside it needs more steps."""
+    if OPTIMIZERS[optimizer].adaptive:
+        if lr > ADAM_RANGE[1]:
+            return "advice.adaptive_high"
+        return "advice.adaptive_low" if lr < ADAM_RANGE[0] else "advice.adaptive_short"
+    if lr < LESSON_SGD_LR * 0.99:
+        return "advice.sgd_low"
+    if lr > LESSON_SGD_LR * 1.01:
+        return "advice.sgd_high"
+    return "advice.sgd_short" if steps < SGD_STEPS_TO_LEAVE_CHANCE else "advice.sgd_stuck"
 
 
 def _diverged(cfg, epoch, step, loss, clock) -> dict:
