@@ -136,7 +136,7 @@ def lesson_section() -> None:
         compute_button(f"shipped:{LESSON_MODEL}", model, card["config"], "lesson_probes")
         return
     every = shipped.get(EVERY_STEP_MODEL, (None, None))[1]
-    other = (t("The same network trained on every answer"), every["metrics"]["acc_by_rows"],
+    other = (t("another model of the same shape, trained on every row's answer"), every["metrics"]["acc_by_rows"],
              every["metrics"]["n"]) if every else None
     show(found, "lesson_probes", t("What the lesson model's state holds after k rows"), other)
 

@@ -114,7 +114,8 @@ def measure(device: str = "auto", batch: int = BATCH, repeats: int = REPEATS) ->
             "threads": torch.get_num_threads() if dev.type == "cpu" else 0, "batch_size": batch, "hidden": HIDDEN,
             "layers": LAYERS, "steps": STEPS, "repeats": repeats, **ms,
             "share": ms["recurrence_ms"] / total, "share_low": min(shares), "share_high": max(shares),
-            "steps_in_sequence": FAMILIES["lstm"].sequential(STEPS, LAYERS), "steps_without_overlap": STEPS * LAYERS}
+            "steps_in_sequence": FAMILIES["lstm"].sequential(STEPS, LAYERS, "cuda"),  # the wavefront
+            "steps_without_overlap": STEPS * LAYERS}
 
 
 def facts(out: dict) -> dict:
