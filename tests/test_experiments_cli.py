@@ -15,6 +15,8 @@ from lib.experiments.evaluate import evaluate
 from lib.storage.checkpoints import make_card, save_checkpoint
 from lib.training.config import TrainConfig, build_model
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py: tiny operations, one thread
+
 CFG = TrainConfig(family="gru", hidden=8, layers=2, device="cpu", clip=0.5, batch_size=20)
 
 
@@ -28,6 +30,7 @@ def shelf(tmp_path, tiny, monkeypatch):
     monkeypatch.setattr(commands, "FOLDER", tmp_path)
     monkeypatch.setattr(commands, "load_mnist", lambda: tiny)
     monkeypatch.setattr(commands, "RECORDED_MODELS", ("small", "not-yet"))
+    monkeypatch.setattr(commands, "GRADIENT_MODELS", ("small", "not-yet"))
     monkeypatch.setattr(commands.probes, "PROBED", ("small",))
     monkeypatch.setitem(recorded.FILES, "gradients", tmp_path / "gradients.json")
     monkeypatch.setitem(recorded.FILES, "probes", tmp_path / "probes.json")

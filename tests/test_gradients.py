@@ -12,6 +12,8 @@ import torch.nn.functional as F
 from lib.experiments import gradients as G
 from lib.models.nets import RowClassifier
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py: tiny operations, one thread
+
 CELLS = ["lstm", "gru", "rnn"]
 
 

@@ -23,6 +23,8 @@ from ui import parallel as ui_parallel
 from ui.conclusion import server_device
 from ui.gradient_charts import share
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py: tiny operations, one thread
+
 VIEWS = Path(__file__).resolve().parent.parent / "views"
 SMALL_PROBES = dict(train_digits=300, test_digits=300)
 
@@ -96,19 +98,22 @@ def test_lesson_gradients_after_the_prediction(small, mnist, lang):
         no_english(at)
 
 
-def test_lesson_probes_recorded_then_read(small, mnist):
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_lesson_probes_recorded_then_read(small, mnist, lang):
     found = record_lesson_probes(mnist)
-    at = ok(page("lesson.py"))
+    at = ok(page("lesson.py", lang))
     assert "lesson_probes" not in charts(at)
     answer = probes.compare_at(found, 14, "probe_acc", "readout_acc")["verdict"]
     at = ok(at.radio(key="predict_probes").set_value(answer).run())
-    assert any("agrees" in s.value for s in at.success)
+    assert any(("agrees" if lang == "en" else "一致") in s.value for s in at.success)
     fig = charts(at)["lesson_probes"]
     shown = [s for s in fig["data"] if s.get("showlegend") is not False]
     assert len(shown) == 4  # two probes, the classifier, the every-step model
-    caption = next(c.value for c in at.caption if "softmax regression" in c.value)
+    caption = next(c.value for c in at.caption if "softmax" in c.value)
     assert f"{found['probe_acc'][13]:.1%}" in caption and f"{found['readout_acc'][13]:.1%}" in caption
-    assert "300 training digits" in caption
+    assert "300" in caption and ("300 training digits" in caption if lang == "en" else "300 个训练样本" in caption)
+    if lang == "zh":
+        no_english(at)
 
 
 def test_lesson_probes_computed_on_the_server_through_the_queue(small, mnist):
@@ -140,6 +145,15 @@ def test_inspect_behind_a_switch_for_a_shipped_model_and_a_run(small, mnist, tin
     assert wait_for(lambda: experiment_results.jobs().result(("probes", at.session_state["owner"], f"run:{job.id}"))
                     is not None, timeout=600)
     assert "inspect_probes" in charts(ok(at.run()))
+
+
+def test_inspect_through_the_steps_in_chinese(small, mnist):
+    record_lesson_probes(mnist)
+    at = ok(page("inspector.py", "zh", inspect_through_steps=True))
+    assert {"inspect_gradients", "inspect_probes"} <= set(charts(at))
+    names = [s["name"] for s in charts(at)["inspect_gradients"]["data"] if s.get("showlegend") is not False]
+    assert names == ["训练后", "初始权重"]
+    no_english(at)
 
 
 def test_inspect_says_nothing_through_the_steps_for_a_cnn(small, mnist):

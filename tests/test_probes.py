@@ -13,6 +13,8 @@ from lib.experiments.evaluate import evaluate
 from lib.models.nets import RowClassifier
 from tests.conftest import synthetic
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py: tiny operations, one thread
+
 GAIN = 10.0  # tanh(±10) = ±1 within 4e-9: every unit is a clean yes or no
 
 

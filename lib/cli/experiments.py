@@ -21,7 +21,8 @@ from lib.storage.checkpoints import CheckpointError, load_checkpoint
 from lib.storage.pretrained import FOLDER, SPECS
 from lib.training.devices import DEVICES
 
-RECORDED_MODELS = tuple(dict.fromkeys([*grads.COMPARED.values(), *grads.LONG.values(), *probes.PROBED]))
+GRADIENT_MODELS = tuple(dict.fromkeys([*grads.COMPARED.values(), *grads.LONG.values()]))  # drawn by the Lesson
+RECORDED_MODELS = tuple(dict.fromkeys([*GRADIENT_MODELS, *probes.PROBED]))
 
 
 def resolve(model: str) -> Path:
@@ -106,8 +107,7 @@ def cmd_record(args) -> int:
         if not (FOLDER / f"{name}.safetensors").is_file():
             print(f"{name}: not shipped yet, skipped", flush=True)
             continue
-        jobs = [("gradients", False), ("gradients", True)] * (name in [*grads.COMPARED.values(),
-                                                                      *grads.LONG.values()])
+        jobs = [("gradients", False), ("gradients", True)] * (name in GRADIENT_MODELS)
         jobs += [("probes", False)] * (name in probes.PROBED)
         for kind, init in jobs:
             if not args.force and recorded.lookup(kind, name, init, folder=FOLDER) is not None:
