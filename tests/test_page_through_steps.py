@@ -54,10 +54,11 @@ def no_english(at: AppTest) -> None:
 @pytest.fixture
 def small(monkeypatch, tmp_path):
     """Records in a fresh folder (nothing recorded: everything is computed), and small computations: the gradients
-    on 30 test digits, the probes on 300 training and 300 test digits."""
+    on 30 test digits (clipping: 4 batches), the probes on 300 training and 300 test digits."""
     monkeypatch.setitem(recorded.FILES, "gradients", tmp_path / "gradients.json")
     monkeypatch.setitem(recorded.FILES, "probes", tmp_path / "probes.json")
     monkeypatch.setattr(experiment_results.grads, "of_model", functools.partial(G.of_model, digits=30))
+    monkeypatch.setattr(G, "CLIP_BATCHES", 4)  # the clipping figures from 4 training batches, not 20
     monkeypatch.setattr(experiment_results.probes, "of_model", functools.partial(probes.of_model, **SMALL_PROBES))
     for cached in (experiment_results._recorded, experiment_results._computed_gradients, experiment_results.jobs):
         cached.clear()
@@ -88,7 +89,7 @@ def test_lesson_gradients_after_the_prediction(small, mnist, lang):
     assert figs["gradients_28_init"]["layout"]["yaxis"]["type"] == "log"
     names = [s["name"] for s in figs["gradients_28_init"]["data"] if s.get("showlegend") is not False]
     assert len(names) == 3  # a line per family, each with its band
-    caption = next(c.value for c in at.caption if re.search("reaches step 1|到达第 1", c.value))
+    caption = next(c.value for c in at.caption if re.search("reaches step 1|传到第 1 个时间步", c.value))
     assert share(G.reach(init["rnn"])["share"]) in caption
     at = ok(at.radio(key="gradients_quantity").set_value("hidden").run())
     cell = [s for s in charts(at)["gradients_28_trained"]["data"] if s.get("line", {}).get("dash") == "dash"]

@@ -81,9 +81,10 @@ def step_gradients(model: RowClassifier, x: torch.Tensor, y: torch.Tensor) -> di
 
 
 def clipping(model: RowClassifier, data: MnistData, order: str, threshold: float, batch_size: int,
-             batches: int = CLIP_BATCHES, seed: int = 0) -> dict:
+             batches: int | None = None, seed: int = 0) -> dict:
     """The norm of the weights' gradient (the mean loss over a batch of training digits, as training takes it) for
     `batches` batches, against the clipping threshold: how often clipping would act, and by how much at most."""
+    batches = batches or CLIP_BATCHES  # read at the call, so a test can make it small
     model = copy.deepcopy(model).cpu().float().eval()  # eval: no dropout, so every batch is measured alike
     idx = stratified_indices(data.train_y, batches * batch_size, seed)
     norms = []
