@@ -108,6 +108,8 @@ TEXT: dict[str, str] = {
     "weights.not_finite": N_("the weights file holds values that are not float32 or not finite (NaN/inf)"),
     "weights.mismatch": N_("the weights do not fit the model the card describes: {detail}"),
     "file.missing": N_("{path} does not exist"),
+    "model.not_shipped": N_("{name} is not shipped yet: {path} does not exist"),
+    "model.not_one_way": N_("this needs a one-way recurrent model (LSTM, GRU or plain RNN); {name} is not one"),
     # drawings (lib/drawing.py)
     "drawing.blank": N_("The canvas is blank: draw a digit first (light strokes on a dark background)."),
     "drawing.not_image": N_("the drawing is not an image (got {kind})"),

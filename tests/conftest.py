@@ -88,3 +88,13 @@ def mnist() -> MnistData:
     """Real MNIST digits: the full set from $MNIST_ROOT when it is set (CI), else the sample shipped in the repo (the
     official 10,000 test digits and 10,000 training digits), so a fresh clone runs every page test with no download."""
     return _full_or_none() or load_sample()
+
+
+@pytest.fixture()
+def one_thread():
+    """Torch on one thread for the test, restored after: the linear probes' and gradients' thousands of tiny
+    operations each wait for a second thread on a busy 2-core machine (measured 30× slower there with two)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

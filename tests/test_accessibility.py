@@ -170,7 +170,7 @@ def test_axe_finds_nothing_serious_on_any_page(browser, server, lang):
         bad += check(page, f"inspect, a drawing · {lang}")
         follow(page, lang, "conclusion")
         bad += check(page, f"conclusion, before predicting · {lang}")
-        for key in ("predict_order", "predict_scaling", "predict_time"):  # every chart and caption of the page
+        for key in ("predict_order", "predict_scaling", "predict_parallel", "predict_time"):  # every chart and caption of the page
             answer(page, key)
         page.locator('[data-testid="stMain"] [data-testid="stExpander"] summary').click()  # "Train them yourself"
         page.locator(".st-key-conclusion_variants").wait_for(state="visible")

@@ -403,7 +403,7 @@ def test_conclusion_shows_each_chart_after_its_prediction_and_trains_a_pair(page
     settle(page)
     no_exception(page, "conclusion")
     assert page.locator(CHART).count() == 0, "a chart is shown before any prediction"
-    assert page.get_by_text("Pick an answer to see the measurement.").count() == 3
+    assert page.get_by_text("Pick an answer to see the measurement.").count() == 4
 
     answer(page, "predict_order")
     verdict = page.locator('.st-key-predict_order + [data-testid="stElementContainer"]').inner_text()

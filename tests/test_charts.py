@@ -57,8 +57,12 @@ def _walk_every_page(mnist):
         at.session_state["runs"] = [job]
         at.session_state["inspect_run"] = job.id
         at.run()
+        if name == "lesson.py":  # the gradient and probe charts (the probes where they are recorded)
+            for key, answer in (("predict_gradients", "rnn"), ("predict_probes", "more")):
+                at.radio(key=key).set_value(answer).run()
         if name == "conclusion.py":
-            for key, answer in (("predict_order", "none"), ("predict_scaling", "cnn"), ("predict_time", "lstm")):
+            for key, answer in (("predict_order", "none"), ("predict_scaling", "cnn"), ("predict_parallel", "half"),
+                                ("predict_time", "lstm")):
                 at.radio(key=key).set_value(answer).run()
         assert not at.exception, name
         yield name, _figures(at)

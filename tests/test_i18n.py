@@ -21,7 +21,7 @@ NAMES = {*FAMILIES, "mnist", "pytorch", "sgd", "adam", "adamw", "cpu", "gpu", "m
          "cuda", "nvidia", "apple", "bfloat16", "float32", "tanh", "linear", "one-cycle", "mb", "json", "toml", "nan",
          "inf", "gb", "amx", "safetensors", "config", "row", "by", "auto", "h", "c", "true", "false", "pytorch note",
          "note", "note38", "x", "dropout", "gzip", "streamlit", "python", "torchvision", "idx", "rgba", "avx512",
-         "bf16", "xeon", "epyc", "amd", "mcnemar", "ray"}
+         "bf16", "xeon", "epyc", "amd", "mcnemar", "ray", "softmax", "cudnn"}
 
 
 def load_tool():

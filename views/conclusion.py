@@ -23,7 +23,7 @@ from lib.experiments.conclusion import (
 from lib.experiments.scaling import HEIGHTS, MEASURED, count, enlargement
 from lib.experiments.tuning import untuned
 from lib.training.presets import SOURCE_ACCURACY, SOURCE_LESSON, preset
-from ui import captions, resources, run_status, runs, state
+from ui import captions, parallel, resources, run_status, runs, state
 from ui import conclusion as parts
 from ui.captions import digit_counts
 from ui.common import page
@@ -162,7 +162,7 @@ def measure_controls(device: str, out: dict | None) -> None:
 
 
 def time_part() -> None:
-    st.header(t("3 · Accuracy against training time"))
+    st.header(t("4 · Accuracy against training time"))
     st.markdown(t("**The lesson's result.** Its LSTM reached {source:.2%} after 10 epochs: an RNN can classify images. "
                   "Is it also a good choice, for the accuracy it reaches and the time it takes?",
                   source=SOURCE_ACCURACY))
@@ -186,6 +186,7 @@ def main() -> None:
            "families normally used for images, the CNN and the Transformer. Predict first, then look."))
     order_part()
     scaling_part()
+    parallel.section()
     time_part()
 
 

@@ -15,6 +15,7 @@ from ui.digit_pickers import mistakes, pick_digit
 from ui.i18n import sentences, t
 from ui.inspect_families import show_answer, show_inside
 from ui.inspect_panels import class_text, confusion_text, show_reading, show_states
+from ui.inspect_steps import through_the_steps
 from ui.model_picker import evaluation_of, pick_model
 from ui.upload import upload_box
 
@@ -124,6 +125,7 @@ def main() -> None:
     digit = pick_digit(data, key, evaluation)
     if digit is not None:
         show_digit(choice, digit)
+    through_the_steps(key, choice)
     st.divider()
     show_model(data, evaluation)
 

@@ -14,7 +14,7 @@ from lib.models.nets import RowClassifier
 from lib.storage.pretrained import EVERY_STEP_MODEL, LESSON_MODEL
 from lib.training.optim import OPTIMIZERS
 from lib.training.presets import SOURCE_ACCURACY, SOURCE_LESSON, SOURCE_SERIES, preset
-from ui import captions, charts, resources
+from ui import captions, charts, gradients, probes, resources
 from ui.common import link_to, page
 from ui.i18n import t
 
@@ -159,7 +159,7 @@ def why_last_step() -> None:
 
 
 def conclusions() -> None:
-    st.subheader(t("5 · What the lesson shows"))
+    st.subheader(t("7 · What the lesson shows"))
     _, card = lesson_model()
     if card is not None:
         st.markdown(captions.lesson_result_text(card, SOURCE_ACCURACY))
@@ -181,6 +181,8 @@ def main() -> None:
     idea(data)
     model_code()
     why_last_step()
+    probes.lesson_section()
+    gradients.lesson_section()
     conclusions()
 
 

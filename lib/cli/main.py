@@ -1,4 +1,5 @@
-"""Command line: `python -m lib.cli train|evaluate|make-pretrained|make-sample|shipped-table|scaling|class`."""
+"""Command line: `python -m lib.cli train|evaluate|make-pretrained|make-sample|shipped-table|scaling|class` (and
+gradients|probe|parallel|record-experiments, from lib.cli.experiments)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
+from lib.cli import experiments as experiment_commands
 from lib.cli.classroom import add_commands as add_class_commands
 from lib.cli.remote import train_elsewhere
 from lib.data.mnist import DataUnavailable, MnistData, load_mnist
@@ -223,6 +225,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=_positive, default=64)
     p.add_argument("--json", action="store_true", help="one JSON object on the last line")
     p.set_defaults(func=cmd_scaling)
+    experiment_commands.add_commands(sub)  # gradients, probe, parallel, record-experiments
     p = sub.add_parser("shipped-table", help="print the shipped models' markdown table (as in the README)")
     p.set_defaults(func=cmd_shipped_table)
     p = sub.add_parser("docs", help="check the documents' tables generated from the cards (--write rewrites them)")

@@ -151,32 +151,34 @@ def table(out: dict) -> str:
 
 
 class Measurements:
-    """The server's measurements, one per device type, and the job measuring each now. A class shares them: a
-    student who asks while one is running joins it, instead of queueing another (30 at once would time each other)."""
+    """The server's measurements, one per key (a device type for the scaling measurement; the other experiments use
+    keys of their own), and the job measuring each now. A class shares them: a student who asks while one is
+    running joins it, instead of queueing another (30 at once would time each other)."""
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._results: dict[str, dict] = {}
-        self._jobs: dict[str, object] = {}
+        self._results: dict = {}
+        self._jobs: dict = {}
 
-    def result(self, device: str) -> dict | None:
+    def result(self, device) -> dict | None:
         return self._results.get(device)
 
-    def running(self, device: str):
+    def running(self, device):
         """The job measuring `device` now, or None."""
         job = self._jobs.get(device)
         return job if job is not None and not job.finished else None
 
-    def start(self, device: str, submit) -> object:
+    def start(self, device, submit, work=None) -> object:
         """The running job for `device`, or a new one from `submit(task)` (a lib.runs.job.Job); the task stores the
-        result under `device` when it ends."""
+        result of `work(job)` under `device` when it ends (by default the scaling measurement of that device)."""
         with self._lock:
             job = self.running(device)
             if job is None:
-                job = self._jobs[device] = submit(lambda j: self._measure(device, j))
+                work = work or (lambda j: self._measure(device, j))
+                job = self._jobs[device] = submit(lambda j: self._results.__setitem__(device, work(j)))
             return job
 
-    def _measure(self, device: str, job) -> None:
+    def _measure(self, device: str, job) -> dict:
         def progress(family, height, result):
             job.events.append({"event": "measured", "family": family, "height": height, **result})
-        self._results[device] = scaling(device, on_result=progress)
+        return scaling(device, on_result=progress)

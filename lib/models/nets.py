@@ -93,7 +93,10 @@ class RowClassifier(Classifier):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, T, line) -> (B, 10) logits from the read-out of every step's output (the last one's, in the lesson)."""
-        out = self.outputs(x)  # (B, T, D), D = H, or 2H both ways
+        return self.read_out(self.outputs(x))
+
+    def read_out(self, out: torch.Tensor) -> torch.Tensor:
+        """(B, T, D) outputs of every step (D = H, or 2H both ways) -> (B, 10) logits, as the readout says."""
         if self.readout == "mean":
             return self.fc(out.mean(1))
         if self.readout == "max":
