@@ -117,3 +117,15 @@ def test_teaching_notes_quote_the_order_by_family_table():
     doc = (ROOT / "docs" / "teaching-notes.md").read_text()
     table = doc.split("<!-- family-table -->\n")[1].split("\n<!-- /family-table -->")[0]
     assert table == family_table({**cards, **seed_cards()})
+
+
+def test_the_class_run_table_is_the_recorded_measurement():
+    """docs/classroom.md's table of a class's run times and seed spread is what bench.class_runs prints for the
+    recorded docs/class-runs.json: five seeds per setup, every run done, scored on the 10,000 test digits."""
+    from bench.class_runs import table
+
+    recorded = json.loads((ROOT / "docs" / "class-runs.json").read_text())
+    doc = (ROOT / "docs" / "classroom.md").read_text()
+    assert doc.split("<!-- class-runs -->\n")[1].split("\n<!-- /class-runs -->")[0] == table(recorded)
+    for runs in recorded["runs"].values():
+        assert len(runs) == recorded["seeds"] == 5 and all(r["end"] == "done" and r["n"] == 10_000 for r in runs)

@@ -74,6 +74,8 @@ SPECS: dict[str, Spec] = {
     # that carries information and in the one that does not; the others of that grid are not shipped yet.
     "lstm-mean-forward": _tuned("lstm", "2×128 LSTM classifying from the mean of every step's output, read in the "
                                 "'forward' order.", readout="mean", order="forward"),
+    "lstm-mean-random": _tuned("lstm", "2×128 LSTM classifying from the mean of every step's output, read in the "
+                               "'random' order.", readout="mean", order="random"),
     "lstm-bi-random": _tuned("lstm", "2×128 LSTM reading the lines both ways, in the 'random' order.",
                              bidirectional=True, order="random"),
     "gru-forward": _tuned("gru", "2×128 GRU with Adam, top → bottom."),
