@@ -71,6 +71,13 @@ def test_order_table_reads_every_family_from_the_shipped_models(mnist):
     bars = charts(at)["conclusion_orders"]
     assert [s["name"] for s in bars["data"]] == ["top → bottom", "shuffled (fixed)", "random per image"]
     assert len(bars["data"][0]["x"]) == 4
+    # the read-outs' verdicts, as the Row order page computes them, once the shipped read-out models exist
+    from lib.experiments.readouts import both_ways, readout_table
+    found = both_ways(readout_table(shipped_cards()), mnist.test_y.tolist())
+    said = [m.value for m in at.markdown if "Reading the rows differently" in m.value]
+    assert bool(said) == (found is not None)
+    if said:
+        assert "both ways" in said[0] and ("Yes" in said[0]) == (found["differ"] and found["ratio"] < 1)
 
 
 def test_page_reads_the_recorded_measurement_until_the_server_measures(mnist):

@@ -21,14 +21,18 @@ def variant_name(variant: str) -> str:
     return t("both ways, last outputs of each direction") if variant == "both" else t(NAMES[variant])
 
 
+def shipped_table() -> dict:
+    """lib.experiments.readouts.readout_table of the shipped models."""
+    return readout_table({name: card for name, (_, card) in resources.shipped().items()})
+
+
 def section() -> None:
     st.header(t("Why only the last step? Reading the rows differently"))
     st.markdown(t("The lesson classifies from the output after the last row. The same LSTM can instead classify from "
                   "the mean or the maximum of its outputs after every row, or read the rows both ways, from the top "
                   "and from the bottom. These shipped models were trained like the row-order models, top → bottom "
                   "and in a new random order for every image."))
-    cards = {name: card for name, (_, card) in resources.shipped().items()}
-    table = readout_table(cards)
+    table = shipped_table()
     if len(table["acc"]) < 2:
         st.info(t("The models for this comparison are not shipped yet: run `python -m lib.cli make-pretrained`."))
         return

@@ -23,7 +23,7 @@ from lib.experiments.conclusion import (
 from lib.experiments.scaling import HEIGHTS, MEASURED, count, enlargement
 from lib.experiments.tuning import untuned
 from lib.training.presets import SOURCE_ACCURACY, SOURCE_LESSON, preset
-from ui import captions, parallel, resources, run_status, runs, state
+from ui import captions, parallel, readouts, resources, run_status, runs, state
 from ui import conclusion as parts
 from ui.captions import digit_counts
 from ui.common import page
@@ -53,9 +53,10 @@ def order_part() -> None:
         sizes = [t("{model}: {w:,} weights ({shape})", model=parts.variant_name(v), w=z["weights"],
                    shape=state.shape_text(VARIANTS[v].family, z["layers"], z["hidden"]))
                  for v, z in table["size"].items()]
-        st.caption(sentences(t("Shipped models trained on the full MNIST, each in its order (the LSTM: mean of its "
-                               "seeds). The Transformer without positions was trained once, top → bottom, and scored "
-                               "in each order."), parts.sentence(sizes)))
+        st.caption(sentences(t("Shipped models, each trained in its order (where one was trained with several "
+                               "seeds, their mean; how each was tuned is said under the third prediction). The "
+                               "Transformer without positions was trained once, top → bottom, and scored in each "
+                               "order."), parts.sentence(sizes)))
     fixed = captions.fixed_order_text(fixed_order_costs(table, resources.mnist().test_y.tolist()),
                                       parts.variant_name) if table["acc"] else ""
     st.markdown(sentences(t("**Why.** A fixed order, even a scrambled one, puts the same pixels in the same places "
@@ -68,6 +69,8 @@ def order_part() -> None:
                   "positions no longer name the row. The Transformer without positions never knew the order: it "
                   "gives the same answer in any order, so it loses nothing, and its score top → bottom, below the "
                   "one with positions, shows what knowing the order was worth."))
+    if found := sentences(readouts.early_text(readouts.shipped_table()), readouts.both_text(readouts.shipped_table())):
+        st.markdown(sentences(t("**Reading the rows differently** (more on the Row order page)."), found))
     train_orders_yourself()
 
 
