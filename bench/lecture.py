@@ -160,7 +160,7 @@ def table(report: dict) -> str:
     local, ray = report["local"], report["ray"]
 
     def s(value) -> str:
-        return "–" if value is None else f"{value:,.1f} s"
+        return "–" if value is None else f"{value * 1000:.0f} ms" if value < 1 else f"{value:,.1f} s"
 
     def trio(run, key) -> str:
         return f"{s(run[f'{key}_median_s'])} / {s(run[f'{key}_p95_s'])}" + (
@@ -179,7 +179,8 @@ def table(report: dict) -> str:
             (f"scheduling overhead per job ({local['overhead']['jobs']} near-empty jobs)",
              s(local["overhead"]["per_job_s"]), s(ray["overhead"]["per_job_s"])),
             ("lost (not done)", f"{local['lost']}", f"{ray['lost']}"),
-            ("MNIST put into the object store / nodes holding a copy", "–",
+            ("datasets put into the object store (MNIST, and the near-empty jobs' 300 digits) / nodes holding a "
+             "copy", "–",
              f"{ray['data_puts']} / {ray['data_nodes']}")]
     return "\n".join("| " + " | ".join(row) + " |" for row in rows)
 

@@ -215,6 +215,7 @@ def test_every_page_renders_from_the_sidebar(page, server):
             one(page.locator(".st-key-lesson_step"), "no step slider on the Lesson page")
         if path == "row-order":
             one(page.get_by_role("button", name=re.compile("Train every order")), "no 'Train every order' button")
+            one(page.locator(".st-key-readouts .js-plotly-plot"), "no read-out chart on the Row order page")
         if path == "conclusion":  # its picture, with predictions answered, is taken by the Conclusion test
             assert page.locator(CHART).count() == 0, "the Conclusion page shows a chart before any prediction"
             continue
@@ -487,6 +488,13 @@ def test_chinese_browser_gets_chinese_everywhere_after_a_run(page, server):
         settle(page)
         no_exception(page, "inspect in Chinese")
         assert english_on_screen(page) == []
+        page.goto(f"{server.url}/row-order?lang=zh")  # the read-out section's chart and verdicts, in Chinese too
+        settle(page)
+        no_exception(page, "row order in Chinese")
+        one(page.locator(".st-key-readouts .js-plotly-plot"), "no read-out chart on the Row order page in Chinese")
+        assert english_on_screen(page) == []
+        page.goto(f"{server.url}/inspect?lang=zh")
+        settle(page)
         page.get_by_text("自己绘制").click()  # "Draw your own"
         settle(page)
         draw_a_one(page)

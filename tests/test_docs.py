@@ -129,3 +129,17 @@ def test_the_class_run_table_is_the_recorded_measurement():
     assert doc.split("<!-- class-runs -->\n")[1].split("\n<!-- /class-runs -->")[0] == table(recorded)
     for runs in recorded["runs"].values():
         assert len(runs) == recorded["seeds"] == 5 and all(r["end"] == "done" and r["n"] == 10_000 for r in runs)
+
+
+def test_the_lecture_table_is_the_recorded_run():
+    """docs/benchmarks.md's lecture table is what bench.lecture.table prints for the recorded docs/lecture-100.json:
+    100 students through each executor, none lost, MNIST on every node of the simulated cluster."""
+    from bench.lecture import table
+
+    recorded = json.loads((ROOT / "docs" / "lecture-100.json").read_text())
+    doc = (ROOT / "docs" / "benchmarks.md").read_text()
+    assert doc.split("<!-- lecture -->\n")[1].split("\n<!-- /lecture -->")[0] == table(recorded)
+    for executor in ("local", "ray"):
+        run = recorded[executor]
+        assert run["students"] == run["done"] == 100 and run["lost"] == 0 and run["overhead"]["lost"] == 0
+    assert recorded["ray"]["data_nodes"] == recorded["ray"]["nodes"]
