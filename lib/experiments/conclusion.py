@@ -19,6 +19,7 @@ from lib.experiments.compare import change
 from lib.experiments.stats import differ, mcnemar, right_answers
 from lib.messages import N_
 from lib.models.families import FAMILIES, weight_count
+from lib.models.nets import LINE
 from lib.storage.pretrained import EXTRA_SEEDS, FAMILY_ORDERS, seed_name
 
 COMPARED = FAMILY_ORDERS  # the orders compared across families: those the new families are shipped in
@@ -148,7 +149,10 @@ def recorded_scaling(path: Path = RECORDED) -> dict | None:
 
 
 def _weights(config: dict) -> int:
-    return weight_count(config["family"], config["hidden"], config["layers"], config.get("positions", True))
+    """The model's weight count from its card's config: both directions for a both-ways model, and the shorter
+    input of a row read in pieces (28 // steps_per_row pixels per step)."""
+    return weight_count(config["family"], config["hidden"], config["layers"], config.get("positions", True),
+                        line=LINE // config.get("steps_per_row", 1), bidirectional=config.get("bidirectional", False))
 
 
 def time_points(cards: dict[str, dict], runs: list[dict]) -> list[dict]:
