@@ -15,11 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 from pathlib import Path
+
+from bench.machine import cpu_name
 
 ROOT = Path(__file__).resolve().parent.parent
 SETUPS = {"quick": {}, "quick, capped (1 epoch, 2,000 digits)": {"epochs": 1, "subset": 2000}}
@@ -63,15 +64,7 @@ def measure(seeds: int) -> dict:
                          "acc": accs, "mean_acc": statistics.fmean(accs), "sd_acc": statistics.stdev(accs),
                          "n": rs[0]["n"], "class_minutes": CLASS * statistics.median(times) / 60,
                          "not_learning": sum(r["message"] for r in rs)}
-    return {"cpu": _cpu(), "load": os.getloadavg(), "seeds": seeds, "runs": runs, "summary": summary}
-
-
-def _cpu() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        return next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
-    except (OSError, StopIteration):
-        return platform.processor()
+    return {"cpu": cpu_name(), "load": os.getloadavg(), "seeds": seeds, "runs": runs, "summary": summary}
 
 
 def table(result: dict) -> str:

@@ -36,6 +36,7 @@ if str(ROOT) not in sys.path:  # run as a file (python bench/device_check.py): l
 
 from bench import device_sections as sections  # noqa: E402
 from bench.device_sections import FULL, QUICK, Skip, log  # noqa: E402 - after the path is set
+from bench.machine import cpu_name  # noqa: E402
 
 MNIST_FOLDER = ROOT / ".mnist-device"  # git-ignored; gzipped IDX in torchvision's layout (MNIST/raw/*.gz)
 SECTIONS = ("correctness", "speed", "scaling", "sharing", "out_of_memory", "memory_estimate", "ray")
@@ -75,7 +76,7 @@ def environment(device: str) -> dict:
     out = {"python": platform.python_version(), "torch": torch.__version__, "cuda": torch.version.cuda,
            "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
            "numpy": numpy.__version__, "safetensors": getattr(safetensors, "__version__", None),
-           "machine": platform.machine(), "cpu": _cpu_name(), "cpus": os.cpu_count(),
+           "machine": platform.machine(), "cpu": cpu_name(), "cpus": os.cpu_count(),
            "torch_threads": torch.get_num_threads(), "nvidia_cards_on_pci": nvidia_gpus(),
            "gpu_unusable": unusable_gpu(), "mps_available": torch.backends.mps.is_available()}
     auto, note = choose_device("auto", "lstm", 64)
@@ -208,16 +209,6 @@ def main(argv=None) -> int:
         args.out.write_text(text + "\n")
     print(text, flush=True)
     return 2 if kind is None or data is None else 1 if result["problems"] else 0
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 def _driver() -> str | None:

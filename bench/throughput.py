@@ -39,6 +39,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from bench.machine import cpu_name
+
 ROOT = Path(__file__).resolve().parent.parent
 WARMUP = 5  # steps each training sample runs before its clock starts
 UNTUNED = {"ROW_BY_ROW_NO_MALLOC_TUNING": "1"}
@@ -337,22 +339,12 @@ def run(args) -> dict:
                    for v, s in t98.items()}
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     return {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.node()} {platform.processor() or ''}".strip(),
-            "cpu": _cpu_name(), "device": device_label(device), "torch": torch.__version__,
+            "cpu": cpu_name(), "device": device_label(device), "torch": torch.__version__,
             "malloc": status(), "batch_size": args.batch_size, "steps": args.steps, "rounds": args.rounds,
             "auto_precision": "bf16" if bf16 else "fp32", "summary": summary, "ratios": ratios,
             "time_to_98": t98_summary, "recipe": args.recipe, "loadavg_at_end": load,
             "quiet_wait": args.quiet_wait, "max_others": args.max_others,
             "samples": samples, "time_to_98_samples": t98}
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 def table(r: dict) -> str:
