@@ -77,7 +77,9 @@ def dots(labels: list[str], values: list[float], ytitle: str, title: str = "", c
     """Accuracies as dots with ± error bars on an honest axis (share_axis), each value printed beside its dot."""
     text = [f"{v:.2%}" + (f" ± {e * 100:.2f}" if errors is not None else "") for v, e in
             zip(values, errors or [0] * len(values))]
-    fig = go.Figure(go.Scatter(x=labels, y=values, mode="markers+text", text=text, textposition="middle right",
+    # labels above and below in turn: neighbours a few hundredths apart would print over each other side by side
+    where = ["top center" if i % 2 == 0 else "bottom center" for i in range(len(values))]
+    fig = go.Figure(go.Scatter(x=labels, y=values, mode="markers+text", text=text, textposition=where,
                                marker=dict(size=16, color=colors, symbol=symbols, line=dict(width=1,
                                                                                             color="#0E1117")),
                                textfont=dict(size=14), cliponaxis=False,

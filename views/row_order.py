@@ -86,8 +86,8 @@ def shipped_section() -> None:
         return
     runs = min(s["runs"] for s in results["seeds"].values())
     size = {"layers": STRONG.layers, "hidden": STRONG.hidden, "digits": min(results["n"].values())}
-    st.caption(tn("A {layers}×{hidden} LSTM with the same settings in each row order, one run each: its learning rate "
-                  "and the epoch it keeps chosen on {held:,} held-out training digits, then scored once on the "
+    st.caption(tn("A {layers}×{hidden} LSTM with the same settings in each row order, {n} run each: its learning "
+                  "rate and the epoch it keeps chosen on {held:,} held-out training digits, then scored once on the "
                   "{digits:,} test digits.",
                   "A {layers}×{hidden} LSTM with the same settings in each row order, {n} seeds each (other initial "
                   "weights and batches): the learning rate and the epoch kept chosen on {held:,} held-out training "
