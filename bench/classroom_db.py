@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,7 @@ import threading
 import time
 from pathlib import Path
 
+from bench.machine import cpu_name
 from lib.classroom import experiment
 from lib.classroom.store import ClassStore
 from lib.classroom.tokens import clean_code
@@ -132,12 +132,7 @@ def record_at_once_joined(url: str, code: str, joined: list[dict]) -> dict:
 
 
 def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        name = next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
-    except (OSError, StopIteration):
-        name = platform.processor()
-    return f"{name}, {os.cpu_count()} CPUs"
+    return f"{cpu_name()}, {os.cpu_count()} CPUs"
 
 
 def main(argv=None) -> int:

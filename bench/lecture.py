@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
+import os
 import statistics
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+
+from bench.machine import cpu_name
 
 ROOT = Path(__file__).resolve().parent.parent
 MB = 2**20
@@ -186,13 +187,7 @@ def table(report: dict) -> str:
 
 
 def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        name = next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
-        cores = next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("CPU(s)"))
-        return f"{name}, {cores} CPUs"
-    except (OSError, StopIteration):
-        return platform.processor() or "unknown"
+    return f"{cpu_name()}, {os.cpu_count()} CPUs"
 
 
 def main() -> None:

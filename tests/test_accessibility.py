@@ -21,13 +21,12 @@ from pathlib import Path
 import pytest
 from test_browser import (  # noqa: E402
     CHART,
-    CHROMIUM,
     IN_CI,
-    LAUNCH_ARGS,
     STOP_BUTTON,
     VIEWPORT,
     answer,
     draw_a_one,
+    launched_chromium,
     no_exception,
     running_server,
     settle,
@@ -36,7 +35,7 @@ from test_browser import (  # noqa: E402
 if not IN_CI:  # in CI a missing package is an error, not a skip
     pytest.importorskip("axe_playwright_python", reason="pip install -r requirements-dev.txt")
 from axe_playwright_python.sync_playwright import Axe  # noqa: E402
-from playwright.sync_api import Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Page  # noqa: E402
 
 pytestmark = pytest.mark.browser  # real Chromium: left out of the quick loop (README)
 
@@ -71,12 +70,7 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(server):
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    yield from launched_chromium()
 
 
 def new_page(browser, lang: str) -> Page:

@@ -77,14 +77,20 @@ def server(tmp_path_factory):
     yield from running_server(tmp_path_factory, "server")
 
 
-@pytest.fixture(scope="module")
-def browser(server):
+def launched_chromium():
+    """Debian's Chromium through Playwright for one module's browser tests, closed at the end (a generator for a
+    fixture: test_browser_steps and test_accessibility use it too)."""
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
         try:
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    yield from launched_chromium()
 
 
 @pytest.fixture()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 from test_accessibility import TITLES, check, go, new_page
-from test_browser import CHART, CHROMIUM, LAUNCH_ARGS, answer, no_exception, running_server, settle
+from test_browser import CHART, answer, launched_chromium, no_exception, running_server, settle
 
 from lib.experiments import parallel, recorded
 from lib.storage.pretrained import LESSON_MODEL
@@ -28,14 +28,7 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    yield from launched_chromium()
 
 
 def drawn(page, key: str, timeout: float = 120_000) -> None:

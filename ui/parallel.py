@@ -40,10 +40,9 @@ def figure(out: dict) -> go.Figure:
 def reading(out: dict) -> str:
     """Every figure the caption quotes, and what follows from each, computed from the measurement."""
     f = parallel.facts(out)
-    total = out["projection_ms"] + out["recurrence_ms"] + out["head_ms"]
     parts = [t("The part that waits took {share:.0%} of the step ({low:.0%} to {high:.0%} over {r} rounds): {w:.1f} "
                "of {total:.1f} ms.", share=f["share"], low=f["low"], high=f["high"], r=out["repeats"],
-               w=out["recurrence_ms"], total=total)]
+               w=out["recurrence_ms"], total=f["total_ms"])]
     if f["by_row"] >= 1.2:
         parts.append(t("The input projection of all rows is one matrix multiply per layer: {a:.1f} ms; row by row it "
                        "took {x:.1f} times as long.", a=out["projection_ms"], x=f["by_row"]))

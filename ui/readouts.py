@@ -72,7 +72,7 @@ def _verdict(found: dict) -> str:
 
 
 def both_text(table: dict) -> str:
-    found = both_ways(table, resources.mnist().test_y.tolist())
+    found = both_ways(table, resources.test_labels())
     if found is None:
         return ""
     values = dict(e0=found["errors"][0], e1=found["errors"][1])

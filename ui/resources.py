@@ -67,6 +67,13 @@ def mnist() -> MnistData | None:
     return _first_time("mnist", t("Loading MNIST…"), _mnist)[0]
 
 
+@st.cache_resource(show_spinner=False)
+def test_labels() -> tuple[int, ...]:
+    """The shared test digits' labels as plain ints, made once per server (McNemar's tests on the pages read them on
+    every rerun); read-only."""
+    return tuple(mnist().test_y.tolist())
+
+
 def data_error() -> str:
     """Why no data could be loaded, in the visitor's language."""
     return tr_all(_mnist()[1])

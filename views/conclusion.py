@@ -57,7 +57,7 @@ def order_part() -> None:
                                "seeds, their mean; how each was tuned is said under the third prediction). The "
                                "Transformer without positions was trained once, top → bottom, and scored in each "
                                "order."), parts.sentence(sizes)))
-    fixed = captions.fixed_order_text(fixed_order_costs(table, resources.mnist().test_y.tolist()),
+    fixed = captions.fixed_order_text(fixed_order_costs(table, resources.test_labels()),
                                       parts.variant_name) if table["acc"] else ""
     st.markdown(sentences(t("**Why.** A fixed order, even a scrambled one, puts the same pixels in the same places "
                             "every time, so a network can learn it; how much it costs is measured, not assumed."),
@@ -69,7 +69,7 @@ def order_part() -> None:
                   "positions no longer name the row. The Transformer without positions never knew the order: it "
                   "gives the same answer in any order, so it loses nothing, and its score top → bottom, below the "
                   "one with positions, shows what knowing the order was worth."))
-    if found := sentences(readouts.early_text(readouts.shipped_table()), readouts.both_text(readouts.shipped_table())):
+    if found := sentences(readouts.early_text(read := readouts.shipped_table()), readouts.both_text(read)):
         st.markdown(sentences(t("**Reading the rows differently** (more on the Row order page)."), found))
     train_orders_yourself()
 
@@ -170,7 +170,7 @@ def time_part() -> None:
                   "Is it also a good choice, for the accuracy it reaches and the time it takes?",
                   source=SOURCE_ACCURACY))
     points = time_points(shipped_cards(), parts.my_runs())
-    answers = most_accurate_families([p for p in points if not p["mine"]], resources.mnist().test_y.tolist())
+    answers = most_accurate_families([p for p in points if not p["mine"]], resources.test_labels())
     choices = {f: parts.family_name(f) for f in dict.fromkeys(p["family"] for p in points)} or \
         {f: parts.family_name(f) for f in MEASURED}
     if not parts.predict("predict_time", t("Predict first: which family reaches the highest test accuracy among the "

@@ -9,7 +9,6 @@ guesses are counted (table attempts) and slow the guesser down.
 
 from __future__ import annotations
 
-import hashlib
 import time
 
 import sqlalchemy as sa
@@ -46,7 +45,7 @@ class ClassStore:
     def throttle(self, scope: str, *who: str, now: float | None = None) -> None:
         """A Problem if any of `who` (a client, a class) has had TRIES wrong guesses in `scope` within the window."""
         now = now or time.time()
-        keys = [_who(w) for w in who if w]
+        keys = [tokens.digest(str(w)) for w in who if w]
         with self.engine.connect() as conn:
             for key in keys:
                 recent = conn.execute(sa.select(sa.func.count()).select_from(attempts).where(
@@ -57,7 +56,7 @@ class ClassStore:
     def missed(self, scope: str, *who: str, now: float | None = None) -> None:
         """Count one wrong guess against each of `who`."""
         with self.engine.begin() as conn:
-            conn.execute(attempts.insert(), [{"scope": scope, "who": _who(w), "at": now or time.time()}
+            conn.execute(attempts.insert(), [{"scope": scope, "who": tokens.digest(str(w)), "at": now or time.time()}
                                              for w in who if w])
 
     # -- classes ---------------------------------------------------------------------------------------------
@@ -256,10 +255,6 @@ def _experiment(stored) -> dict | None:
         return experiment.checked(stored)
     except (ValueError, TypeError, KeyError):
         return None
-
-
-def _who(text: str) -> str:
-    return hashlib.sha256(str(text).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def whole(value, what: Term, high: int) -> int:

@@ -123,6 +123,7 @@ def facts(out: dict) -> dict:
     times longer the input projection takes row by row than at once; how many times longer the waiting part takes
     for 64 digits than for one (far less than 64 when the digits of a batch go through each step together)."""
     return {"share": out["share"], "low": out["share_low"], "high": out["share_high"],
+            "total_ms": out["projection_ms"] + out["recurrence_ms"] + out["head_ms"],
             "by_row": out["projection_by_row_ms"] / out["projection_ms"],
             "batch_cost": out["recurrence_ms"] / out["recurrence_one_digit_ms"], "batch": out["batch_size"],
             "answers": share_bins(out["share_low"], out["share_high"])}

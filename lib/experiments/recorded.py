@@ -10,7 +10,6 @@ compute it once on their server, and the command records it again).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 from datetime import datetime, timezone
@@ -19,6 +18,7 @@ from pathlib import Path
 import torch
 
 from lib import ROOT, __version__
+from lib.data.sample import sha256
 from lib.storage.pretrained import FOLDER
 
 FILES = {"gradients": ROOT / "docs" / "gradients.json", "probes": ROOT / "docs" / "probes.json"}
@@ -27,7 +27,7 @@ INIT = ":init"  # the key suffix of a gradient measured on a model's initial wei
 
 def fingerprint(weights: Path) -> str:
     """The first 16 hex digits of the SHA-256 of a weights file: which weights a result was computed from."""
-    return hashlib.sha256(Path(weights).read_bytes()).hexdigest()[:16]
+    return sha256(weights)[:16]
 
 
 def key(name: str, init: bool = False) -> str:

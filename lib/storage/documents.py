@@ -4,7 +4,6 @@ and checked by tests/test_docs.py, so a number quoted in the documentation is th
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
@@ -110,7 +109,3 @@ def write(root: Path = ROOT) -> list[str]:
             path.write_text(parts[0] + make().strip() + "\n" + parts[2])
             changed.append(f"{file}: {name}")
     return changed
-
-
-def as_json(root: Path = ROOT) -> str:
-    return json.dumps({"stale": stale(root)})
