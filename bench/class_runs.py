@@ -20,7 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.machine import cpu_name
+from lib.machine import cpu_name
 
 ROOT = Path(__file__).resolve().parent.parent
 SETUPS = {"quick": {}, "quick, capped (1 epoch, 2,000 digits)": {"epochs": 1, "subset": 2000}}

@@ -25,10 +25,10 @@ import threading
 import time
 from pathlib import Path
 
-from bench.machine import cpu_name
 from lib.classroom import experiment
 from lib.classroom.store import ClassStore
 from lib.classroom.tokens import clean_code
+from lib.machine import cpu_name
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -36,7 +36,7 @@ if str(ROOT) not in sys.path:  # run as a file (python bench/device_check.py): l
 
 from bench import device_sections as sections  # noqa: E402
 from bench.device_sections import FULL, QUICK, Skip, log  # noqa: E402 - after the path is set
-from bench.machine import cpu_name  # noqa: E402
+from lib.machine import cpu_name  # noqa: E402
 
 MNIST_FOLDER = ROOT / ".mnist-device"  # git-ignored; gzipped IDX in torchvision's layout (MNIST/raw/*.gz)
 SECTIONS = ("correctness", "speed", "scaling", "sharing", "out_of_memory", "memory_estimate", "ray")

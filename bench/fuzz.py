@@ -30,6 +30,8 @@ import hypothesis  # noqa: E402
 import test_fuzz  # noqa: E402
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 
+from lib.machine import cpu_name  # noqa: E402
+
 CARD_FACTOR = 10  # the card parser is the most exposed surface (anyone can upload): 10 x the others' budget
 SHOWN = 3  # escapes printed per surface
 
@@ -63,7 +65,7 @@ def main(argv=None) -> int:
                     help=f"generated inputs per surface (default 1000; the card parser gets {CARD_FACTOR} x)")
     ap.add_argument("--only", nargs="+", choices=list(test_fuzz.SURFACES), help="these surfaces only")
     args = ap.parse_args(argv)
-    print(f"bench.fuzz on {date.today()}: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+    print(f"bench.fuzz on {date.today()}: {cpu_name()}, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}, Hypothesis {hypothesis.__version__}", flush=True)
     results = []
     for name in args.only or list(test_fuzz.SURFACES):

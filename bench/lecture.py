@@ -24,7 +24,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench.machine import cpu_name
+from lib.machine import cpu_name
 
 ROOT = Path(__file__).resolve().parent.parent
 MB = 2**20

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 
 import torch
 
 from lib.data.mnist import load_mnist
+from lib.machine import cpu_name
 from lib.training.config import build_model
 from lib.training.presets import preset
 from lib.training.train import CHANCE_LOSS, NOT_LEARNING_ACC, train
@@ -47,7 +47,7 @@ def main() -> None:
     left = [s for s in found.values() if s is not None]
     print(json.dumps({"steps_by_seed": found, "median": statistics.median(left) if left else None,
                       "max": max(left) if left else None, "never_within": args.steps, "data": data.describe(),
-                      "cpu": platform.processor() or platform.machine(), "torch": torch.__version__}))
+                      "cpu": cpu_name(), "torch": torch.__version__}))
 
 
 if __name__ == "__main__":

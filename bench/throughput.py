@@ -39,7 +39,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from bench.machine import cpu_name
+from lib.machine import cpu_name
 
 ROOT = Path(__file__).resolve().parent.parent
 WARMUP = 5  # steps each training sample runs before its clock starts

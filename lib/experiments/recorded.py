@@ -11,7 +11,6 @@ compute it once on their server, and the command records it again).
 from __future__ import annotations
 
 import json
-import platform
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import torch
 
 from lib import ROOT, __version__
 from lib.data.sample import sha256
+from lib.machine import cpu_name
 from lib.storage.pretrained import FOLDER
 
 FILES = {"gradients": ROOT / "docs" / "gradients.json", "probes": ROOT / "docs" / "probes.json"}
@@ -61,7 +61,7 @@ def store(kind: str, name: str, result: dict, data: dict, seconds: float, init: 
     entries = read(kind, path)
     entries[key(name, init)] = {
         "weights": fingerprint(Path(folder) / f"{name}.safetensors"), "data": data, "seconds": round(seconds, 1),
-        "machine": {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads(),
+        "machine": {"cpu": cpu_name(), "threads": torch.get_num_threads(),
                     "torch": torch.__version__, "row_by_row": __version__},
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "result": result}
     path.write_text(json.dumps(dict(sorted(entries.items())), indent=1) + "\n")

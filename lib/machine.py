@@ -1,5 +1,6 @@
-"""What machine a benchmark ran on, named the same way by every benchmark (stdlib only: the device check imports it
-on machines that have only what training needs)."""
+"""What machine something was measured on, named one way everywhere (a benchmark's record, a recorded experiment):
+the CPU's model name as `lscpu` shows it. Standard library only: the device check imports it on machines that have
+only what training needs."""
 
 from __future__ import annotations
 
@@ -15,4 +16,4 @@ def cpu_name() -> str:
                 return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor()
+    return platform.processor() or platform.machine()
