@@ -250,8 +250,9 @@ def test_a_cluster_with_other_versions_or_out_of_reach_is_refused_and_the_fallba
 def test_a_lost_cluster_ends_the_run_with_a_message_and_its_curve(cluster):
     lost = part(cluster, "lost")
     assert lost["state"] == "error" and lost["message"] in ("ray.cluster_lost", "ray.worker_died"), lost
-    assert lost["steps"] >= 2 and lost["seconds"] < 60
-    assert lost["driver_gone_s"] < 120  # the driver gives the lost cluster up by itself
+    # measured 0.7-11.3 s and 11.1-11.3 s at load 10 on two cores (docs/scaling-out.md): Ray's 10 s reconnect timeout
+    assert lost["steps"] >= 2 and lost["seconds"] < 30
+    assert lost["driver_gone_s"] < 30  # the driver gives the lost cluster up by itself
     assert lost["after"] == "ray.unreachable"  # then a new run is refused with a message, the server lives on
 
 
