@@ -4,6 +4,7 @@ Ray cluster against the in-process queue.
 Run: MNIST_ROOT=... python -m bench.lecture [--students 300] [--nodes 2] [--cpus-per-node 1] [--out FILE]
      (as root: the Ray part runs inside a loopback-only network namespace, bench/loopback.py)
      python -m bench.lecture --address HEAD:6379 --device auto --gpu-fraction 0.25   # a real cluster, e.g. GPUs
+     python -m bench.lecture --table docs/lecture-300.json   # that record's table into docs/benchmarks.md
 
 Each student's job is the load test's tiny one (bench/load.py): 1,000 training digits, one epoch, hidden 32, scored
 on 500 test digits per epoch and on all 10,000 at the end. Reported per executor: the time until all have finished,
@@ -186,6 +187,14 @@ def table(report: dict) -> str:
     return "\n".join("| " + " | ".join(row) + " |" for row in rows)
 
 
+def write_table(record: Path, doc: Path = ROOT / "docs" / "benchmarks.md") -> None:
+    """Put a recorded report's table between docs/benchmarks.md's lecture markers (the prose around it is a
+    person's to update)."""
+    head, rest = doc.read_text().split("<!-- lecture -->\n")
+    tail = rest.split("\n<!-- /lecture -->")[1]
+    doc.write_text(f"{head}<!-- lecture -->\n{table(json.loads(record.read_text()))}\n<!-- /lecture -->{tail}")
+
+
 def cpu_model() -> str:
     return f"{cpu_name()}, {os.cpu_count()} CPUs"
 
@@ -201,8 +210,12 @@ def main() -> None:
     ap.add_argument("--only", choices=["local", "ray"], help="run one executor only")
     ap.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)  # already in the loopback namespace
     ap.add_argument("--out", help="also write the JSON here")
+    ap.add_argument("--table", metavar="RECORD", help="only write RECORD's table into docs/benchmarks.md")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
+    if args.table:
+        write_table(Path(args.table))
+        return
     report = {"machine": cpu_model(), "students": args.students}
     if args.only != "ray":
         report["local"] = run_apart(in_process, args.students)

@@ -8,6 +8,8 @@ see and advertise no address but 127.0.0.1, and when the script ends the PID nam
 authentication is on, with a token made for the run.
 
     python tests/ray_scenarios.py cluster          # one simulated multi-node cluster, every scenario in turn
+    python tests/ray_scenarios.py cluster lost     # only the scenarios named (`lost`: time a lost cluster)
+    PYTHONPATH=. python tests/ray_scenarios.py --loopback cluster lost  # from a shell: the same, in a namespace
     python tests/ray_scenarios.py cli OUT_DIR      # `ray start --head` + the CLI with --executor ray and local
     python tests/ray_scenarios.py browser OUT_DIR  # the app with ROW_BY_ROW_EXECUTOR=ray, in Chromium
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -32,16 +35,33 @@ ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
 MB = 2**20
 LONG = 200  # epochs (the most allowed) of a run that the scenario stops long before it ends
+OTHER_TORCH = "2.13.0"  # a real torch release other than requirements.txt's, for a node that runs it
 
 
-def run(scenario: str, *args: str, timeout: float = 900, log: Path | None = None) -> dict:
-    """The JSON report of one scenario group run in its own loopback namespace."""
-    done = in_loopback([sys.executable, str(Path(__file__)), scenario, *args], timeout, log=log)
+def run(scenario: str, *args: str, timeout: float = 900, log: Path | None = None, env: dict | None = None) -> dict:
+    """The JSON report of one scenario group run in its own loopback namespace (`env`: added to its environment)."""
+    done = in_loopback([sys.executable, str(Path(__file__)), scenario, *args], timeout, env=env, log=log)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if not lines:
         tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
         raise AssertionError(f"{scenario}: no report (exit {done.returncode}):\n{done.stdout[-2000:]}\n{tail}")
     return json.loads(lines[-1])
+
+
+def other_torch() -> Path:
+    """A folder holding a real torch release other than the app's (OTHER_TORCH, installed once with pip and kept in
+    the user's cache): a Ray node whose PYTHONPATH starts with it runs that torch, as a node set up from another
+    requirements file would. Made outside the namespace, which has no network."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "row-by-row"
+    done, partial = cache / f"torch-{OTHER_TORCH}", cache / f"torch-{OTHER_TORCH}.partial"
+    if not (done / "torch").is_dir():
+        shutil.rmtree(partial, ignore_errors=True)
+        pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile",
+                              "--target", str(partial), f"torch=={OTHER_TORCH}"], capture_output=True, text=True)
+        if pip.returncode:
+            raise RuntimeError(f"pip could not install torch {OTHER_TORCH}: {pip.stderr[-1500:]}")
+        partial.rename(done)  # whole or not at all: an interrupted install is never taken for a finished one
+    return done
 
 
 # --------------------------------------------------------------------------------------- inside the namespace
@@ -137,6 +157,67 @@ def packed_on_gpu(ex, data, cfg, owner, gpu_node: str) -> dict:
     return snapshot | {"ends": sorted(j.state for j in jobs)}
 
 
+def classroom_caps(ex, data, cfg, owner) -> dict:
+    """With classroom caps set, a run over them is refused before it is sent (the same messages as the in-process
+    queue gives; the driver's count of tasks sent to Ray and the executor's lines unchanged); a run within them is
+    sent and trains."""
+    from lib.messages import Problem
+    from lib.runs.local import LocalExecutor
+    from lib.runs.settings import Settings
+
+    caps = Settings(max_epochs=5, max_hidden=8, max_subset=300, classroom=True)
+    over = replace(cfg, epochs=10)  # hidden 16 > 8, all 400 digits > 300, 10 epochs > 5
+    within = replace(cfg, hidden=8, epochs=2, subset=300)
+
+    def refusal(executor) -> list | None:
+        try:
+            executor.submit(over, data, owner)
+        except Problem as exc:
+            return [m.to_dict() for m in exc.messages]
+        return None
+
+    def seen() -> dict:
+        return {"sent": ex.where(data)["sent"], "unfinished": len(ex.unfinished()), "counts": ex.counts("cpu")}
+
+    ex.limits = lambda: caps  # read at each submission, as a teacher's change is
+    try:
+        before = seen()
+        refused = refusal(ex)
+        after_refusal = seen()
+        job = ex.submit(within, data, owner)
+        wait(lambda: job.finished, 300)
+        after_run = seen()
+    finally:
+        ex.limits = None
+    return {"ray": refused, "local": refusal(LocalExecutor(limits=lambda: caps)), "before": before,
+            "after_refusal": after_refusal, "after_run": after_run,
+            "within": {"state": job.state, "epochs": job.config.epochs, "worker": job.worker,
+                       "n": job.result and job.result["n"]}}  # n: the test digits it was scored on (all 100)
+
+
+def other_torch_node(cluster, torch_dir: str) -> dict:
+    """A node joins whose Python runs another torch release (a real one, first on its PYTHONPATH): an app that
+    connects now is refused, the message naming PyTorch, both versions and that node. Ray itself lets such a node
+    join: it compares only its own and Python's versions."""
+    from lib.messages import Problem
+    from lib.runs.ray_executor import RayExecutor
+    from lib.runs.ray_worker import versions
+
+    if not (Path(torch_dir) / "torch").is_dir():
+        raise FileNotFoundError(f"no other torch release in {torch_dir}")
+    node = cluster.add_node(num_cpus=1, object_store_memory=150 * MB, env_vars={"PYTHONPATH": f"{torch_dir}:{ROOT}"})
+    out = {"node": node.node_id, "ours": versions()["torch"]}
+    try:
+        ex = RayExecutor(cluster.address)
+        out["refused"] = None
+        ex.close()
+    except Problem as exc:
+        out["refused"] = {"id": exc.messages[0].id, "values": exc.messages[0].values, "text": exc.messages[0].render()}
+    finally:
+        cluster.remove_node(node)
+    return out
+
+
 def determinism(ex, real) -> dict:
     """The same config and seed, float32 on a CPU with one thread: the Ray worker's weights against the in-process
     executor's."""
@@ -212,8 +293,9 @@ def cluster_lost(ex, cluster, data, cfg, owner) -> dict:
     return out
 
 
-def scenario_cluster() -> dict:
-    """One cluster of three simulated nodes: head (1 CPU), a CPU node (1 CPU), a node advertising 1 logical GPU."""
+def scenario_cluster(only: list[str]) -> dict:
+    """One cluster of three simulated nodes: head (1 CPU), a CPU node (1 CPU), a node advertising 1 logical GPU;
+    every scenario in turn, or those named in `only` (e.g. `lost`, to time it alone)."""
     from conftest import synthetic
     from ray.cluster_utils import Cluster
 
@@ -235,11 +317,15 @@ def scenario_cluster() -> dict:
     steps = [("live", lambda: live_run(ex, data, cfg, "a")), ("stop", lambda: stop_run(ex, data, cfg, "a")),
              ("killed", lambda: killed_worker(ex, data, cfg, "b")),
              ("data", lambda: ex.where(data) | {"trained_on": sorted({node_of(w) for w in workers(report)})}),
+             ("caps", lambda: classroom_caps(ex, data, cfg, "e")),
              ("gpu", lambda: packed_on_gpu(ex, data, cfg, "c", gpu_node.node_id)),
              ("determinism", lambda: determinism(ex, load_mnist())),
+             ("other_torch", lambda: other_torch_node(cluster, os.environ["ROW_BY_ROW_TEST_OTHER_TORCH"])),
              ("refusals", lambda: refusals(cluster.address)),
              ("lost", lambda: cluster_lost(ex, cluster, data, cfg, "d"))]
     for name, step in steps:
+        if only and name not in only:
+            continue
         started = time.monotonic()
         try:
             report[name] = step()
@@ -352,10 +438,16 @@ def follow_page(page) -> dict:
 if __name__ == "__main__":
     sys.path.insert(0, str(TESTS))
     sys.path.insert(0, str(ROOT))
+    if sys.argv[1] == "--loopback":  # outside: run the rest of the command line in a loopback namespace
+        named = sys.argv[3:] if sys.argv[2] == "cluster" else ["-"]
+        env = {"ROW_BY_ROW_TEST_OTHER_TORCH": str(other_torch())} if not named or "other_torch" in named else {}
+        log = Path(tempfile.mkdtemp(prefix="rbr-ray-")) / "scenarios.log"
+        print(json.dumps(run(*sys.argv[2:], log=log, env=env)))
+        sys.exit(0)
     which = sys.argv[1]
     with tempfile.TemporaryDirectory(prefix="rbr-ray-") as tmp:
         os.environ["RAY_TMPDIR"] = tmp
-        groups = {"cluster": scenario_cluster, "cli": lambda: scenario_cli(sys.argv[2]),
+        groups = {"cluster": lambda: scenario_cluster(sys.argv[2:]), "cli": lambda: scenario_cli(sys.argv[2]),
                   "browser": lambda: scenario_browser(sys.argv[2])}
         result = groups[which]()
     print(json.dumps(result), flush=True)

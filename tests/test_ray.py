@@ -39,7 +39,11 @@ def cluster(tmp_path_factory):
     """What the scenarios saw on the simulated three-node cluster (about three minutes on two busy cores)."""
     loopback_or_skip()
     log = tmp_path_factory.mktemp("ray") / "cluster.log"
-    return ray_scenarios.run("cluster", log=log)
+    try:  # a real other torch release for one node (pip, once; the namespace has no network)
+        env = {"ROW_BY_ROW_TEST_OTHER_TORCH": str(ray_scenarios.other_torch())}
+    except RuntimeError as exc:  # reported by the one test that needs it (the scenario finds no folder)
+        env = {"ROW_BY_ROW_TEST_OTHER_TORCH": f"/nonexistent ({exc})"}
+    return ray_scenarios.run("cluster", log=log, env=env)
 
 
 def part(report: dict, name: str) -> dict:
@@ -118,6 +122,29 @@ def test_the_link_to_the_driver_carries_json_and_raw_bytes_and_notices_the_end()
     assert cut.receive()[0]["op"] == "data" and cut.receive() is None  # a message cut short is the end, not junk
 
 
+OTHER = {"ray": "2.59.0", "python": "3.12", "torch": "2.13.0", "row_by_row": "0.0.9"}  # a plausible other release
+
+
+@pytest.mark.parametrize("key, what", [("ray", "Ray"), ("python", "Python"), ("torch", "PyTorch"),
+                                       ("row_by_row", "Row by Row")])
+def test_each_version_differing_on_its_own_is_named_with_both_versions_and_the_node(key, what):
+    """On this process's real versions(), one key changed at a time: the refusal names that package, the node's
+    version and ours, and where; identical versions pass."""
+    pytest.importorskip("ray")
+    from lib.runs.ray_worker import mismatch, versions
+
+    ours = versions()
+    assert all(ours.values()) and ours[key] != OTHER[key], ours  # Ray is installed here: nothing is left out
+    assert mismatch(ours, dict(ours), "10.0.0.6 (Ray node 5f3a9c1e)") is None
+    theirs = ours | {key: OTHER[key]}
+    found = mismatch(ours, theirs, "10.0.0.6 (Ray node 5f3a9c1e)")
+    assert found.id == "ray.mismatch"
+    assert found.values == {"what": what, "theirs": OTHER[key], "ours": ours[key], "node": "10.0.0.6 (Ray node 5f3a9c1e)"}
+    assert f"{what} {OTHER[key]} on 10.0.0.6 (Ray node 5f3a9c1e)" in found.render() and ours[key] in found.render()
+    missing = mismatch(ours, {k: v for k, v in ours.items() if k != key}, "n")  # a node that cannot say: refused
+    assert missing.values["what"] == what and missing.values["theirs"] == "?"
+
+
 # ------------------------------------------------------------------------------------------- a real cluster
 @pytest.mark.slow
 def test_a_run_on_ray_streams_live_events_and_comes_back_with_weights_and_card(cluster):
@@ -171,10 +198,37 @@ def test_four_runs_share_one_logical_gpu_at_a_quarter_each_and_the_fifth_takes_a
 
 
 @pytest.mark.slow
+def test_classroom_caps_refuse_a_run_before_it_reaches_ray_with_the_in_process_messages(cluster):
+    caps = part(cluster, "caps")
+    ids = [m["id"] for m in caps["ray"]]
+    assert ids == ["classroom.limit"] * 3, caps["ray"]  # hidden, epochs and digits: each cap it breaks, named
+    assert caps["ray"] == caps["local"]  # word for word what the in-process queue says
+    assert caps["after_refusal"] == caps["before"]  # nothing was sent to Ray, nothing waits in a line
+    assert caps["before"]["unfinished"] == 0 and caps["before"]["counts"]["queued"] == 0
+    assert caps["within"]["state"] == "done" and caps["within"]["epochs"] == 2 and caps["within"]["n"] == 100
+    assert caps["after_run"]["sent"] == caps["before"]["sent"] + 1  # the run within the caps did go to Ray
+    assert "Ray node" in caps["within"]["worker"]
+
+
+@pytest.mark.slow
+def test_a_node_running_another_torch_release_is_named_and_the_cluster_refused(cluster):
+    """A real torch release other than the app's (tests/ray_scenarios.py OTHER_TORCH) on one node's PYTHONPATH.
+    Ray lets that node join (it checks only its own and Python's versions); the app's probe refuses it. A node with
+    another Ray or Python cannot be made: Ray refuses it before it joins (the unit test above covers those keys)."""
+    other = part(cluster, "other_torch")
+    refused = other["refused"]
+    assert refused is not None and refused["id"] == "ray.mismatch", other
+    assert refused["values"]["what"] == "PyTorch" and refused["values"]["theirs"] == ray_scenarios.OTHER_TORCH
+    assert refused["values"]["ours"] == other["ours"] != ray_scenarios.OTHER_TORCH
+    assert f"Ray node {other['node'][:8]}" in refused["values"]["node"]
+    assert f"PyTorch {ray_scenarios.OTHER_TORCH} on " in refused["text"]
+
+
+@pytest.mark.slow
 def test_a_ray_worker_trains_the_same_weights_as_the_in_process_executor_bit_for_bit(cluster):
     """Same config and seed, float32, CPU, one thread each: the same code on the same CPU gives the same bits
-    (tolerance 0). With other thread counts the sums are split differently: 1 against 2 threads differed by up to
-    3.4e-5 here (docs/scaling-out.md)."""
+    (tolerance 0). Only with one thread on both sides: other thread counts split the sums differently, so the bits
+    would differ (not measured here, hence no tolerance claimed for that case)."""
     same = part(cluster, "determinism")
     assert same["states"] == ["done", "done"] and same["threads"] == [1, 1]
     assert same["keys"] and same["bitwise"] and same["max_diff"] == 0.0, same
@@ -196,8 +250,9 @@ def test_a_cluster_with_other_versions_or_out_of_reach_is_refused_and_the_fallba
 def test_a_lost_cluster_ends_the_run_with_a_message_and_its_curve(cluster):
     lost = part(cluster, "lost")
     assert lost["state"] == "error" and lost["message"] in ("ray.cluster_lost", "ray.worker_died"), lost
-    assert lost["steps"] >= 2 and lost["seconds"] < 60
-    assert lost["driver_gone_s"] < 120  # the driver gives the lost cluster up by itself
+    # measured 0.7-11.3 s and 11.1-11.3 s at load 10 on two cores (docs/scaling-out.md): Ray's 10 s reconnect timeout
+    assert lost["steps"] >= 2 and lost["seconds"] < 30
+    assert lost["driver_gone_s"] < 30  # the driver gives the lost cluster up by itself
     assert lost["after"] == "ray.unreachable"  # then a new run is refused with a message, the server lives on
 
 

@@ -74,6 +74,7 @@ class Driver:
         self.task = ray.remote(train_job)
         self.data: dict[str, object] = {}  # data set key -> its ObjectRef, put once
         self.puts = 0
+        self.sent = 0  # training tasks submitted to Ray (what a refused run must never add to)
         self.runs: dict[object, int] = {}  # ObjectRefGenerator -> job id, for the runs not yet ended
         self.started: set[int] = set()
         self.inbox: queue.Queue = queue.Queue()
@@ -165,6 +166,7 @@ class Driver:
         run = self.task.options(num_returns="streaming", max_retries=0, **message["resources"]).remote(message["record"], self.data[message["key"]],
                                                               self.control, self.expected, self.threads)
         self.runs[run] = message["id"]
+        self.sent += 1
 
     def _on_stop(self, message: dict, blobs: list[bytes]) -> None:
         """A running run stops at its next step (the worker polls the control actor); one still waiting for its
@@ -177,10 +179,12 @@ class Driver:
                     self.ray.cancel(run)
 
     def _on_where(self, message: dict, blobs: list[bytes]) -> None:
-        """Which nodes hold a copy of a data set in their object store, and how many times it was put."""
+        """Which nodes hold a copy of a data set in their object store, how many data sets were put, and how many
+        training tasks were sent to Ray."""
         ref = self.data[message["key"]]
         located = self.ray.experimental.get_object_locations([ref])[ref]
-        self.wire.send({"op": "where", "key": message["key"], "nodes": located["node_ids"], "puts": self.puts})
+        self.wire.send({"op": "where", "key": message["key"], "nodes": located["node_ids"], "puts": self.puts,
+                        "sent": self.sent})
 
     def _relay(self) -> None:
         """Pass on every batch that is ready, waiting at most 50 ms for one."""

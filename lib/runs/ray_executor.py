@@ -217,14 +217,15 @@ class RayExecutor(Executor):
                 pass
 
     def where(self, data: MnistData, timeout: float = 30.0) -> dict:
-        """{"nodes": the Ray nodes whose object store holds `data`, "puts": how many data sets were put}."""
+        """{"nodes": the Ray nodes whose object store holds `data`, "puts": how many data sets were put, "sent": how
+        many training tasks the driver has submitted to Ray}."""
         key = self._ship(data)
         self._send({"op": "where", "key": key})
         with self._answered:
             self._answered.wait_for(lambda: any(r["key"] == key for r in self._replies), timeout)
             reply = next(r for r in self._replies if r["key"] == key)
             self._replies.remove(reply)
-        return {"nodes": reply["nodes"], "puts": reply["puts"]}
+        return {"nodes": reply["nodes"], "puts": reply["puts"], "sent": reply["sent"]}
 
     def submit_task(self, task: Callable[[Job], None], owner: str, name: str, device: str = "cpu") -> Job:
         """A measurement of this server (the Conclusion page's timing) runs here, in a line of its own."""
