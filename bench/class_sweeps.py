@@ -71,7 +71,7 @@ def table(result: dict) -> str:
             runs = [r for r in s["runs"] if r["value"] == value]
             g = counted.get(value)
             out = {r["outcome"] for r in runs if r["outcome"] != "done"}
-            count = f"{g['runs'] if g else 0} of {len(runs)}" + (f" ({', '.join(sorted(out))} left out)" if out else "")
+            count = f"{g['runs'] if g else 0} of {len(runs)}" + (f" ({', '.join(sorted(o.replace('_', ' ') for o in out))} left out)" if out else "")
             acc = f"{g['mean']:.1%} ({g['low']:.1%}–{g['high']:.1%})" if g else "—"
             cpu = sorted(r["cpu_seconds"] for r in runs if r["outcome"] == "done")
             when = f"{cpu[len(cpu) // 2]:.0f} s" if cpu else "—"
@@ -80,14 +80,28 @@ def table(result: dict) -> str:
 
 
 def verdict(sweep: dict) -> str:
-    """The best value beyond the noise, as the teacher's view names it, or why none is named."""
-    best, groups = sweep["best"], sweep["per_value"]
+    """The best value beyond the noise as the teacher's view names it (lib.classroom.experiment.best, applied to the
+    recorded per-value figures, so the line follows the view's rule), or why none is named."""
+    groups = dict(enumerate(sweep["per_value"]))
+    best = experiment.best(groups)
     name = lambda k: f"{groups[k]['value']:g}"  # noqa: E731 - a value's index -> as written
     if best["value"] is not None:
         return f"best beyond the noise: {name(best['value'])}"
     if best.get("tied"):
         return f"highest mean {name(best['top'])}, not beyond the noise of {', '.join(map(name, best['tied']))}"
     return f"no best named: {', '.join(map(name, best.get('missing', [])))} have fewer than two runs"
+
+
+def block(result: dict) -> str:
+    """What docs/classroom.md quotes between its class-sweeps markers: the table, what the view concludes, and
+    what it was measured on."""
+    lines = [table(result), ""]
+    lines += [f"- {NAMES[s['setting']]}: {verdict(s)}." for s in result["sweeps"]]
+    load = ", ".join(f"{x:.1f}" for x in result["load_before"])
+    lines.append(f"- Measured on {result['cpu']} with {result['threads']} torch thread per run, "
+                 f"{sum(s['students'] for s in result['sweeps'])} runs in {result['seconds'] / 60:.0f} min beside "
+                 f"other work (load average {load} at the start).")
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -104,9 +118,7 @@ def main() -> None:
         store.close()
     result = {"cpu": cpu_name(), "threads": 1, "sweeps": sweeps, "seconds": round(time.perf_counter() - start),
               "load_before": load, "load_after": os.getloadavg()}
-    print(table(result))
-    for s in sweeps:
-        print(NAMES[s["setting"]], "-", verdict(s))
+    print(block(result))
     if args.json:
         path = Path(__file__).resolve().parent.parent / "docs" / "class-sweeps.json"
         path.write_text(json.dumps(result, indent=1, default=str) + "\n")

@@ -87,8 +87,20 @@ def test_pooled_figures_per_value_with_a_t_interval_and_a_binomial_one_for_a_sin
     assert (low_lr["low"], low_lr["high"]) == pytest.approx((0.92 - half, 0.92 + half))
     assert high_lr["runs"] == 1 and (high_lr["low"], high_lr["high"]) == pytest.approx((rows[3]["low"],
                                                                                           rows[3]["high"]))
-    assert fig["best"]["value"] is None and fig["best"]["missing"] == [1]  # one run of 0.01: no seed noise known
-    assert [m.id for m in fig["captions"]][:2] == ["class.caption_runs", "class.caption_need_runs"]
+    # one run of 0.01 is judged with the seed spread measured at 0.001 (sd 0.02, 2 degrees of freedom): within it
+    assert fig["best"]["value"] is None and fig["best"]["tied"] == [0] and fig["best"]["missing"] == []
+    assert [m.id for m in fig["captions"]][:2] == ["class.caption_runs", "class.caption_no_best"]
+    alone = ex.figures([row(0.001, 0.90, 1), row(0.01, 0.97, 2)], EXP)  # no value run twice: no seed noise known
+    assert alone["best"]["value"] is None and alone["best"]["missing"] == [0, 1]
+    assert [m.id for m in alone["captions"]][:2] == ["class.caption_runs", "class.caption_need_runs"]
+
+
+def test_a_value_with_one_run_is_judged_with_the_seed_spread_measured_on_the_others():
+    steady = [row(0.001, a, k) for k, a in enumerate((0.900, 0.902, 0.904), 1)]
+    far = ex.figures(steady + [row(0.01, 0.97, 4)], EXP)["best"]  # 7 points above, sd 0.002: beyond the noise
+    assert far["value"] == 1 and far["missing"] == []
+    near = ex.figures(steady + [row(0.01, 0.905, 4)], EXP)["best"]  # 0.3 points above: within it
+    assert near["value"] is None and near["tied"] == [0]
 
 
 def test_a_best_value_is_named_only_beyond_the_noise():

@@ -134,6 +134,34 @@ def test_the_class_run_table_is_the_recorded_measurement():
 LECTURE_RECORD = "lecture-100.json"  # the recorded `python -m bench.lecture --students N --out docs/lecture-N.json`
 
 
+def test_the_class_sweep_block_is_the_recorded_class_and_its_prose_holds():
+    """docs/classroom.md's class-sweep block is what bench.class_sweeps prints for docs/class-sweeps.json (the view's
+    verdicts recomputed with today's rule), and the prose after it states what those numbers show: a hill in the
+    learning rate with the largest rates diverged, a rise at every hidden size in accuracy and in CPU time, the
+    largest size named best, about 2½ minutes of one core for thirty quick runs."""
+    import statistics
+
+    from bench.class_sweeps import block
+
+    recorded = json.loads((ROOT / "docs" / "class-sweeps.json").read_text())
+    doc = (ROOT / "docs" / "classroom.md").read_text()
+    assert doc.split("<!-- class-sweeps -->\n")[1].split("\n<!-- /class-sweeps -->")[0] == block(recorded)
+    lr, hidden = recorded["sweeps"]
+    assert (lr["setting"], hidden["setting"]) == ("lr", "hidden")
+    assert len(lr["runs"]) == len(hidden["runs"]) == 30
+    means = [g["mean"] for g in lr["per_value"]]
+    top = means.index(max(means))
+    assert 0 < top < len(means) - 1 and means[:top + 1] == sorted(means[:top + 1])
+    assert means[top:] == sorted(means[top:], reverse=True)
+    assert all(r["outcome"] == "diverged" for r in lr["runs"] if r["value"] >= 3)
+    means = [g["mean"] for g in hidden["per_value"]]
+    cpu = [statistics.median(r["cpu_seconds"] for r in hidden["runs"] if r["value"] == v) for v in hidden["values"]]
+    assert means == sorted(set(means)) and cpu == sorted(set(cpu))
+    assert "hidden size: best beyond the noise: 128." in doc
+    quick = cpu[hidden["values"].index(128)]  # the quick preset as it is (hidden 128)
+    assert 2.25 <= 30 * quick / 60 < 2.75 and "about 2½ minutes of one core's work" in doc
+
+
 def test_the_lecture_table_is_the_recorded_run():
     """docs/benchmarks.md's lecture table is what bench.lecture.table prints for the recorded docs/LECTURE_RECORD:
     every student through each executor, none lost, MNIST on every node of the simulated cluster."""

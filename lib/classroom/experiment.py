@@ -129,14 +129,23 @@ def pooled(accs: list[float], ns: list[int]) -> dict:
 
 def best(groups: dict) -> dict:
     """The value with the highest mean if it beats every other beyond their noise (Welch-like: t with the smaller
-    group's degrees of freedom), else None; only when every value has two runs or more (seed noise measured)."""
-    missing = [k for k, g in groups.items() if g["runs"] < 2]
-    if len(groups) < 2 or missing:
-        return {"value": None, "missing": missing, "tied": []}
+    degrees of freedom), else None. Seed noise must be measured: a value with two runs or more brings its own; a
+    value with a single counted run (its others stopped or did not learn) is judged with the seed spread the class
+    measured on the other values (their pooled standard deviation and degrees of freedom). With no value run twice,
+    nothing is named and every value is `missing`."""
+    measured = [g for g in groups.values() if g["runs"] >= 2]
+    if len(groups) < 2 or not measured:
+        return {"value": None, "missing": [k for k, g in groups.items() if g["runs"] < 2], "tied": []}
+    pooled_df = sum(g["runs"] - 1 for g in measured)
+    spread = (sum((g["runs"] - 1) * g["sd"] ** 2 for g in measured) / pooled_df) ** 0.5
+
+    def noise(g: dict) -> tuple[float, int]:  # (standard error of the mean, degrees of freedom)
+        return (g["se"], g["runs"] - 1) if g["runs"] >= 2 else (max(spread, g["se"]), pooled_df)
+
     top = max(groups, key=lambda k: groups[k]["mean"])
+    (se_top, df_top) = noise(groups[top])
     tied = [k for k in groups if k != top and not differ_se(
-        groups[k]["mean"], groups[k]["se"], groups[top]["mean"], groups[top]["se"],
-        t95(min(groups[k]["runs"], groups[top]["runs"]) - 1))]
+        groups[k]["mean"], noise(groups[k])[0], groups[top]["mean"], se_top, t95(min(noise(groups[k])[1], df_top)))]
     return {"value": None if tied else top, "top": top, "missing": [], "tied": tied}
 
 

@@ -32,8 +32,8 @@ CLASS_TEXT = {
                              "{left_out}."),
     "class.caption_best": N_("{value} is best: {acc:.1%} on average (n = {n} runs), beyond the noise of every other "
                              "value."),
-    "class.caption_need_runs": N_("No value is named best until every value has at least two runs (two seeds show "
-                                  "the noise); still one run or none: {values}."),
+    "class.caption_need_runs": N_("No value is named best until some value has at least two runs (two seeds show "
+                                  "the noise); so far one run or none: {values}."),
     "class.caption_no_best": N_("No value is best beyond the noise: the highest mean, {value} ({acc:.1%}), is "
                                 "within the noise of {others}."),
     "class.caption_spread": N_("Runs of one setup with other seeds differ too: at {value} their accuracies have a "
