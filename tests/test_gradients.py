@@ -124,3 +124,16 @@ def test_a_longer_reading_has_four_steps_per_row(tiny):
 def test_models_that_read_all_at_once_or_both_ways_are_refused(tiny):
     with pytest.raises(ValueError, match="one-way"):
         G.gradients(RowClassifier("lstm", 4, 1, bidirectional=True), tiny)
+
+
+def test_a_long_model_differing_from_its_twin_beyond_the_reading_is_named():
+    from lib.experiments.gradients import long_setting_differences
+
+    base = {"family": "lstm", "lr": 0.003, "epochs": 12, "steps_per_row": 1}
+    cards = {"rnn-forward": {"config": {**base, "family": "rnn"}}, "lstm-forward": {"config": base},
+             "rnn-long-forward": {"config": {**base, "family": "rnn", "steps_per_row": 4}},
+             "lstm-long-forward": {"config": {**base, "steps_per_row": 4}}}
+    assert long_setting_differences(cards) == []  # only the reading differs
+    cards["lstm-long-forward"]["config"] |= {"lr": 0.001, "epochs": 8}
+    assert long_setting_differences(cards) == ["epochs", "lr"]
+    assert long_setting_differences({"rnn-forward": cards["rnn-forward"]}) == []  # no long model shipped

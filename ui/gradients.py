@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib.experiments.gradients import COMPARED, LONG, least_reached
+from lib.experiments.gradients import COMPARED, LONG, least_reached, long_setting_differences
 from lib.storage.pretrained import FOLDER
 from ui import experiment_results as results
 from ui import gradient_charts as gc
@@ -89,9 +89,7 @@ def longer_reading(quantity: str) -> None:
 
 def _setting_differences(shipped: dict) -> str:
     """The training settings in which a long model's card differs from its 28-step twin's, beyond the reading."""
-    differ = sorted({k for f in LONG if COMPARED[f] in shipped
-                     for k, v in shipped[LONG[f]][1]["config"].items()
-                     if k != "steps_per_row" and shipped[COMPARED[f]][1]["config"].get(k) != v})
+    differ = long_setting_differences({name: card for name, (_, card) in shipped.items()})
     if not differ:
         return t("Apart from the reading, each pair was trained with the same settings.")
     return t("Apart from the reading, their cards differ in these settings too: {names}.",

@@ -165,3 +165,11 @@ def clip_facts(result: dict) -> dict:
     "ratio", the largest norm over the median one (how unevenly the batches pull)."""
     clip = result["clip"]
     return clip | {"ratio": clip["max"] / clip["median"] if clip["median"] else float("inf")}
+
+
+def long_setting_differences(cards: dict[str, dict]) -> list[str]:
+    """The training settings, beyond the reading itself (steps_per_row), in which a shipped long model's card differs
+    from its 28-step twin's (both in `cards`, name -> card), sorted: what else could explain their difference."""
+    return sorted({k for f, long in LONG.items() if COMPARED[f] in cards and long in cards
+                   for k, v in cards[long]["config"].items()
+                   if k != "steps_per_row" and cards[COMPARED[f]]["config"].get(k) != v})
