@@ -68,12 +68,19 @@ def test_row_order_shows_shipped_comparison(mnist):
     assert any("Highest:" in c.value for c in at.caption)
     # with seed cards of the shipped configs (pretrained/seeds/): means with ± one standard deviation, the matrix
     # averaged too; with one run per order: each run's 95% interval, and nothing said of seeds
-    from lib.experiments.analysis import shipped_order_results
+    from lib.experiments.analysis import error_bars, shipped_order_results
+    from lib.experiments.readouts import READOUT_ORDERS
     from lib.storage.documents import shipped_cards
     from lib.storage.pretrained import seed_cards
     seeds = max(len(r) for r in shipped_order_results(shipped_cards(), seed_cards())["runs"].values())
     charts = {c.key: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
     assert charts["shipped_bars"]["data"][0]["error_y"]["visible"]
+    results = shipped_order_results(shipped_cards(), seed_cards())  # the bars are lib's numbers, read as they are
+    assert charts["shipped_bars"]["data"][0]["error_y"]["array"] == list(error_bars(results)["errors"].values())
+    if "readouts" in keys:
+        margins = readout_table(cards_now())["margin"]
+        assert [s["error_y"]["array"] for s in charts["readouts"]["data"]] == [
+            [m.get(o, 0) for o in READOUT_ORDERS if any(o in a for a in readouts.values())] for m in margins.values()]
     subtitle = charts["shipped_bars"]["layout"]["title"]["subtitle"]["text"]
     if seeds > 1:
         assert f"mean ± spread over {seeds} seeds" in subtitle
