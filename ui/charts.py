@@ -34,9 +34,10 @@ SUBTITLED_TOP = 66 + LABEL_ROOM  # px above the plot area: the title from 8 px d
 def style(fig: go.Figure, title: str = "", height: int = 360, legend: bool = True, subtitle: str = "") -> go.Figure:
     """Apply the app's look: white background, big fonts, light grid, legend on top; a subtitle under the title.
 
-    A title with a subtitle stands on the plot area (yref paper, its margin grown to fit: automargin), LABEL_ROOM
-    above it, so neither line can meet what reaches out of the plot: a value printed above a dot at the top, or a
-    long y-axis title, which stays within the plot's height (share_axis breaks a cut axis's title in two lines)."""
+    A title with a subtitle hangs from the top of the figure and the plot area starts LABEL_ROOM below the subtitle,
+    so neither line meets what reaches out of the plot: a value printed above a dot at the top, or the y axis's
+    title, which is centred on the plot's height and fits in it (share_axis writes a cut axis's title on two lines;
+    tests/test_browser.py measures both languages as drawn)."""
     heading = dict(text=title, x=0.0, font=dict(size=18), subtitle=dict(text=subtitle) if subtitle else None)
     if subtitle:
         heading.update(yref="container", y=1.0, yanchor="top", pad=dict(t=8))
