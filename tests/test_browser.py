@@ -228,6 +228,34 @@ def test_every_page_renders_from_the_sidebar(page, server):
         screenshot(page, path)
 
 
+# Each text's box in a chart, as drawn: the title and subtitle, the y axis title (its rotated box), the values the
+# dots print and the y tick labels.
+CHART_BOXES = """(chart) => { const root = document.querySelector(chart);
+  const boxes = sel => [...root.querySelectorAll(sel)].map(e => { const r = e.getBoundingClientRect();
+                                                                   return [r.left, r.top, r.right, r.bottom]; });
+  return {heading: boxes('.gtitle, .gtitle-subtitle'), ytitle: boxes('.ytitle'),
+          others: boxes('.ytitle, .textpoint text, .ytick text')}; }"""
+
+
+def overlap(a: list[float], b: list[float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_row_order_charts_heading_never_meets_its_axis_title_or_values(page, server, lang):
+    """The Row order chart's title and subtitle ("± 95% interval") stand clear of its cut axis's title, of the tick
+    labels and of the values printed above the dots, in both languages (as drawn by Chromium)."""
+    page.goto(f"{server.url}/row-order?lang={lang}")
+    settle(page)
+    no_exception(page, f"row order ({lang})")
+    chart = ".st-key-shipped_bars"
+    page.locator(f"{chart} .gtitle-subtitle").wait_for()
+    found = page.evaluate(CHART_BOXES, chart)
+    assert len(found["heading"]) == 2 and len(found["ytitle"]) == 1, found
+    clashes = [(h, o) for h in found["heading"] for o in found["others"] if overlap(h, o)]
+    assert not clashes, f"the heading meets the axis title or a value ({lang}): {clashes}"
+
+
 def lesson_step(page: Page) -> int:
     """The row the Lesson page is showing, read from its explanation ("At step k the LSTM receives row k …")."""
     text = page.get_by_text(re.compile(r"At step \d+ the LSTM")).first.inner_text()

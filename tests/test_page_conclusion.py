@@ -234,3 +234,29 @@ def test_a_measurement_with_no_family_at_the_largest_size_answers_nothing(monkey
     assert not at.exception
     assert any("There is no measurement to compare with yet" in i.value for i in at.info)
     assert sum("did not fit" in w.value for w in at.warning) == len(out["train_ms"])
+
+
+def test_the_parallel_section_reads_its_measurement_and_facts_once_per_rerun(mnist, monkeypatch):
+    """The section asks the shared store for this server's timing and computes lib's facts from it once, then passes
+    them along to the prediction, the source line and the caption."""
+    from collections import Counter
+
+    from lib.experiments import parallel
+    from ui import experiment_results
+
+    calls = Counter()
+
+    def counted(name, fn):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return fn(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(parallel, "facts", counted("facts", parallel.facts))
+    monkeypatch.setattr(experiment_results, "parallel_result", counted("result", experiment_results.parallel_result))
+    at = page()
+    at.radio(key="predict_parallel").set_value("half")
+    calls.clear()
+    at.run()
+    assert not at.exception and "conclusion_parallel" in charts(at)
+    assert calls == {"facts": 1, "result": 1}

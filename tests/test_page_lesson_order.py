@@ -68,12 +68,19 @@ def test_row_order_shows_shipped_comparison(mnist):
     assert any("Highest:" in c.value for c in at.caption)
     # with seed cards of the shipped configs (pretrained/seeds/): means with ± one standard deviation, the matrix
     # averaged too; with one run per order: each run's 95% interval, and nothing said of seeds
-    from lib.experiments.analysis import shipped_order_results
+    from lib.experiments.analysis import error_bars, shipped_order_results
+    from lib.experiments.readouts import READOUT_ORDERS
     from lib.storage.documents import shipped_cards
     from lib.storage.pretrained import seed_cards
     seeds = max(len(r) for r in shipped_order_results(shipped_cards(), seed_cards())["runs"].values())
     charts = {c.key: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
     assert charts["shipped_bars"]["data"][0]["error_y"]["visible"]
+    results = shipped_order_results(shipped_cards(), seed_cards())  # the bars are lib's numbers, read as they are
+    assert charts["shipped_bars"]["data"][0]["error_y"]["array"] == list(error_bars(results)["errors"].values())
+    if "readouts" in keys:
+        margins = readout_table(cards_now())["margin"]
+        assert [s["error_y"]["array"] for s in charts["readouts"]["data"]] == [
+            [m.get(o, 0) for o in READOUT_ORDERS if any(o in a for a in readouts.values())] for m in margins.values()]
     subtitle = charts["shipped_bars"]["layout"]["title"]["subtitle"]["text"]
     if seeds > 1:
         assert f"mean ± spread over {seeds} seeds" in subtitle
@@ -154,3 +161,32 @@ def test_row_order_experiment_with_a_cnn_has_no_rows_chart(mnist):
     keys = {c.key for c in at.get("plotly_chart")}
     assert {"yours_bars", "yours_matrix"} <= keys and "yours_rows" not in keys
     assert any("no answer after k rows" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("family", ["lstm", "cnn"])
+def test_your_finished_runs_are_drawn_with_lib_s_error_bars(mnist, family):
+    """The student's finished runs (here made without training: the figures only read their results), three seeds
+    per order: the bars are the seeds' spread as lib.experiments.analysis.error_bars gives it; a CNN has no chart
+    after k rows."""
+    from lib.experiments.analysis import error_bars, run_order_results
+    from lib.training.config import build_model
+
+    accs = {"forward": (0.95, 0.96, 0.97), "random": (0.80, 0.85, 0.90)}
+    jobs = []
+    for order, values in accs.items():
+        for seed, acc in enumerate(values):
+            cfg = TrainConfig(family=family, hidden=8, layers=1, order=order, seed=seed, device="cpu")
+            rows = None if family == "cnn" else [acc * k / 28 for k in range(1, 29)]
+            jobs.append(Job(cfg, owner="test", state="done", result={"acc": acc, "n": 500, "acc_by_rows": rows},
+                            model=build_model(cfg).eval()))
+    at = page("row_order.py")
+    at.session_state["runs"] = jobs
+    at.session_state["followed"] = {"experiment": {"ids": [j.id for j in jobs], "tags": {}}}
+    at.run()
+    assert not at.exception
+    charts = {c.key: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    bars = error_bars(run_order_results({o: [j.result for j in jobs if j.config.order == o] for o in accs}))
+    assert bars["kind"] == "seeds" and bars["runs"] == 3
+    assert charts["yours_bars"]["data"][0]["error_y"]["array"] == pytest.approx(list(bars["errors"].values()))
+    assert "mean ± spread over 3 seeds" in charts["yours_bars"]["layout"]["title"]["subtitle"]["text"]
+    assert ("yours_rows" in charts) == (family != "cnn") and "yours_matrix" in charts

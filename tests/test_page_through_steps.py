@@ -20,6 +20,7 @@ from tests.test_i18n import english_words, texts
 from tests.test_page_inspect import tiny_run
 from ui import experiment_results, resources
 from ui import parallel as ui_parallel
+from ui import probes as ui_probes
 from ui.conclusion import server_device
 from ui.gradient_charts import share
 
@@ -100,12 +101,22 @@ def test_lesson_gradients_after_the_prediction(small, mnist, lang):
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_lesson_probes_recorded_then_read(small, mnist, lang):
+def test_lesson_probes_recorded_then_read(small, mnist, lang, monkeypatch):
     found = record_lesson_probes(mnist)
     at = ok(page("lesson.py", lang))
     assert "lesson_probes" not in charts(at)
     answer = probes.compare_at(found, 14, "probe_acc", "readout_acc")["verdict"]
+    compared = []  # every comparison of two curves after a row, made while the page draws: each once per rerun
+
+    def counted(result, k, a, b):
+        compared.append((k, a, b))
+        return compare_at(result, k, a, b)
+
+    compare_at = probes.compare_at
+    monkeypatch.setattr(probes, "compare_at", counted)
+    monkeypatch.setattr(ui_probes, "compare_at", counted, raising=False)  # where a page held its own name for it
     at = ok(at.radio(key="predict_probes").set_value(answer).run())
+    assert compared and len(compared) == len(set(compared)), sorted(compared)
     assert any(("agrees" if lang == "en" else "一致") in s.value for s in at.success)
     fig = charts(at)["lesson_probes"]
     shown = [s for s in fig["data"] if s.get("showlegend") is not False]
@@ -180,3 +191,32 @@ def test_conclusion_parallel_recorded_then_measured(small, mnist, monkeypatch, l
     assert at.button(key="measure_parallel").label in ("Measure again", "重新测量")
     if lang == "zh":
         no_english(at)
+
+
+def test_a_longer_readings_probes_count_rows_and_name_its_steps(monkeypatch):
+    """A model that reads each row in 2 steps (56 in all) is probed after each of its 28 rows: the progress counts
+    those rows and the caption says which state a row's probe reads."""
+    class HalfDone:  # the queued computation after 14 rows: one "probed" event per row (lib's on_row)
+        def of_kind(self, kind):
+            return [{"event": kind, "row": k} for k in range(1, 15)]
+
+    monkeypatch.setattr(experiment_results, "running", lambda key: HalfDone())
+
+    def app():
+        from lib.experiments.probes import facts, planned_rows
+        from ui import probes
+
+        rows = planned_rows()
+        found = {"rows": rows, "n_train": 300, "n_test": 300, "hidden": 8, "layers": 1, "cell_state": False,
+                 "state_size": 8, "steps_per_row": 2, "data_source": "sample",
+                 **{f"{c}{end}": [0.5] * len(rows) for c in ("probe_acc", "state_acc", "readout_acc")
+                    for end in ("", "_low", "_high")}}
+        found["probe_acc"] = [0.9] * len(rows)
+        probes.show(found, facts(found, probes.HALF), "long_probes", "title")
+        probes.progress("run:1", len(rows))
+
+    at = ok(AppTest.from_function(app, default_timeout=60).run())
+    caption = at.caption[0].value
+    assert "each row in 2 steps, 56 in all" in caption and "after 28 of the 28 rows" in caption
+    bar = at.get("progress")[0].proto
+    assert bar.value == 50 and "14 of 28 rows done" in bar.text

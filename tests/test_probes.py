@@ -86,3 +86,27 @@ def test_statements_in_both_outcomes():
 def test_models_that_read_all_at_once_or_both_ways_are_refused(tiny):
     with pytest.raises(ValueError, match="one-way"):
         P.probes(RowClassifier("gru", 4, 1, bidirectional=True), tiny)
+
+
+def test_a_longer_reading_is_probed_after_each_row_not_each_step():
+    """A model that reads each row in 2 pieces (56 steps) is probed after the last piece of each of the 28 rows: the
+    progress counts rows, as many as planned_rows() says, and the facts name its steps."""
+    data = synthetic(n_train=200, n_test=100, seed=2)
+    torch.manual_seed(0)
+    model = RowClassifier("rnn", 4, 1, line=14).eval()
+    done = []
+    out = P.probes(model, data, train_digits=200, test_digits=100, on_row=done.append)
+    assert done == out["rows"] == P.planned_rows() == list(range(1, 29)) and out["steps_per_row"] == 2
+    said = P.facts(out, 14)
+    assert said["probed"] == 28 and said["steps"] == 56 and said["row"] == 14
+    assert P.planned_rows((1, 14, 99)) == [1, 14]
+
+
+def test_facts_hold_each_comparison_the_page_states():
+    found = result([0.9, 0.5, 0.2], [0.1, 0.5, 0.1])
+    said = P.facts(found, 2, other=([0.5, 0.9, 0.1], 10_000))
+    assert said["row"] == 2 and said["top"] == P.compare_at(found, 2, "probe_acc", "readout_acc")
+    assert said["every"] == P.compare_at(found, 2, "state_acc", "probe_acc")
+    assert said["beyond"] == P.rows_beyond(found, "probe_acc", "readout_acc") == [1, 3]
+    assert said["other"] == P.against_curve(found, 2, [0.5, 0.9, 0.1], 10_000) and said["probed"] == 3
+    assert P.facts(found, 14)["row"] == 3 and P.facts(found, 14)["other"] is None  # k not probed: the last row

@@ -55,6 +55,31 @@ def test_shipped_order_results_are_means_over_seeds():
     assert shipped_order_results(cards)["acc"]["forward"] == 0.99  # without seed cards: the shipped run alone
 
 
+def test_each_accuracy_comes_with_its_95_margin_as_plain_data():
+    """The pages draw error bars from lib's numbers: no page computes an interval (pages hold no math)."""
+    from lib.experiments.analysis import error_bars, run_order_results
+    from lib.experiments.readouts import readout_table
+
+    def card(acc, n):
+        return {"metrics": {"acc": acc, "n": n, "acc_by_rows": []}}
+
+    table = readout_table({"lstm-forward": card(0.99, 10_000), "lstm-mean-random": card(0.9, 2_000)})
+    assert table["margin"] == {"last": {"forward": pytest.approx(stats.margin(0.99, 10_000))},
+                               "mean": {"random": pytest.approx(stats.margin(0.9, 2_000))}}
+    one = run_order_results({"forward": [{"acc": 0.98, "n": 500, "acc_by_rows": None}],
+                             "random": [{"acc": 0.9, "n": 500, "acc_by_rows": None}]})
+    assert one["margin"] == {"forward": stats.margin(0.98, 500), "random": stats.margin(0.9, 500)}
+    assert error_bars(one) == {"kind": "interval", "runs": 1, "errors": one["margin"]}
+    three = run_order_results({o: [{"acc": a, "n": 500, "acc_by_rows": None} for a in accs]
+                               for o, accs in {"forward": (0.97, 0.98, 0.99), "random": (0.9, 0.9, 0.9)}.items()})
+    bars = error_bars(three)  # three seeds each: the bar is the seeds' spread, not one run's sampling interval
+    assert bars["kind"] == "seeds" and bars["runs"] == 3
+    assert bars["errors"] == {"forward": pytest.approx(0.01), "random": pytest.approx(0.0)}
+    mixed = run_order_results({"forward": [{"acc": 0.98, "n": 500, "acc_by_rows": None}] * 3,
+                               "random": [{"acc": 0.9, "n": 500, "acc_by_rows": None}]})
+    assert error_bars(mixed)["kind"] == "interval"  # one order has a single run: no spread to show for it
+
+
 def test_a_mean_over_three_seeds_needs_students_t_not_1_96():
     # gap 0.004, each mean's standard error 0.001: 2.83 standard errors of the difference (sqrt 2 · 0.001 = 0.0014)
     acc, se, n = {"a": 0.990, "b": 0.986}, {"a": 0.001, "b": 0.001}, {"a": 10000, "b": 10000}

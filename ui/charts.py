@@ -27,12 +27,23 @@ LOOK = go.layout.Template(layout=_WHITE.layout,
                           data={kind: _WHITE.data[kind] for kind in ("bar", "heatmap", "scatter")})
 
 
+LABEL_ROOM = 26  # px between a heading and the plot area: a dot's value printed above it reaches ~20 px out
+SUBTITLED_TOP = 66 + LABEL_ROOM  # px above the plot area: the title from 8 px down, its subtitle ending by 66 px
+
+
 def style(fig: go.Figure, title: str = "", height: int = 360, legend: bool = True, subtitle: str = "") -> go.Figure:
-    """Apply the app's look: white background, big fonts, light grid, legend on top; a subtitle under the title."""
+    """Apply the app's look: white background, big fonts, light grid, legend on top; a subtitle under the title.
+
+    A title with a subtitle hangs from the top of the figure and the plot area starts LABEL_ROOM below the subtitle,
+    so neither line meets what reaches out of the plot: a value printed above a dot at the top, or the y axis's
+    title, which is centred on the plot's height and fits in it (share_axis writes a cut axis's title on two lines;
+    tests/test_browser.py measures both languages as drawn)."""
     heading = dict(text=title, x=0.0, font=dict(size=18), subtitle=dict(text=subtitle) if subtitle else None)
+    if subtitle:
+        heading.update(yref="container", y=1.0, yanchor="top", pad=dict(t=8))
     fig.update_layout(title=heading if title else None, height=height,
                       font=FONT, template=LOOK, colorway=PALETTE, showlegend=legend,
-                      margin=dict(l=10, r=10, t=(70 if subtitle else 50) if title else 20, b=10),
+                      margin=dict(l=10, r=10, t=(SUBTITLED_TOP if subtitle else 50) if title else 20, b=10),
                       legend=dict(orientation="h", yanchor="top", y=-0.28, x=0, title=None))
     return fig
 
@@ -50,7 +61,8 @@ def share_axis(fig: go.Figure, ytitle: str, values, errors=None, top: float = 1.
         fig.update_yaxes(title=ytitle, range=[0, top], tickformat=fmt)
         return fig
     start = max(0.0, int((low - 0.005) * 50) / 50)  # the 2-point step at least half a point below the lowest
-    return fig.update_yaxes(title=t("{title} (axis cut: starts at {low:.0%})", title=ytitle, low=start),
+    # two lines: on one, the vertical title outgrew a short plot and ran into the chart's title and subtitle
+    return fig.update_yaxes(title=ytitle + "<br>" + t("(axis cut: starts at {low:.0%})", low=start),
                             range=[start, top], tickformat=fmt)
 
 
@@ -72,7 +84,7 @@ def lines(series: list[dict], xtitle: str, ytitle: str, title: str = "", yrange=
 
 
 def dots(labels: list[str], values: list[float], ytitle: str, title: str = "", colors=None,
-         errors: list[float] | None = None, height: int = 340, subtitle: str = "",
+         errors: list[float] | None = None, height: int = 400, subtitle: str = "",
          symbols: list[str] | None = None) -> go.Figure:
     """Accuracies as dots with ± error bars on an honest axis (share_axis), each value printed beside its dot."""
     text = [f"{v:.2%}" + (f" ± {e * 100:.2f}" if errors is not None else "") for v, e in

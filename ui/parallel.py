@@ -37,9 +37,8 @@ def figure(out: dict) -> go.Figure:
                                device=state.device_text(out)), 420, legend=False)
 
 
-def reading(out: dict) -> str:
-    """Every figure the caption quotes, and what follows from each, computed from the measurement."""
-    f = parallel.facts(out)
+def reading(out: dict, f: dict) -> str:
+    """Every figure the caption quotes, and what follows from each: `f`, lib.experiments.parallel.facts(out)."""
     parts = [t("The part that waits took {share:.0%} of the step ({low:.0%} to {high:.0%} over {r} rounds): {w:.1f} "
                "of {total:.1f} ms.", share=f["share"], low=f["low"], high=f["high"], r=out["repeats"],
                w=out["recurrence_ms"], total=f["total_ms"])]
@@ -62,13 +61,13 @@ def reading(out: dict) -> str:
     return sentences(*parts)
 
 
-def controls(device: str, out: dict | None) -> None:
-    """Where the numbers come from, and a button that times it on this server, through the queue."""
+def controls(device: str, out: dict | None, measured: dict | None) -> None:
+    """Where the numbers come from (`measured`: this server's measurement, else None and `out` is the recorded one),
+    and a button that times it on this server, through the queue."""
     job = results.running(("parallel", device))
     if job is not None:
         st.fragment(_wait, run_every=2.0)(device)
         return
-    measured = results.parallel_result(device)
     if measured is None and out is not None:
         st.caption(t("Recorded on the development machine, {device}, with the command {command}.",
                      device=state.device_text(out), command="python -m lib.cli parallel --json"))
@@ -96,17 +95,19 @@ def section() -> None:
                   "state's part waits for the step before. And every digit of a batch goes through each step "
                   "together."))
     device = server_device()
-    out = results.parallel_result(device) or parallel.recorded()
+    measured = results.parallel_result(device)  # read once per rerun, and its facts computed once
+    out = measured or parallel.recorded()
+    found = parallel.facts(out) if out else None
     choices = {"quarter": t("less than a quarter"), "half": t("a quarter to a half"),
                "three-quarters": t("a half to three quarters"), "most": t("more than three quarters")}
     if not predict("predict_parallel", t("Predict first: in one training step of the lesson's LSTM (batch {b}), what "
                                          "share of the time goes to the part that must wait for the step before?",
-                                         b=parallel.BATCH), choices, parallel.facts(out)["answers"] if out else []):
+                                         b=parallel.BATCH), choices, found["answers"] if found else []):
         return
-    controls(device, out)
+    controls(device, out, measured)
     if out is None:
         return
     st.plotly_chart(figure(out), key="conclusion_parallel", width="stretch")
     st.caption(sentences(t("Each bar: the median of {r} rounds of one part of a training step, forward and backward, "
                            "hidden {h}, {n} layers, batch {b}.", r=out["repeats"], h=out["hidden"], n=out["layers"],
-                           b=out["batch_size"]), reading(out)))
+                           b=out["batch_size"]), reading(out, found)))

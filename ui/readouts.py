@@ -7,7 +7,6 @@ from __future__ import annotations
 import streamlit as st
 
 from lib.data.orders import ORDERS
-from lib.experiments import stats
 from lib.experiments.readouts import READOUT_ORDERS, both_ways, early_answers, readout_table
 from ui import charts, resources
 from ui.i18n import sentences, t
@@ -38,7 +37,7 @@ def section() -> None:
         return
     orders = [o for o in READOUT_ORDERS if any(o in a for a in table["acc"].values())]
     series = [{"name": variant_name(v), "y": [acc.get(o) for o in orders], "symbol": SYMBOLS[v],
-               "errors": [stats.margin(acc[o], table["n"][v][o]) if o in acc else 0 for o in orders]}
+               "errors": [table["margin"][v].get(o, 0) for o in orders]}  # lib's 95% margins, 0 where not shipped
               for v, acc in table["acc"].items()]
     digits = min(n for ns in table["n"].values() for n in ns.values())
     st.plotly_chart(charts.grouped_dots([t(ORDERS[o].title) for o in orders], series, t("test accuracy"),

@@ -7,8 +7,7 @@ from dataclasses import replace
 import streamlit as st
 
 from lib.data.orders import ORDERS
-from lib.experiments import stats
-from lib.experiments.analysis import cross_order, rows_to_reach, run_order_results, shipped_order_results
+from lib.experiments.analysis import cross_order, error_bars, rows_to_reach, run_order_results, shipped_order_results
 from lib.storage.pretrained import STRONG
 from lib.training.presets import preset
 from ui import captions, charts, readouts, resources, run_charts, run_status, runs, state
@@ -23,27 +22,29 @@ def order_name(o: str) -> str:
     return t(ORDERS[o].title)
 
 
-def comparison(acc: dict, n: dict, by_rows: dict, matrix: dict, key: str, matrix_n: int,
-               seeds: dict | None = None, matrix_runs: int = 1, losses: frozenset = frozenset({"last-step"})) -> None:
+def comparison(results: dict, matrix: dict, key: str, matrix_n: int, matrix_runs: int = 1,
+               losses: frozenset = frozenset({"last-step"})) -> None:
     """The three charts of the experiment, each with a short reading for students computed from its numbers.
 
-    `seeds`: order -> lib.experiments.stats.spread of its runs with different seeds; then `acc` holds their means.
-    `matrix_runs`: how many seeds' matrices `matrix` is the mean of. `losses`: what the models were trained to
-    answer (lib.training.loop.LOSSES), which says what their accuracy after k rows means.
+    `results`: lib.experiments.analysis.run_order_results (or shipped_order_results): per order the mean accuracy
+    over its seeds, its test digits, its 95% margin, its accuracy after k rows and the seeds' spread. `matrix_runs`:
+    how many seeds' matrices `matrix` is the mean of. `losses`: what the models were trained to answer
+    (lib.training.loop.LOSSES), which says what their accuracy after k rows means.
     """
+    acc, n, by_rows = results["acc"], results["n"], results["acc_by_rows"]
     orders = list(acc)
     left, right = st.columns(2)
-    repeats = min(s["runs"] for s in seeds.values()) if seeds else 1
+    bars = error_bars(results)  # the seeds' spread, or each accuracy's 95% interval with one run
     digits = captions.digit_counts(n[o] for o in orders)
-    if repeats > 1:
-        errors, bars = [seeds[o]["sd"] for o in orders], t("mean ± spread over {k} seeds", k=repeats)
-    else:
-        errors, bars = [stats.margin(acc[o], n[o]) for o in orders], t("± 95% interval")
+    subtitle = (t("mean ± spread over {k} seeds", k=bars["runs"]) if bars["kind"] == "seeds" else
+                t("± 95% interval"))
     left.plotly_chart(charts.dots([order_name(o) for o in orders], [acc[o] for o in orders], t("test accuracy"),
                                   t("Test accuracy by row order, {n} test digits", n=digits),
-                                  [ORDERS[o].color for o in orders], errors=errors, subtitle=bars,
-                                  symbols=[ORDERS[o].marker for o in orders]), key=f"{key}_bars", width="stretch")
-    left.caption(captions.order_ranking(acc, n, repeats, {o: s["se"] for o, s in (seeds or {}).items()}))
+                                  [ORDERS[o].color for o in orders], errors=[bars["errors"][o] for o in orders],
+                                  subtitle=subtitle, symbols=[ORDERS[o].marker for o in orders]),
+                      key=f"{key}_bars", width="stretch")
+    left.caption(captions.order_ranking(acc, n, bars["runs"],
+                                        {o: s["se"] for o, s in results["seeds"].items()}))
     if not all(by_rows.get(o) for o in orders):  # a CNN or a Transformer: one answer, after all rows at once
         right.info(t("These models take in all 28 rows at once, so they have no answer after k rows to chart: "
                      "only recurrent models read one row after another."))
@@ -99,8 +100,7 @@ def shipped_section() -> None:
                   "{n} seeds (other initial weights and batches) and scored on the {digits:,} test digits; every "
                   "number below is the mean over the seeds.", runs, **size))
     n = results["n"]  # {order: test digits}, for exactly the orders shown
-    comparison(results["acc"], n, results["acc_by_rows"], results["matrix"], key="shipped", matrix_n=min(n.values()),
-               seeds=results["seeds"] if runs > 1 else None, matrix_runs=runs)
+    comparison(results, results["matrix"], key="shipped", matrix_n=min(n.values()), matrix_runs=runs)
 
 
 def base_config():
@@ -166,8 +166,7 @@ def experiment_results(jobs: list) -> None:
             cache.clear()
             cache[key] = cross_order({o: j.model for o, j in first.items()}, resources.mnist(), limit=CHECK_DIGITS)
     mine = run_order_results({o: [j.result for j in runs] for o, runs in by_order.items()})
-    comparison(mine["acc"], mine["n"], mine["acc_by_rows"], cache[key], key="yours",
-               matrix_n=min(CHECK_DIGITS, len(resources.mnist().test_y)), seeds=mine["seeds"],
+    comparison(mine, cache[key], key="yours", matrix_n=min(CHECK_DIGITS, len(resources.mnist().test_y)),
                losses=frozenset(j.config.loss for runs in by_order.values() for j in runs))
 
 

@@ -9,7 +9,7 @@ import torch
 from lib.data.mnist import MnistData
 from lib.data.orders import ORDERS
 from lib.experiments.evaluate import evaluate
-from lib.experiments.stats import margin, spread
+from lib.experiments.stats import margin, margins, spread
 from lib.models.nets import Classifier
 from lib.storage.pretrained import EXTRA_SEEDS, ROW_ORDER_MODELS, seed_name
 from lib.training.train import scored_on
@@ -51,13 +51,26 @@ def _same_but_seed(config: dict, shipped: dict) -> bool:
 
 def run_order_results(results: dict[str, list[dict]]) -> dict:
     """The same comparison for a student's runs: {order: [lib.experiments.evaluate results of its runs, one per seed]} -> per
-    order the mean test accuracy (acc), its test-digit count (n), the mean accuracy after k rows (acc_by_rows; None
-    for models that answer only once) and lib.experiments.stats.spread of the accuracies (seeds)."""
-    return {"acc": {o: fmean(r["acc"] for r in runs) for o, runs in results.items()},
-            "n": {o: runs[0]["n"] for o, runs in results.items()},
+    order the mean test accuracy (acc), its test-digit count (n), half the 95% sampling interval of that accuracy on
+    n digits (margin), the mean accuracy after k rows (acc_by_rows; None for models that answer only once) and
+    lib.experiments.stats.spread of the accuracies (seeds)."""
+    acc = {o: fmean(r["acc"] for r in runs) for o, runs in results.items()}
+    n = {o: runs[0]["n"] for o, runs in results.items()}
+    return {"acc": acc, "n": n, "margin": margins(acc, n),
             "acc_by_rows": {o: [fmean(k) for k in zip(*(r["acc_by_rows"] for r in runs))]
                             if all(r["acc_by_rows"] for r in runs) else None for o, runs in results.items()},
             "seeds": {o: spread([r["acc"] for r in runs]) for o, runs in results.items()}}
+
+
+def error_bars(results: dict) -> dict:
+    """What the ± of each order's accuracy is, for run_order_results' (or shipped_order_results') `results`: with
+    several seeds for every order (`runs`, the fewest any order has), the seeds' standard deviation ("kind": "seeds");
+    else each accuracy's 95% sampling interval on its test digits ("kind": "interval"). {"kind", "runs", "errors":
+    {order: half the bar}}, in the order of results["acc"]."""
+    runs = min((s["runs"] for s in results["seeds"].values()), default=1)
+    if runs > 1:
+        return {"kind": "seeds", "runs": runs, "errors": {o: results["seeds"][o]["sd"] for o in results["acc"]}}
+    return {"kind": "interval", "runs": 1, "errors": {o: results["margin"][o] for o in results["acc"]}}
 
 
 def _mean_dicts(rows: list[dict]) -> dict:

@@ -18,7 +18,7 @@ import copy
 import torch
 import torch.nn.functional as F
 
-from lib.data.mnist import MnistData, stratified_indices
+from lib.data.mnist import SIDE, MnistData, stratified_indices
 from lib.experiments.stats import differ, interval
 from lib.models.nets import N_CLASSES, RowClassifier, model_input
 from lib.models.unroll import walk
@@ -31,6 +31,14 @@ TRAIN_DIGITS = 10_000  # training digits the probes learn from, balanced by clas
 TEST_DIGITS = 10_000  # test digits they are scored on: all of them
 L2 = 1e-4  # a small ridge on the probe's weights: without it a separable state lets the weights grow without end
 MAX_ITER = 100  # L-BFGS iterations per probe (the loss no longer moves after ~50 on these states)
+PROBES_PER_ROW = 2  # after each row: one probe on the top layer's h, one on every layer's state
+
+
+def planned_rows(rows=None) -> list[int]:
+    """The rows k after which probes() probes, in order: every row of the digit, 1 … SIDE (28), or those of them in
+    `rows`. Rows of the image, not steps: a model that reads each row in 2 or 4 steps (56 or 112 steps in all) is
+    probed after each row's last step, so 28 times too, and its result's "rows" are these same k."""
+    return [k for k in range(1, SIDE + 1) if rows is None or k in rows]
 
 
 def states_after_rows(model: RowClassifier, images: torch.Tensor, order: str, seed: int = 0):
@@ -94,21 +102,22 @@ def probes(model: RowClassifier, data: MnistData, order: str = "forward", train_
     """The probes after every row, as plain data: {"rows": [1 … 28], "probe_acc": the top layer's h,
     "state_acc": every layer's (h, c), "readout_acc": the model's own classifier, each with "_low"/"_high" (95%
     interval), "n_train", "n_test", "state_size", "hidden", "layers", "cell_state" (whether c is in the state)}.
-    `rows` limits the probes to those k (all 28 when None); `on_row(k)` is called as each row's probes are done (a
-    progress bar)."""
+    `rows` limits the probes to those k (planned_rows: all 28 when None); `on_row(k)` is called as each row's probes
+    are done (a progress bar: once per row of planned_rows(rows), whatever the model's steps per row)."""
     if not isinstance(model, RowClassifier) or model.rnn.bidirectional:
         raise ValueError("linear probes after k rows need a one-way recurrent model (LSTM, GRU or plain RNN)")
     model = copy.deepcopy(model).cpu().eval()  # the caller's model (maybe shared with other pages) is left as it is
     train = stratified_indices(data.train_y, train_digits, seed)
     test = stratified_indices(data.test_y, test_digits, seed)
     y_train, y_test = data.train_y[train].cpu(), data.test_y[test].cpu()
+    wanted = planned_rows(rows)
     out = {"rows": [], "n_train": len(train), "n_test": len(test), "hidden": model.rnn.hidden_size,
            "layers": model.rnn.num_layers, "cell_state": model.family == "lstm", "order": order,
            "steps_per_row": model.steps_per_row, "data_source": data.source}
     train_rows = _states(model, data.train_x[train].cpu(), order, seed + 1)
     test_rows = _states(model, data.test_x[test].cpu(), order, seed)  # the random orders lib's evaluate draws
     for (k, top_tr, all_tr, _), (_, top_te, all_te, logits_te) in zip(train_rows, test_rows):
-        if rows is not None and k not in rows:
+        if k not in wanted:
             continue
         out["rows"].append(k)
         with torch.enable_grad():
@@ -147,3 +156,20 @@ def against_curve(result: dict, k: int, curve: list[float], n: int) -> dict:
     probe, other = result["probe_acc"][result["rows"].index(k)], curve[k - 1]
     verdict = "same" if not differ(probe, result["n_test"], other, n) else "more" if probe > other else "less"
     return {"row": k, "probe": probe, "other": other, "verdict": verdict}
+
+
+def facts(result: dict, k: int, other: tuple[list[float], int] | None = None) -> dict:
+    """Everything the pages say of a probes result, each comparison computed once: "row", the row asked about (`k`,
+    or the last probed row when k was not probed); "top": compare_at(row, probe_acc, readout_acc), what the state
+    holds against what the classifier reads; "every": compare_at(row, state_acc, probe_acc), what the lower layers and
+    the cell state add; "beyond": the rows where the probe reads more than the classifier beyond the noise; "probed":
+    how many rows were probed; "steps_per_row" and "steps": the steps the model reads per row and in all (28, 56 or
+    112); "other": against_curve(row, *other) for another model's accuracy after k rows (`other`: its curve and test
+    digits), else None."""
+    row = k if k in result["rows"] else result["rows"][-1]
+    against = {r: compare_at(result, r, "probe_acc", "readout_acc") for r in result["rows"]}
+    return {"row": row, "top": against[row], "every": compare_at(result, row, "state_acc", "probe_acc"),
+            "beyond": [r for r, found in against.items() if found["verdict"] == "more"],
+            "probed": len(result["rows"]), "steps_per_row": result.get("steps_per_row", 1),
+            "steps": SIDE * result.get("steps_per_row", 1),
+            "other": against_curve(result, row, *other) if other is not None else None}

@@ -5,7 +5,7 @@ for the Row order and Conclusion pages. Each statement is a test's verdict, neve
 from __future__ import annotations
 
 from lib.experiments.compare import change
-from lib.experiments.stats import differ
+from lib.experiments.stats import differ, margins
 
 READOUT_ORDERS = ("forward", "random")  # top → bottom, and the order that carries no information
 VARIANTS = {  # a way of reading -> the shipped model's name in each order ({order} filled in)
@@ -14,8 +14,9 @@ EARLY_ROWS = 14  # "what the early rows said": the answer after half the digit
 
 
 def readout_table(cards: dict[str, dict]) -> dict:
-    """{"acc": {variant: {order: test accuracy}}, "n": {variant: {order: test digits}}, "metrics": {variant: {order:
-    the card's metrics}}} for every shipped model of VARIANTS; missing ones left out."""
+    """{"acc": {variant: {order: test accuracy}}, "n": {variant: {order: test digits}}, "margin": {variant: {order:
+    half the 95% interval of its test accuracy}}, "metrics": {variant: {order: the card's metrics}}} for every shipped
+    model of VARIANTS; missing ones left out."""
     acc, n, metrics = {}, {}, {}
     for variant, pattern in VARIANTS.items():
         for order in READOUT_ORDERS:
@@ -24,7 +25,7 @@ def readout_table(cards: dict[str, dict]) -> dict:
                 acc.setdefault(variant, {})[order] = card["metrics"]["acc"]
                 n.setdefault(variant, {})[order] = card["metrics"]["n"]
                 metrics.setdefault(variant, {})[order] = card["metrics"]
-    return {"acc": acc, "n": n, "metrics": metrics}
+    return {"acc": acc, "n": n, "margin": {v: margins(acc[v], n[v]) for v in acc}, "metrics": metrics}
 
 
 def early_answers(table: dict, variant: str = "mean", order: str = "forward", rows: int = EARLY_ROWS) -> dict | None:
@@ -53,11 +54,9 @@ def both_ways(table: dict, labels: list[int] | None, order: str = "random") -> d
 def readout_markdown(table: dict) -> str:
     """docs/teaching-notes.md's table: each shipped read-out's test accuracy per order, with its 95% interval, and
     its accuracy after EARLY_ROWS rows top → bottom (— where a model has no such answer or is not shipped)."""
-    from lib.experiments.stats import margin
-
     def cell(variant: str, order: str) -> str:
         acc = table["acc"].get(variant, {}).get(order)
-        return "not shipped" if acc is None else f"{acc:.2%} ± {margin(acc, table['n'][variant][order]):.2%}"
+        return "not shipped" if acc is None else f"{acc:.2%} ± {table['margin'][variant][order]:.2%}"
 
     def early(variant: str) -> str:
         rows = table["metrics"].get(variant, {}).get("forward", {}).get("acc_by_rows")

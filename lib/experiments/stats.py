@@ -40,6 +40,12 @@ def margin(acc: float, n: int) -> float:
     return (high - low) / 2
 
 
+def margins(acc: dict, n: dict) -> dict:
+    """{key: margin(acc[key], n[key])} for every key of `acc`: the "±" of each accuracy, as plain data for the pages
+    (one place for it: the pages read these, they never compute an interval)."""
+    return {key: margin(value, n[key]) for key, value in acc.items()}
+
+
 def differ(a: float, n_a: int, b: float, n_b: int, z: float = Z95) -> bool:
     """Whether accuracies a (of n_a digits) and b (of n_b) differ by more than their sampling noise (z-test)."""
     se = math.sqrt(max(a * (1 - a), 1e-12) / max(n_a, 1) + max(b * (1 - b), 1e-12) / max(n_b, 1))
