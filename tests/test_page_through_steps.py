@@ -95,9 +95,23 @@ def test_lesson_gradients_after_the_prediction(small, mnist, lang):
     at = ok(at.radio(key="gradients_quantity").set_value("hidden").run())
     cell = [s for s in charts(at)["gradients_28_trained"]["data"] if s.get("line", {}).get("dash") == "dash"]
     assert cell, "the LSTM's cell state is drawn beside the hidden states"
-    assert any("112" in i.value for i in at.info)  # the longer models: said to be missing while they are
+    figs = charts(at)
+    assert {"gradients_112_init", "gradients_112_trained"} <= set(figs)  # the longer readings, shipped
+    rnn, rnn_long = (resources.shipped()[n][1]["metrics"]["acc"] for n in (G.COMPARED["rnn"], G.LONG["rnn"]))
+    said = " ".join(m.value for m in at.markdown)
+    assert f"{rnn:.2%}" in said and f"{rnn_long:.2%}" in said and "112" in said
+    assert not any("112" in i.value for i in at.info)
     if lang == "zh":
         no_english(at)
+
+
+def test_lesson_names_the_longer_models_while_they_are_missing(small, mnist, monkeypatch):
+    kept = {name: shipped for name, shipped in resources.shipped().items() if name not in G.LONG.values()}
+    monkeypatch.setattr(resources, "shipped", lambda: kept)
+    at = ok(page("lesson.py"))
+    at = ok(at.radio(key="predict_gradients").set_value("rnn").run())
+    assert any(all(n in i.value for n in G.LONG.values()) for i in at.info)
+    assert "gradients_112_trained" not in charts(at) and "gradients_28_trained" in charts(at)
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

@@ -39,7 +39,7 @@ def shipped_table(folder: Path = FOLDER) -> str:
         spans.append((end - tr["seconds"], end))
         device = tr["device"] if tr.get("device_type") != "cpu" else \
             f"CPU ({tr['threads']} thread{'s' if tr['threads'] > 1 else ''})"
-        family = c["family"] + ("" if c.get("positions", True) else " (no positions)")
+        family = c["family"] + (f" ({', '.join(reading(c))})" if reading(c) else "")
         lines.append(f"| {name} | {family} | {c['layers']}×{c['hidden']} | {c['optimizer']} lr {c['lr']:g} | "
                      f"{c['epochs']} | {kept(card)} | {c['order']} | {card['metrics']['acc']:.2%} | {tr['seconds'] / 60:.1f} min | "
                      f"{device} |")
@@ -47,6 +47,15 @@ def shipped_table(folder: Path = FOLDER) -> str:
     lines.append(f"\nTraining time recorded in the cards: {total / 60:.0f} min in all; {wall / 60:.0f} min of wall time "
                  "(runs that overlapped count once).")
     return "\n".join(lines)
+
+
+def reading(c: dict) -> list[str]:
+    """How a shipped model reads the digit where it differs from the lesson's way (one step per row, answer after the
+    last step, one direction, a Transformer that knows the rows' positions)."""
+    return [what for what, differs in (
+        ("no positions", not c.get("positions", True)), (f"{c.get('readout')} read-out", c.get("readout", "last") != "last"),
+        ("both ways", bool(c.get("bidirectional"))), (f"{c.get('steps_per_row')} steps per row",
+                                                      c.get("steps_per_row", 1) > 1)) if differs]
 
 
 def kept(card: dict) -> str:

@@ -80,6 +80,12 @@ SPECS: dict[str, Spec] = {
                              bidirectional=True, order="random"),
     "gru-forward": _tuned("gru", "2×128 GRU with Adam, top → bottom."),
     "rnn-forward": _tuned("rnn", "2×128 plain tanh RNN with Adam, top → bottom."),
+    # Why gates: the same digits read as 112 steps (each row in 4 pieces of 7 pixels), where the plain RNN's gradient
+    # must travel four times as far (lib.experiments.gradients.LONG)
+    "lstm-long-forward": _tuned("lstm", "2×128 LSTM reading each row in 4 pieces of 7 pixels: 112 steps.",
+                                steps_per_row=4),
+    "rnn-long-forward": _tuned("rnn", "2×128 plain tanh RNN reading each row in 4 pieces of 7 pixels: 112 steps.",
+                               steps_per_row=4),
     "cnn-forward": Spec("CNN (hidden 100, 2 layers: 147,760 weights) with Adam, lines in the 'forward' order.", CNN),
     "cnn-shuffled": Spec("CNN (hidden 100, 2 layers: 147,760 weights) with Adam, lines in the 'shuffled' order.",
                          replace(CNN, order="shuffled")),
