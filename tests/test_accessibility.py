@@ -7,8 +7,10 @@ violation fails, unless it is on the upstream list (UPSTREAM): problems of Strea
 come from Streamlit and documented with its upstream issue in docs/accessibility.md. `A11Y_REPORT=path.json` writes
 every violation found (all impacts) for that doc.
 
-The keyboard test walks the main flow with Tab, Shift+Tab, Enter, Space and arrow keys only, and checks that the
-focused control shows a visible focus indicator. Same setup as tests/test_browser.py: Debian's chromium, real MNIST.
+The keyboard tests walk the main flow, and a class from its creation by a teacher to a student's run, with Tab,
+Shift+Tab, Enter, Space, arrow keys and typing only; they check that the focused control shows a visible focus
+indicator, and on the Class page that Tab and Shift+Tab go round every control and out of the page again (no
+keyboard trap). Same setup as tests/test_browser.py: Debian's chromium, real MNIST.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from test_browser import (  # noqa: E402
 if not IN_CI:  # in CI a missing package is an error, not a skip
     pytest.importorskip("axe_playwright_python", reason="pip install -r requirements-dev.txt")
 from axe_playwright_python.sync_playwright import Axe  # noqa: E402
-from playwright.sync_api import Page  # noqa: E402
+from playwright.sync_api import Page, expect  # noqa: E402
 
 pytestmark = pytest.mark.browser  # real Chromium: left out of the quick loop (README)
 
@@ -56,13 +58,17 @@ TITLES = {"en": {"train": "Train an RNN on MNIST rows", "inspect": "Inspect a mo
           "zh": {"train": "用 MNIST 图像的行训练一个 RNN", "lesson": "逐行读手写数字", "class": "班级"}}
 LINKS = {"en": {"row-order": "Row order", "inspect": "Inspect", "conclusion": "Conclusion"},
          "zh": {"row-order": "行顺序", "inspect": "观察", "conclusion": "结论"}}
+TEACHER_KEY = "the keyboard teacher's key"
 FOUND: dict[str, list[dict]] = {}  # "page · language" -> violations (every impact), for A11Y_REPORT
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
+    """The app with a teacher key (the Class page shows its teacher forms) and a class database of its own."""
+    database = tmp_path_factory.mktemp("a11y-class") / "class.sqlite3"
     try:
-        yield from running_server(tmp_path_factory, "a11y-server")
+        yield from running_server(tmp_path_factory, "a11y-server", {"ROW_BY_ROW_TEACHER_KEY": TEACHER_KEY,
+                                                                    "ROW_BY_ROW_DB": f"sqlite:///{database}"})
     finally:
         if os.environ.get("A11Y_REPORT"):
             Path(os.environ["A11Y_REPORT"]).write_text(json.dumps(FOUND, indent=1, ensure_ascii=False))
@@ -268,3 +274,127 @@ def test_the_main_flow_by_keyboard_alone(browser, server):
         shows(page, r"Waiting for a free slot|Epoch \d+/\d+|Starting", timeout=60_000)
     finally:
         page.context.close()
+
+
+# Who has the focus, in a few words: tag, label or text, and the Streamlit key of the widget it belongs to.
+FOCUS_NAME = """() => { const el = document.activeElement;
+    if (!el || el === document.body) return null;
+    const key = [...(el.closest('[class*="st-key-"]')?.classList || [])].find(c => c.startsWith('st-key-')) || '';
+    const name = el.getAttribute('aria-label') || (el.innerText || el.value || '').trim().slice(0, 50);
+    return `${el.tagName.toLowerCase()} ${JSON.stringify(name.replace(/\\s+/g, ' '))} ${key}`.trim(); }"""
+
+
+def round_the_page(page: Page, where: str, limit: int = 150) -> list[str]:
+    """Tab out of the page, then from its top through every control and out of it again, then Shift+Tab all the way
+    back and out at the top: a control that held the focus (a keyboard trap) would never let it leave. Each stop must
+    show its focus. The stops, in order."""
+    stops, unseen = [], []
+    for first_round in (True, False):  # from wherever the focus is to the end of the page, then once round it
+        for _ in range(limit):
+            page.keyboard.press("Tab")
+            name = page.evaluate(FOCUS_NAME)
+            if name is None:  # past the last control: the focus left the page
+                break
+            if not first_round:
+                stops.append(name)
+                if not page.evaluate(FOCUS_RING):
+                    unseen.append(name)
+        else:
+            raise AssertionError(f"{where}: Tab did not leave the page in {limit} presses (a keyboard trap?) at "
+                                 f"{name}")
+    assert unseen == [], f"{where}: keyboard focus but no visible focus indicator on {unseen}"
+    back = []
+    for _ in range(limit):  # from outside the page back through it and out at its top
+        page.keyboard.press("Shift+Tab")
+        name = page.evaluate(FOCUS_NAME)
+        if name is None:
+            break
+        back.append(name)
+    else:
+        raise AssertionError(f"{where}: Shift+Tab did not leave the page in {limit} presses (a keyboard trap?)")
+    # the same way back, less what shows only while its neighbour has the focus (a code block's copy button)
+    assert back == [name for name in stops[::-1] if name in back] and back[-1] == stops[0], \
+        f"{where}: Shift+Tab does not retrace Tab's way:\n{stops}\n{back}"
+    return stops
+
+
+def test_a_class_by_keyboard_alone(browser, server):
+    """A teacher creates a class (the server's key, the learning rate over two values) and reaches every control of
+    its view; a student opens the join link, goes to the Class page, saves a nickname, trains the class run and
+    reaches the Train page: Tab, Shift+Tab, Enter, Space and typing only, every stop with a visible focus, no
+    keyboard trap on any state of the Class page, and axe-core finds nothing serious on any of them."""
+    teacher, student, bad = new_page(browser, "en"), None, []
+    try:
+        go(teacher, f"{server.url}/class", TITLES["en"]["class"])
+        round_the_page(teacher, "the Class page")
+        tab_to(teacher, "el.tagName === 'SUMMARY' && /Create a class/.test(el.innerText)", "Create a class")
+        teacher.keyboard.press("Enter")
+        tab_to(teacher, "el.type === 'password' && !!el.closest('.st-key-class_key')", "the teacher key")
+        teacher.keyboard.type(TEACHER_KEY)
+        tab_to(teacher, "!!el.closest('.st-key-class_setting') && el.tagName === 'INPUT'", "the setting that varies")
+        teacher.keyboard.type("learning")  # filters the list to one choice; Enter takes it
+        teacher.get_by_role("option", name=re.compile("^the learning rate$")).wait_for()
+        teacher.keyboard.press("Enter")
+        expect(teacher.locator(".st-key-class_setting input")).to_have_value("the learning rate")
+        tab_to(teacher, "!!el.closest('.st-key-class_values') && el.tagName === 'INPUT'", "the values")
+        teacher.keyboard.type("0.003, 0.01")
+        bad += check(teacher, "class, the create form · en")
+        tab_to(teacher, "el.tagName === 'BUTTON' && /Create the class/.test(el.innerText)", "Create the class")
+        teacher.keyboard.press("Enter")
+        heading = teacher.locator("h2", has_text="Class code")
+        heading.wait_for(timeout=60_000)
+        settle(teacher)
+        no_exception(teacher, "the class just created")
+        code = re.search(r"Class code: ([A-Z0-9]{6})", heading.inner_text()).group(1)
+        tab_to(teacher, "!!el.closest('[data-testid=\"stCode\"]')", "the teacher token (shown once)")
+        teacher.wait_for_timeout(400)  # the block's copy button appears (150 ms) once the block has the focus
+        tab_to(teacher, "el.getAttribute('aria-label') === 'Copy to clipboard'", "the token's copy button", limit=1)
+        tab_to(teacher, "el.tagName === 'SUMMARY' && /Teacher controls/.test(el.innerText)", "Teacher controls")
+        teacher.keyboard.press("Enter")
+        teacher.locator(".st-key-class_close").wait_for()
+        stops = round_the_page(teacher, "the teacher's view")
+        for control in ("Close the class", "New teacher token", "Results (.csv)", "Change the experiment",
+                        "Reset or delete", "Projector mode"):
+            assert any(control in stop for stop in stops), f"{control} is not reached by Tab: {stops}"
+        bad += check(teacher, "class, the teacher's view with its controls · en")
+
+        student = new_page(browser, "en")
+        student.goto(f"{server.url}/?class={code}")  # the join link, opened on the first page
+        student.locator('[data-testid="stSidebar"] [data-testid="stAlertContentInfo"]', has_text=code).wait_for(
+            timeout=90_000)
+        settle(student)
+        tab_to(student, "el.tagName === 'A' && /Class$/.test(el.innerText.trim())", "the Class page's link")
+        student.keyboard.press("Enter")
+        student.wait_for_url(re.compile(r"/class\?"))
+        student.locator("h1", has_text=TITLES["en"]["class"]).first.wait_for()
+        settle(student)
+        tab_to(student, "!!el.closest('.st-key-class_nickname_text') && el.tagName === 'INPUT'", "the nickname")
+        student.keyboard.type("Ada")
+        tab_to(student, "el.tagName === 'BUTTON' && /Save the nickname/.test(el.innerText)", "Save the nickname")
+        student.keyboard.press("Enter")
+        shows(student, "You are student 1 \\(Ada\\) in class " + code)
+        settle(student)
+        round_the_page(student, "a student's Class page")
+        bad += check(student, "class, a student's view · en")
+        tab_to(student, "el.tagName === 'BUTTON' && /Train the class run/.test(el.innerText)", "Train the class run")
+        student.keyboard.press("Enter")
+        try:
+            shows(student, r"Waiting for a free slot|Epoch \d+/\d+|Starting|Test accuracy|Not learning",
+                  timeout=60_000)
+        except Exception:  # noqa: BLE001 - say what the page shows instead
+            raise AssertionError(f"the class run did not start; focus on {student.evaluate(FOCUS_NAME)}; the page "
+                                 "shows:\n" + student.locator('[data-testid="stMain"]').inner_text()[:2000]) from None
+        tab_to(student, "el.tagName === 'A' && /Train$/.test(el.innerText.trim())", "the Train page's link",
+               back=True)
+        student.keyboard.press("Enter")
+        student.wait_for_url(re.compile(r"/train\?"))
+        student.locator("h1", has_text=TITLES["en"]["train"]).first.wait_for()
+        settle(student)
+        student.locator('[data-testid="stSidebar"] [data-testid="stAlertContentInfo"]', has_text=code).wait_for()
+        tab_to(student, "!!el.closest('[data-testid=\"stFormSubmitButton\"]')", "the Train button")
+        no_exception(student, "the Train page of a student in a class")
+    finally:
+        teacher.context.close()
+        if student is not None:
+            student.context.close()
+    assert bad == [], "serious or critical accessibility violations:\n" + "\n".join(bad)

@@ -59,13 +59,14 @@ def _mnist_root() -> None:
         pytest.skip("set MNIST_ROOT to run the browser test on the real MNIST")
 
 
-def running_server(tmp_path_factory, name: str):
-    """The app on a free port for one test module's browser tests, stopped at the end (a generator for a fixture).
-    A missing browser is only reached in CI, where it fails; no MNIST skips locally and fails in CI."""
+def running_server(tmp_path_factory, name: str, extra_env: dict | None = None):
+    """The app on a free port for one test module's browser tests, stopped at the end (a generator for a fixture),
+    with `extra_env` added to its environment. A missing browser is only reached in CI, where it fails; no MNIST
+    skips locally and fails in CI."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: the browser tests must run in CI")
     _mnist_root()
-    srv = browser_server.start(tmp_path_factory.mktemp(name), wait_s=60)
+    srv = browser_server.start(tmp_path_factory.mktemp(name), wait_s=60, extra_env=extra_env)
     try:
         yield srv
     finally:

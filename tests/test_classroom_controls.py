@@ -1,10 +1,11 @@
 """AppTest of the Class page's teacher controls in both languages: closing the class, a new teacher token, hiding
 nicknames, the retention, the CSV and JSON downloads, reset and delete behind their confirmation; projector mode;
-the Community Cloud notice; and the server key read from Streamlit secrets."""
+the Community Cloud check and its notice; and the server key read from Streamlit secrets."""
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 from pathlib import Path
@@ -12,17 +13,19 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lib import ROOT
 from lib.classroom import experiment
 from lib.classroom.export import to_csv, to_json
 from lib.classroom.store import ClassStore
 from lib.classroom.teacher import Teacher
 from lib.messages import Message, Problem
 from lib.training.limits import SETTINGS
-from ui import i18n
+from ui import classroom, i18n
 
 VIEWS = Path(__file__).resolve().parent.parent / "views"
 KEY = "correct horse battery staple"
 VALUES = "0.001,0.003,0.01"
+CLOUD_ROOT = "/mount/src/row-by-row"  # where Streamlit Community Cloud would have checked this app out
 
 
 @pytest.fixture()
@@ -30,8 +33,6 @@ def db_url(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'class.sqlite3'}"
     monkeypatch.setenv("ROW_BY_ROW_DB", url)
     monkeypatch.setenv("ROW_BY_ROW_TEACHER_KEY", KEY)
-    monkeypatch.setenv("USER", "tester")  # not Community Cloud's appuser, whatever runs the tests
-    monkeypatch.setenv("HOME", str(tmp_path))
     return url
 
 
@@ -249,18 +250,29 @@ def test_projector_mode_draws_larger_charts_and_type(db_url, mnist, lang):
         lang, "Test accuracy by {setting}", setting=in_lang(lang, SETTINGS["lr"].label))
 
 
+def test_community_cloud_is_told_by_the_apps_folder_alone(monkeypatch):
+    """The one signal, a checkout under /mount/src, on its own says yes; without it the answer is no, whatever the
+    user names (Streamlit's own Kubernetes tutorial runs self-hosted apps as appuser in /home/appuser)."""
+    assert classroom.on_community_cloud(CLOUD_ROOT) and classroom.on_community_cloud(Path(CLOUD_ROOT) / "views")
+    assert not classroom.on_community_cloud()  # this checkout, wherever the tests run
+    for elsewhere in ("/mount/src", "/mount/srcery/row-by-row", "mount/src/row-by-row", "/mount/src/../srv/app",
+                      "/srv/mount/src/row-by-row", str(ROOT)):
+        assert not classroom.on_community_cloud(elsewhere), elsewhere
+    monkeypatch.setenv("USER", "appuser")
+    monkeypatch.setenv("HOME", "/home/appuser")
+    assert not classroom.on_community_cloud() and classroom.on_community_cloud(CLOUD_ROOT)
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_the_community_cloud_notice_shows_only_there_with_a_sqlite_file(db_url, mnist, monkeypatch, lang):
     notice = in_lang(lang, "class.cloud_file", platform="Streamlit Community Cloud", file="SQLite",
                      server="PostgreSQL")
-    at = page(lang)
+    at = page(lang)  # this checkout is no Community Cloud app
     assert not at.exception and notice not in [w.value for w in at.warning]
-    monkeypatch.setenv("USER", "appuser")  # how Community Cloud runs its apps (lib.classroom.db.on_community_cloud)
-    at = page(lang)
+    monkeypatch.setattr(classroom, "on_community_cloud", functools.partial(classroom.on_community_cloud, CLOUD_ROOT))
+    at = page(lang)  # the same page deciding for an app at Community Cloud's /mount/src/<repository>
     assert not at.exception and notice in [w.value for w in at.warning]
-    monkeypatch.setenv("USER", "tester")
-    monkeypatch.setenv("HOME", "/home/appuser")
-    assert notice in [w.value for w in page(lang).warning]
+    assert at.text_input(key="class_key") is not None  # the notice stands above the form that creates a class
     monkeypatch.setenv("ROW_BY_ROW_DB", "postgresql+psycopg://u:p@127.0.0.1:1/nothing")  # a server: no notice
     at = page(lang)
     assert not at.exception and notice not in [w.value for w in at.warning]

@@ -255,6 +255,33 @@ def test_two_stores_on_one_database_see_the_same_class(url):
     second.close()
 
 
+def test_listing_the_classes_is_one_query_that_says_what_info_says_of_each(store):
+    """Several classes (open and closed, with and without an experiment, with 0 to 3 students and hidden nicknames):
+    list_classes() says of each exactly what info() says, oldest first, in one SQL statement whatever their number."""
+    now = time.time()
+    made = [lr_class(store, now=now - 300), store.create_class(None, max_students=5, now=now - 200),
+            lr_class(store, retention_days=3, now=now - 100), lr_class(store, now=now)]
+    for cls, joining in zip(made, (3, 0, 1, 2)):
+        for _ in range(joining):
+            store.join(cls["code"])
+    Teacher(store, made[2]["code"], made[2]["teacher_token"]).close(now=now)
+    Teacher(store, made[3]["code"], made[3]["teacher_token"]).hide_nicknames(True)
+    statements = []
+
+    def count(conn, cursor, statement, *_):
+        statements.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        listed = store.list_classes()
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", count)
+    assert len(statements) == 1, statements
+    assert listed == [store.info(cls["code"]) for cls in made]
+    assert [(c["students"], c["open"], c["experiment"] is None, c["hide_nicknames"]) for c in listed] == [
+        (3, True, False, False), (0, True, True, False), (1, False, False, False), (2, True, False, True)]
+
+
 def test_any_text_as_code_nickname_or_token_is_refused_with_a_message_or_stored_exactly(tmp_path):
     """Property test (hypothesis) on SQLite: whatever a person types, the store answers with a Problem (a message to
     show) or keeps exactly the cleaned text, and the class still reads back whole."""

@@ -8,8 +8,12 @@ cannot be reached never stops a page: it is said once, and the runs wait in the 
 
 from __future__ import annotations
 
+import os
+from pathlib import Path, PurePosixPath
+
 import streamlit as st
 
+from lib import ROOT
 from lib.classroom import db
 from lib.classroom.recorder import UNREACHABLE, Recorder, StoreHandle
 from lib.classroom.store import ClassStore
@@ -19,6 +23,13 @@ from ui import resources, state
 from ui.i18n import t, tr, tr_all
 
 JOINED = "classroom_student"  # session key: {"code", "token", "number", "nickname", "assigned"}
+# Where Streamlit Community Cloud puts an app: it "copies all the files in your repository and executes `streamlit
+# run` from its root directory" (Streamlit's docs: Deploy > Community Cloud > File organization), a checkout at
+# /mount/src/<repository> (the path Community Cloud apps' tracebacks show). Streamlit documents no environment variable
+# that says "Community Cloud", and the user seen there is no signal: its own Kubernetes tutorial (Deploy > Tutorials >
+# Kubernetes) runs self-hosted apps as USER appuser with HOME /home/appuser, the names once taken for Community Cloud's,
+# whose recent apps show their Python under /home/adminuser instead.
+CLOUD_CHECKOUTS = PurePosixPath("/mount/src")
 
 
 def handle() -> StoreHandle:
@@ -178,8 +189,14 @@ def watch(job) -> None:
                      lambda run: ("class", value) if assigned is not None and run.config == assigned else ("free", None))
 
 
+def on_community_cloud(app_root: Path | str = ROOT) -> bool:
+    """Whether the app at `app_root` (this app's folder unless told) is hosted on Streamlit Community Cloud, whose
+    disk does not survive a restart: its folder is a repository checkout under /mount/src (CLOUD_CHECKOUTS)."""
+    return CLOUD_CHECKOUTS in PurePosixPath(os.path.normpath(os.fspath(app_root))).parents
+
+
 def cloud_warning() -> None:
     """On Community Cloud with a SQLite file the records die with the app's disk: say so where classes are made."""
-    if db.on_community_cloud() and db.is_local_file(handle().url or db.database_url()):
+    if on_community_cloud() and db.is_local_file(handle().url or db.database_url()):
         st.warning(tr(msg("class.cloud_file", platform="Streamlit Community Cloud", file="SQLite",
                           server="PostgreSQL")), icon=":material/warning:")

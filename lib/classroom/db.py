@@ -37,15 +37,8 @@ def database_url(env: dict | None = None) -> str:
 
 
 def is_local_file(url: str) -> bool:
-    """True for a SQLite database: a file on this machine's disk (lost where the disk is, on Community Cloud)."""
+    """True for a SQLite database: a file on this machine's disk (lost with the disk, where that does not last)."""
     return make_url(url).get_backend_name() == "sqlite"
-
-
-def on_community_cloud(env: dict | None = None) -> bool:
-    """Whether this app runs on Streamlit Community Cloud, whose disk does not survive a restart: its apps are
-    cloned under /mount/src and run as the user appuser."""
-    env = os.environ if env is None else env
-    return str(ROOT).startswith("/mount/src/") or env.get("USER") == "appuser" or env.get("HOME") == "/home/appuser"
 
 
 def make_engine(url: str) -> Engine:
