@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from lib.experiments import parallel, probes
 from tests.test_i18n import english_words
 from ui import gradient_charts as gc
 from ui import i18n
@@ -83,8 +84,9 @@ def measurement(by_row: float, batch_cost: float) -> dict:
 
 
 def test_the_parallel_statements_follow_the_measurement(lang):
-    parallel_batch = ui_parallel.reading(measurement(by_row=5.0, batch_cost=3.0))
-    serial_batch = ui_parallel.reading(measurement(by_row=1.1, batch_cost=60.0))
+    fast, slow = measurement(by_row=5.0, batch_cost=3.0), measurement(by_row=1.1, batch_cost=60.0)
+    parallel_batch = ui_parallel.reading(fast, parallel.facts(fast))
+    serial_batch = ui_parallel.reading(slow, parallel.facts(slow))
     assert parallel_batch != serial_batch
     assert "75%" in parallel_batch and "70%" in parallel_batch and "80%" in parallel_batch
     if lang == "en":
@@ -102,9 +104,9 @@ def probed(probe: list[float], readout: list[float], state: list[float] | None =
 
 def test_the_probe_statements_follow_the_curves(lang):
     rows = 28
-    ahead = ui_probes.reading(probed([0.9] * rows, [0.3] * rows, [0.95] * rows), k=14,
-                              other=("every-step model", [0.5] * rows, 10_000))
-    level = ui_probes.reading(probed([0.5] * rows, [0.5] * rows), k=14)
+    ahead = ui_probes.reading(probes.facts(probed([0.9] * rows, [0.3] * rows, [0.95] * rows), 14,
+                                           ([0.5] * rows, 10_000)), "every-step model")
+    level = ui_probes.reading(probes.facts(probed([0.5] * rows, [0.5] * rows), 14))
     assert ahead != level
     if lang == "en":
         assert "after 28 of the 28 rows (from row 1 to row 28)" in ahead and "the state holds more" in ahead
