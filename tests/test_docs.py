@@ -151,7 +151,7 @@ def test_the_class_run_table_is_the_recorded_measurement():
         assert len(runs) == recorded["seeds"] == 5 and all(r["end"] == "done" and r["n"] == 10_000 for r in runs)
 
 
-LECTURE_RECORD = "lecture-100.json"  # the recorded `python -m bench.lecture --students N --out docs/lecture-N.json`
+LECTURE_RECORD = "lecture-300.json"  # the recorded `python -m bench.lecture --students N --out docs/lecture-N.json`
 
 
 def test_the_class_sweep_block_is_the_recorded_class_and_its_prose_holds():
@@ -196,3 +196,14 @@ def test_the_lecture_table_is_the_recorded_run():
         assert run["students"] == run["done"] == recorded["students"] and run["lost"] == 0
         assert run["overhead"]["lost"] == 0
     assert recorded["ray"]["data_nodes"] == recorded["ray"]["nodes"]
+    ray, local = recorded["ray"], recorded["local"]
+    # the prose: Ray finished sooner, its own cost a few hundredths of a second more per job
+    assert ray["all_done_s"] < local["all_done_s"] and "Ray finished the burst sooner" in doc
+    assert 0 < ray["overhead"]["per_job_s"] - local["overhead"]["per_job_s"] < 0.1
+    # docs/scaling-out.md's students per core, from the same record
+    scaling = " ".join((ROOT / "docs" / "scaling-out.md").read_text().split())
+    cores = ray["capacity"]["cpus"]
+    assert f"{recorded['students']} students" in scaling and f"done {ray['all_done_s']:.1f} s after" in scaling
+    assert f"about **{recorded['students'] / ray['all_done_s'] / cores:.1f} jobs per second per core**" in scaling
+    assert f"({cores * ray['all_done_s'] / recorded['students']:.2f} core-seconds per job)" in scaling
+    assert f"took {local['all_done_s']:.1f} s" in scaling
