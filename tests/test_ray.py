@@ -36,7 +36,8 @@ def loopback_or_skip() -> None:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    """What the scenarios saw on the simulated three-node cluster (about three minutes on two busy cores)."""
+    """What the scenarios saw on the simulated three-node cluster (about two minutes on two quiet cores, seven
+    on busy ones)."""
     loopback_or_skip()
     log = tmp_path_factory.mktemp("ray") / "cluster.log"
     try:  # a real other torch release for one node (pip, once; the namespace has no network)
