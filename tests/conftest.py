@@ -98,3 +98,15 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+CLASS_KEY = "correct horse battery staple"  # the server's teacher key in the Class page's AppTests
+
+
+@pytest.fixture()
+def db_url(tmp_path, monkeypatch):
+    """A class database of the test's own (a SQLite file) and the server key CLASS_KEY, as the app reads them."""
+    url = f"sqlite:///{tmp_path / 'class.sqlite3'}"
+    monkeypatch.setenv("ROW_BY_ROW_DB", url)
+    monkeypatch.setenv("ROW_BY_ROW_TEACHER_KEY", CLASS_KEY)
+    return url

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import CLASS_KEY as KEY
 from streamlit.testing.v1 import AppTest
 
 from lib import ROOT
@@ -23,17 +24,8 @@ from lib.training.limits import SETTINGS
 from ui import classroom, i18n
 
 VIEWS = Path(__file__).resolve().parent.parent / "views"
-KEY = "correct horse battery staple"
 VALUES = "0.001,0.003,0.01"
 CLOUD_ROOT = "/mount/src/row-by-row"  # where Streamlit Community Cloud would have checked this app out
-
-
-@pytest.fixture()
-def db_url(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'class.sqlite3'}"
-    monkeypatch.setenv("ROW_BY_ROW_DB", url)
-    monkeypatch.setenv("ROW_BY_ROW_TEACHER_KEY", KEY)
-    return url
 
 
 def in_lang(lang: str, text: str, **values) -> str:

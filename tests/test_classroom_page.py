@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import CLASS_KEY as KEY
 from streamlit.testing.v1 import AppTest
 from test_i18n import english_words, sample_values
 
@@ -19,18 +20,9 @@ from lib.training.config import TrainConfig
 from ui import i18n, resources
 
 VIEWS = Path(__file__).resolve().parent.parent / "views"
-KEY = "correct horse battery staple"
 NAMES: set = set()  # every name (an example code, a product) is a value, not text to translate
 TINY = TrainConfig(hidden=32, layers=1, epochs=1, subset=2000, test_subset=500, validation=0.0, batch_size=32,
                    optimizer="adam", lr=0.01, log_every=4)  # learns (about 55%) in some 20 s on two busy cores
-
-
-@pytest.fixture()
-def db_url(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'class.sqlite3'}"
-    monkeypatch.setenv("ROW_BY_ROW_DB", url)
-    monkeypatch.setenv("ROW_BY_ROW_TEACHER_KEY", KEY)
-    return url
 
 
 def tiny_class(url: str) -> dict:

@@ -50,7 +50,7 @@ def test_a_probe_reads_exactly_what_a_known_state_holds():
         assert out["probe_acc_low"][i] <= out["probe_acc"][i] <= out["probe_acc_high"][i]
     assert out["probe_acc"] == out["state_acc"]  # one layer, no cell state: the same features
     assert max(out["readout_acc"]) == pytest.approx(0.1)  # the classifier reads nothing: chance, every row
-    assert P.rows_beyond(out, "probe_acc", "readout_acc") == [k for k in rows if known_accuracy(k) > 0.1]
+    assert P.facts(out, 14)["beyond"] == [k for k in rows if known_accuracy(k) > 0.1]
 
 
 @pytest.mark.slow  # scores an LSTM on 500 real test digits, three times
@@ -77,7 +77,6 @@ def test_statements_in_both_outcomes():
     assert P.compare_at(result([0.1], [0.9]), 1, "probe_acc", "readout_acc")["verdict"] == "less"
     assert P.compare_at(result([0.981], [0.979]), 1, "probe_acc", "readout_acc")["verdict"] == "same"
     assert P.compare_at(result([0.981], [0.979], n=10 ** 7), 1, "probe_acc", "readout_acc")["verdict"] == "more"
-    assert P.rows_beyond(result([0.9, 0.5, 0.2], [0.1, 0.5, 0.1]), "probe_acc", "readout_acc") == [1, 3]
     assert P.against_curve(result([0.9], [0.1]), 1, [0.5], 10_000)["verdict"] == "more"
     assert P.against_curve(result([0.5], [0.1]), 1, [0.9], 10_000)["verdict"] == "less"
     assert P.against_curve(result([0.9], [0.1]), 1, [0.9], 10_000)["verdict"] == "same"
@@ -107,6 +106,6 @@ def test_facts_hold_each_comparison_the_page_states():
     said = P.facts(found, 2, other=([0.5, 0.9, 0.1], 10_000))
     assert said["row"] == 2 and said["top"] == P.compare_at(found, 2, "probe_acc", "readout_acc")
     assert said["every"] == P.compare_at(found, 2, "state_acc", "probe_acc")
-    assert said["beyond"] == P.rows_beyond(found, "probe_acc", "readout_acc") == [1, 3]
+    assert said["beyond"] == [1, 3]  # the rows where the probe reads more beyond the noise: not row 2 (a tie)
     assert said["other"] == P.against_curve(found, 2, [0.5, 0.9, 0.1], 10_000) and said["probed"] == 3
     assert P.facts(found, 14)["row"] == 3 and P.facts(found, 14)["other"] is None  # k not probed: the last row

@@ -148,6 +148,9 @@ def test_whether_the_mean_keeps_the_early_rows_is_a_test_either_way():
     cards["lstm-mean-forward"]["metrics"]["acc_by_rows"] = [0.1] * 13 + [0.605] + [0.99] * 14
     assert not early_answers(readout_table(cards))["differ"]
     assert early_answers(readout_table({"lstm-forward": cards["lstm-forward"]})) is None  # not shipped yet
+    assert readout_table({})["digits"] == 0  # nothing shipped: no count to draw
+    cards["lstm-mean-forward"]["metrics"]["n"] = 2000  # scored on fewer digits: the chart says the fewest
+    assert readout_table(cards)["digits"] == 2000
 
 
 def test_whether_reading_both_ways_helps_is_judged_on_the_same_digits():

@@ -39,7 +39,7 @@ def section() -> None:
     series = [{"name": variant_name(v), "y": [acc.get(o) for o in orders], "symbol": SYMBOLS[v],
                "errors": [table["margin"][v].get(o, 0) for o in orders]}  # lib's 95% margins, 0 where not shipped
               for v, acc in table["acc"].items()]
-    digits = min(n for ns in table["n"].values() for n in ns.values())
+    digits = table["digits"]
     st.plotly_chart(charts.grouped_dots([t(ORDERS[o].title) for o in orders], series, t("test accuracy"),
                                         t("Test accuracy by read-out, {n:,} test digits, one run each (± 95% "
                                           "confidence interval)", n=digits)), key="readouts", width="stretch")

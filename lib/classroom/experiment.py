@@ -139,13 +139,11 @@ def best(groups: dict) -> dict:
     pooled_df = sum(g["runs"] - 1 for g in measured)
     spread = (sum((g["runs"] - 1) * g["sd"] ** 2 for g in measured) / pooled_df) ** 0.5
 
-    def noise(g: dict) -> tuple[float, int]:  # (standard error of the mean, degrees of freedom)
-        return (g["se"], g["runs"] - 1) if g["runs"] >= 2 else (max(spread, g["se"]), pooled_df)
-
+    noise = {k: (g["se"], g["runs"] - 1) if g["runs"] >= 2 else (max(spread, g["se"]), pooled_df)
+             for k, g in groups.items()}  # (standard error of the mean, degrees of freedom)
     top = max(groups, key=lambda k: groups[k]["mean"])
-    (se_top, df_top) = noise(groups[top])
-    tied = [k for k in groups if k != top and not differ_se(
-        groups[k]["mean"], noise(groups[k])[0], groups[top]["mean"], se_top, t95(min(noise(groups[k])[1], df_top)))]
+    tied = [k for k in groups if k != top and not differ_se(groups[k]["mean"], noise[k][0], groups[top]["mean"],
+                                                            noise[top][0], t95(min(noise[k][1], noise[top][1])))]
     return {"value": None if tied else top, "top": top, "missing": [], "tied": tied}
 
 

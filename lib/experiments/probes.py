@@ -145,11 +145,6 @@ def compare_at(result: dict, k: int, a: str, b: str) -> dict:
     return {"row": k, "a": va, "b": vb, "gap": va - vb, "verdict": verdict}
 
 
-def rows_beyond(result: dict, a: str, b: str) -> list[int]:
-    """The rows after which curve `a` reads more than curve `b` beyond sampling noise."""
-    return [k for k in result["rows"] if compare_at(result, k, a, b)["verdict"] == "more"]
-
-
 def against_curve(result: dict, k: int, curve: list[float], n: int) -> dict:
     """The top-h probe after row k against another model's accuracy after k rows (`curve`, on `n` test digits):
     {"probe", "other", "verdict": "more", "less" or "same"}."""
@@ -167,7 +162,7 @@ def facts(result: dict, k: int, other: tuple[list[float], int] | None = None) ->
     112); "other": against_curve(row, *other) for another model's accuracy after k rows (`other`: its curve and test
     digits), else None."""
     row = k if k in result["rows"] else result["rows"][-1]
-    against = {r: compare_at(result, r, "probe_acc", "readout_acc") for r in result["rows"]}
+    against = {r: compare_at(result, r, "probe_acc", "readout_acc") for r in result["rows"]}  # each row compared once
     return {"row": row, "top": against[row], "every": compare_at(result, row, "state_acc", "probe_acc"),
             "beyond": [r for r, found in against.items() if found["verdict"] == "more"],
             "probed": len(result["rows"]), "steps_per_row": result.get("steps_per_row", 1),

@@ -15,8 +15,9 @@ EARLY_ROWS = 14  # "what the early rows said": the answer after half the digit
 
 def readout_table(cards: dict[str, dict]) -> dict:
     """{"acc": {variant: {order: test accuracy}}, "n": {variant: {order: test digits}}, "margin": {variant: {order:
-    half the 95% interval of its test accuracy}}, "metrics": {variant: {order: the card's metrics}}} for every shipped
-    model of VARIANTS; missing ones left out."""
+    half the 95% interval of its test accuracy}}, "metrics": {variant: {order: the card's metrics}}, "digits": the
+    fewest test digits any of them was scored on (0 when none is shipped)} for every shipped model of VARIANTS;
+    missing ones left out."""
     acc, n, metrics = {}, {}, {}
     for variant, pattern in VARIANTS.items():
         for order in READOUT_ORDERS:
@@ -25,7 +26,8 @@ def readout_table(cards: dict[str, dict]) -> dict:
                 acc.setdefault(variant, {})[order] = card["metrics"]["acc"]
                 n.setdefault(variant, {})[order] = card["metrics"]["n"]
                 metrics.setdefault(variant, {})[order] = card["metrics"]
-    return {"acc": acc, "n": n, "margin": {v: margins(acc[v], n[v]) for v in acc}, "metrics": metrics}
+    return {"acc": acc, "n": n, "margin": {v: margins(acc[v], n[v]) for v in acc}, "metrics": metrics,
+            "digits": min((k for ns in n.values() for k in ns.values()), default=0)}
 
 
 def early_answers(table: dict, variant: str = "mean", order: str = "forward", rows: int = EARLY_ROWS) -> dict | None:
