@@ -116,3 +116,22 @@ def test_the_probe_statements_follow_the_curves(lang):
         assert "第 1 行到第 28 行" in ahead
     for text in (ahead, level):
         chinese(text.replace("every-step model", ""), lang)
+
+
+def card(acc: float, steps_per_row: int = 1, wrong: range = range(0), n: int = 10_000) -> dict:
+    """A card scored on n digits whose true class is 0; `wrong` are the digits it answers 1 to."""
+    answers = [1 if i in wrong else 0 for i in range(n)]
+    return {"metrics": {"acc": acc, "n": n, "predictions": answers}, "config": {"steps_per_row": steps_per_row}}
+
+
+def test_the_longer_readings_accuracy_change_is_tested_on_the_same_digits(lang):
+    labels = [0] * 10_000
+    # 10 more errors, all on digits the 28-step model got right: McNemar's test calls it a real drop
+    drop = gc.accuracy_change(card(0.99, wrong=range(100)), card(0.989, 4, wrong=range(110)), "LSTM", labels)
+    # the same two accuracies, the errors on other digits (110 new, 100 mended): no real change on the same digits
+    swap = gc.accuracy_change(card(0.99, wrong=range(100)), card(0.989, 4, wrong=range(100, 210)), "LSTM", labels)
+    unpaired = gc.accuracy_change(card(0.99, wrong=range(100)), card(0.989, 4, wrong=range(110)), "LSTM")
+    assert drop != swap == unpaired and "112" in drop and "-0.10" in drop  # without labels: the binomial test
+    if lang == "en":
+        assert "a real drop" in drop and "within the noise" in swap
+    chinese(drop + swap, lang)

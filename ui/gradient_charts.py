@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from lib.experiments import stats
+from lib.experiments.compare import change
 from lib.experiments.gradients import VANISH, clip_facts, compare_reach, reach
 from lib.messages import N_
 from lib.models.families import FAMILIES
@@ -137,13 +137,14 @@ def clipping_text(trained: dict[str, dict]) -> str:
     return sentences(head, tail)
 
 
-def accuracy_change(short: dict, long: dict, model: str) -> str:
-    """One model's test accuracy read as 28 steps and as 112, and whether the change is beyond the noise."""
+def accuracy_change(short: dict, long: dict, model: str, labels=None) -> str:
+    """One model's test accuracy read as 28 steps and as 112, and whether the change is beyond the noise
+    (lib.experiments.compare.change: McNemar's test on the same test digits where the cards keep their answers and
+    `labels` are given, else the binomial one)."""
     a, b = short["metrics"]["acc"], long["metrics"]["acc"]
-    n_a, n_b = short["metrics"]["n"], long["metrics"]["n"]
-    if not stats.differ(a, n_a, b, n_b):
-        change = t("within the noise")
+    if not change([short["metrics"]], [long["metrics"]], labels)["differ"]:
+        verdict = t("within the noise")
     else:
-        change = t("a real drop") if b < a else t("a real gain")
+        verdict = t("a real drop") if b < a else t("a real gain")
     return t("{model}: {a:.2%} reading 28 steps, {b:.2%} reading {steps} ({d:+.2f} points, {change})", model=model,
-             a=a, b=b, steps=28 * long["config"].get("steps_per_row", 1), d=(b - a) * 100, change=change)
+             a=a, b=b, steps=28 * long["config"].get("steps_per_row", 1), d=(b - a) * 100, change=verdict)

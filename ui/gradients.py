@@ -81,7 +81,8 @@ def longer_reading(quantity: str) -> None:
     init = {f: results.shipped_gradients(n, init=True) for f, n in LONG.items()}
     trained = {f: results.shipped_gradients(n) for f, n in LONG.items()}
     _charts(init, trained, quantity, "gradients_112")
-    changes = [gc.accuracy_change(shipped[COMPARED[f]][1], shipped[LONG[f]][1], gc.family_name(f))
+    labels = resources.test_labels()
+    changes = [gc.accuracy_change(shipped[COMPARED[f]][1], shipped[LONG[f]][1], gc.family_name(f), labels)
                for f in LONG if COMPARED[f] in shipped]
     st.markdown(sentences(sentence(changes), gc.plain_rnn_reading(trained, shipped[LONG["rnn"]][1]["metrics"]["acc"],
                                                                   112), _setting_differences(shipped)))
