@@ -54,8 +54,9 @@ def quoted(table: dict) -> list[str]:
     for variant in ("mean", "max"):
         if (found := early_answers(table, variant)) is not None:
             numbers += [f"{found['variant']:.1%}", f"{found['last']:.1%}"]
-    if (both := both_ways(table, labels())) is not None:
-        numbers += [f"{e:.2%}" for e in both["errors"]]
+    for order in ("random", "forward"):  # where the order carries nothing, then where it does
+        if (both := both_ways(table, labels(), order)) is not None:
+            numbers += [f"{e:.2%}" for e in both["errors"]]
     return numbers
 
 
@@ -81,7 +82,7 @@ def test_the_readout_comparison_draws_libs_numbers_and_passes_axe(browser, serve
         assert all(len(c["y"]) == 28 for c in curves)
 
         numbers = quoted(table)
-        assert len(numbers) == 6, "both questions answered: mean and max after k rows, errors one way and both"
+        assert len(numbers) == 8, "both questions answered: mean and max after k rows, errors one way and both ways"
         caption = page.locator('.st-key-readouts + [data-testid="stElementContainer"]').inner_text()
         missing = [n for n in numbers if n not in caption]
         assert not missing, f"the caption under the read-out chart does not quote {missing} ({lang}): {caption}"

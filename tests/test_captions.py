@@ -135,3 +135,32 @@ def test_the_lessons_score_is_set_beside_its_own_wandering():
     assert "98.61%** ± 0.23%" in text and "between 97.41% and 98.61% over epochs 5–10" in text
     assert "lies inside that range" in text
     assert "lies outside that range" in captions.lesson_result_text(card, 0.9900)
+
+
+def test_reading_both_ways_is_judged_in_each_order_on_the_same_digits():
+    """The read-out caption's two answers: random per image (where the order carries nothing) and top → bottom (where
+    it does), each a McNemar test on the same digits, in each outcome."""
+    from lib.experiments.readouts import readout_table
+    from ui import readouts
+
+    labels = [k % 10 for k in range(1000)]
+
+    def wrong(k: int) -> str:  # the first k digits answered wrong
+        return "".join(str((y + 1) % 10) if i < k else str(y) for i, y in enumerate(labels))
+
+    def card(errors: int) -> dict:
+        return {"metrics": {"acc": 1 - errors / 1000, "n": 1000, "acc_by_rows": None, "predictions": wrong(errors)}}
+
+    cards = {"lstm-random": card(60), "lstm-bi-random": card(0), "lstm-forward": card(8), "lstm-bi-forward": card(9)}
+    text = readouts.both_text(readout_table(cards), labels)
+    assert "Yes: in a random order per image its errors fall from 6.00% one way to 0.00%" in text
+    assert "Top → bottom, where the order does carry information, its errors are 0.90% against 0.80% one way: the " \
+           "same within chance." in text
+    cards |= {"lstm-bi-forward": card(60), "lstm-forward": card(0)}
+    assert "it does worse: its errors rise from 0.00% one way to 6.00%, beyond chance" in \
+        readouts.both_text(readout_table(cards), labels)
+    cards |= {"lstm-bi-forward": card(0), "lstm-forward": card(60)}
+    assert "it helps too: its errors fall from 6.00% one way to 0.00%" in readouts.both_text(readout_table(cards), labels)
+    del cards["lstm-bi-forward"]  # not shipped: the contrast is left out, the answer stays
+    assert "Top → bottom" not in readouts.both_text(readout_table(cards), labels)
+    assert readouts.both_text(readout_table({"lstm-random": card(60)}), labels) == ""

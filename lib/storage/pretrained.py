@@ -71,7 +71,7 @@ SPECS: dict[str, Spec] = {
                            "bound on what can be read after k rows.", preset("lesson", loss="every-step",
                                                                              log_every=100)),
     # Why only the last step? The same LSTM reading the rows another way (lib.experiments.readouts), in the order
-    # that carries information and in the one that does not; lstm-bi-forward, the last of that grid, is not shipped yet.
+    # that carries information and in the one that does not.
     "lstm-mean-forward": _tuned("lstm", "2×128 LSTM classifying from the mean of every step's output, read in the "
                                 "'forward' order.", readout="mean", order="forward"),
     "lstm-mean-random": _tuned("lstm", "2×128 LSTM classifying from the mean of every step's output, read in the "
@@ -80,6 +80,8 @@ SPECS: dict[str, Spec] = {
                                "'forward' order.", readout="max", order="forward"),
     "lstm-max-random": _tuned("lstm", "2×128 LSTM classifying from the max of every step's output, read in the "
                               "'random' order.", readout="max", order="random"),
+    "lstm-bi-forward": _tuned("lstm", "2×128 LSTM reading the lines both ways, in the 'forward' order.",
+                              bidirectional=True, order="forward"),
     "lstm-bi-random": _tuned("lstm", "2×128 LSTM reading the lines both ways, in the 'random' order.",
                              bidirectional=True, order="random"),
     "gru-forward": _tuned("gru", "2×128 GRU with Adam, top → bottom."),
