@@ -173,7 +173,9 @@ def test_a_tie_within_sampling_noise_is_the_answer_not_the_largest_number():
     assert top["acc"] == max(p["acc"] for p in points)
     for family, p in best.items():  # in the tie exactly when its best does not differ from the top by more than noise
         assert (family in answers) == (not stats.differ(top["acc"], top["n"], p["acc"], p["n"])), family
-    assert answers[:1] == ["cnn"] and {"lstm", "gru"} <= set(answers)  # 99.35 / 99.29 / 99.28 % on 10,000 digits
+    assert answers == ["cnn"]  # 99.49 % against the LSTM's 99.27 % and the GRU's 99.22 %, on 10,000 digits
+    near = [best["cnn"], {**best["lstm"], "acc": best["cnn"]["acc"] - 0.0005}]  # half a point in a thousand: a tie
+    assert most_accurate_families(near) == ["cnn", "lstm"]
     far = [{**best["cnn"], "acc": 0.999}, best["lstm"]]
     assert most_accurate_families(far) == ["cnn"] and most_accurate_families([]) == []
     for p in points:  # the sizes the page's "why" quotes come from the models themselves
@@ -182,16 +184,20 @@ def test_a_tie_within_sampling_noise_is_the_answer_not_the_largest_number():
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_the_third_prediction_names_the_tie_and_what_each_model_had(lang, mnist):
+def test_the_third_prediction_names_the_answer_and_what_each_model_had(lang, mnist):
+    """The shipped CNN is the most accurate beyond the noise (the tie case: the test above): the page names it, says
+    why with what each family's best model had, and agrees with a student who picked it."""
     at = page(lang)
     at.radio(key="predict_time").set_value("transformer").run()
     assert not at.exception and at.warning
-    names = {"en": "a tie between CNN, LSTM and GRU", "zh": "CNN、LSTM 和 GRU 并列"}[lang]
-    assert names in at.warning[-1].value, at.warning[-1].value
+    said = {"en": "The measurement says: CNN.", "zh": "测量结果是：CNN。"}[lang]
+    assert said in at.warning[-1].value, at.warning[-1].value
     why = next(m.value for m in at.markdown if "147,760" in m.value)  # the CNN's weights, from its card's config
     assert "214,282" in why and ("epochs" in why or "轮" in why)
-    at.radio(key="predict_time").set_value("lstm").run()
-    assert any(("tie" in s.value or "并列" in s.value) for s in at.success)
+    assert ("do not catch up" in why) == (lang == "en")
+    at.radio(key="predict_time").set_value("cnn").run()
+    agrees = {"en": "The measurement agrees.", "zh": "测量结果与你的预测一致。"}[lang]
+    assert any(agrees in s.value for s in at.success)
 
 
 def gpu_measurement(growth: dict) -> dict:
