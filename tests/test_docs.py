@@ -234,3 +234,80 @@ def test_teaching_notes_read_out_claims_are_what_the_cards_show(mnist):
     assert "Reading both ways helps only where the order carries no information." in doc
     assert "the mean read-out lands between them, within noise of the one-way model" in doc
     assert "Top → bottom, where the order does carry information, the two are the same within chance" in doc
+
+
+def test_teaching_notes_tuning_claims_are_what_the_records_show():
+    """How the shipped models were chosen: one budget for all five families, none untuned; in each family the chosen
+    rate and a neighbouring one within noise on validation (intervals of ±0.15 to ±0.3 points at the chosen rates);
+    the GRU's and the plain RNN's highest rate clearly worse, the Transformer's three rates within noise; the CNN's
+    chosen rate the grid's highest; each chosen run's best epoch among its last four; each family's top → bottom
+    model below its best validation accuracy on the test set."""
+    from lib.experiments.stats import differ, margin
+    from lib.experiments.tuning import budgets, same_budget, untuned
+    from lib.storage.pretrained import BASES, SPECS, TUNING_LRS, tuning_records
+
+    cards = {p.stem: json.loads(p.read_text()) for p in (ROOT / "pretrained").glob("*.json")}
+    doc = " ".join((ROOT / "docs" / "teaching-notes.md").read_text().split())
+    found = budgets(tuning_records())
+    assert set(found) == set(BASES) and same_budget(found)
+    assert untuned([cards[n]["config"]["family"] for n in SPECS], found) == []
+    for family, b in found.items():
+        val, n, chosen = b["best_val"], b["validation"], b["chosen"]
+        k = TUNING_LRS.index(chosen)
+        neighbours = [TUNING_LRS[j] for j in (k - 1, k + 1) if 0 <= j < len(TUNING_LRS)]
+        assert any(not differ(val[chosen], n, val[lr], n) for lr in neighbours), family
+        assert 0.15 <= round(margin(val[chosen], n) * 100, 2) <= 0.30, family  # in points, as the notes round it
+        assert b["best_epoch"][chosen] > b["epochs"] - 4, family
+        assert cards[f"{family}-forward"]["metrics"]["acc"] < val[chosen], family
+    top, n = TUNING_LRS[-1], found["lstm"]["validation"]
+    assert all(differ(found[f]["best_val"][found[f]["chosen"]], n, found[f]["best_val"][top], n) for f in ("gru", "rnn"))
+    rates = found["transformer"]["best_val"].values()
+    assert not differ(max(rates), n, min(rates), n)
+    assert found["cnn"]["chosen"] == top
+    for claim in ("Every family (LSTM, GRU, plain RNN, CNN, Transformer) was tuned with the same budget",
+                  "the chosen rate's validation accuracy and a neighbouring rate's are within it of each other",
+                  "for the Transformer all three rates are within noise", "Its best rate is the highest tried, 0.01",
+                  "found their best epoch in their last four", "For each of the five families the shipped top → bottom",
+                  "Nowhere among the families: all five had the same grid"):
+        assert claim in doc, claim
+
+
+def test_teaching_notes_conclusion_claims_are_what_the_cards_show(mnist):
+    """The Conclusion notes' claims, each McNemar's test on the same 10,000 digits from the shipped cards (the bag
+    of rows, scored in every order from one run, against its own card's accuracy): the shuffled order costs the CNN
+    and the LSTM beyond chance and the Transformer nothing; per image the CNN loses most, then the LSTM, then the
+    Transformer; top → bottom the CNN beats the LSTM and the GRU, the Transformer is below those three and above the
+    plain RNN; the positions are worth several points top → bottom and nothing per image."""
+    from lib.experiments.compare import change
+    from lib.experiments.stats import differ
+
+    cards = {p.stem: json.loads(p.read_text()) for p in (ROOT / "pretrained").glob("*.json")}
+    doc = " ".join((ROOT / "docs" / "teaching-notes.md").read_text().split())
+    labels = mnist.test_y.tolist()
+    acc = {name: card["metrics"]["acc"] for name, card in cards.items()}
+
+    def beyond(a: str, b: str) -> bool:
+        return change([cards[a]["metrics"]], [cards[b]["metrics"]], labels)["differ"]
+
+    assert all(beyond(f"{f}-forward", f"{f}-shuffled") and acc[f"{f}-shuffled"] < acc[f"{f}-forward"]
+               for f in ("cnn", "lstm"))
+    assert not beyond("transformer-forward", "transformer-shuffled")
+    assert acc["cnn-random"] < acc["lstm-random"] < acc["transformer-random"]
+    assert beyond("cnn-random", "lstm-random") and beyond("lstm-random", "transformer-random")
+    assert all(acc["cnn-forward"] > acc[m] and beyond("cnn-forward", m) for m in ("lstm-forward", "gru-forward"))
+    assert all(acc["transformer-forward"] < acc[m] and beyond("transformer-forward", m)
+               for m in ("cnn-forward", "lstm-forward", "gru-forward"))
+    assert acc["transformer-forward"] > acc["rnn-forward"] and beyond("transformer-forward", "rnn-forward")
+    assert not beyond("transformer-shuffled", "cnn-shuffled")
+    assert acc["transformer-shuffled"] > acc["lstm-shuffled"] and beyond("transformer-shuffled", "lstm-shuffled")
+    bag, n = acc["transformer-bag-forward"], cards["transformer-bag-forward"]["metrics"]["n"]
+    assert acc["transformer-forward"] - bag > 0.02 and differ(acc["transformer-forward"], n, bag, n)
+    assert not differ(acc["transformer-random"], n, bag, n)
+    for claim in ("The CNN and the LSTM lose a little in the shuffled order, beyond noise; the Transformer loses "
+                  "nothing", "loses most, then the LSTM, then the Transformer",
+                  "the CNN's top → bottom model is more accurate than the 2×128 LSTM and GRU",
+                  "is below the CNN, the LSTM and the GRU top → bottom, beyond chance, and above the plain RNN",
+                  "in the shuffled order it is level with the CNN and above the LSTM, and in a random order per image "
+                  "it is the best of the three", "falls several points below the Transformer with positions top → "
+                  "bottom", "the Transformer with positions lands next to the bag of rows, within noise"):
+        assert claim in doc, claim
