@@ -6,8 +6,9 @@ needs hours of training, and a decision); the pages show what is shipped and tra
 Every family's models are chosen on validation digits, never on the test set: each family gets the same budget,
 its base config at TUNING_LRS (three Adam learning rates, at most EPOCHS epochs each), trained on 54,000 training
 digits with the last 6,000 of the official training file held out, keeping the epoch with the best validation
-accuracy; the rate whose run scored best on validation is the family's, and only then is the test set scored, once. The two lesson models reproduce the source lesson's way instead (all 60,000 digits, the test set
-scored after every epoch). The CNN and the Transformer keep the lesson's sizes (hidden 100, 2 layers).
+accuracy; the rate whose run scored best on validation is the family's, and only then is the test set scored, once.
+The two lesson models reproduce the source lesson's way instead (all 60,000 digits, the test set scored after every
+epoch). The CNN and the Transformer keep the lesson's sizes (hidden 100, 2 layers).
 """
 
 from __future__ import annotations
