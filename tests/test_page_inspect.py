@@ -300,3 +300,18 @@ def test_whole_image_captions_follow_the_data(monkeypatch):
                                            "everywhere on this digit: their patterns are not in it, or those filters "
                                            "never respond at all (dead filters, which this digit alone cannot tell "
                                            "apart).")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_shipped_both_ways_model_says_it_has_no_answer_after_k_rows(lang):
+    """Inspect on lstm-bi-forward: one answer, no step slider and no per-row chart, and a caption saying why (it has
+    read every line at every step), in the visitor's language."""
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.query_params["lang"] = lang
+    at.session_state["inspect_model"] = "shipped:lstm-bi-forward"
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not [s for s in at.slider if s.key == "inspect_step"]
+    assert "inspect_prob_lines" not in charts(at)
+    why = {"en": "so it has no answer after k rows, only this one", "zh": "所以没有“读 k 行之后的答案”，只有这一个答案"}[lang]
+    assert any(why in c.value for c in at.caption), [c.value for c in at.caption]
