@@ -112,6 +112,9 @@ def test_a_change_is_judged_by_the_test_that_fits_how_it_was_measured():
     assert seeds["errors"][0] == pytest.approx(0.008) and seeds["ratio"] == pytest.approx(2.375)
     close = change([run(0.992), run(0.990), run(0.994)], [run(0.991), run(0.993), run(0.990)])
     assert close["test"] == "seeds" and not close["differ"]
+    assert (seeds["verdict"], close["verdict"]) == ("more", "same")  # the other runs make more errors, or the same
+    assert change(*reversed([[run(0.992), run(0.993), run(0.991)], [run(0.981), run(0.982), run(0.980)]]))[
+        "verdict"] == "fewer"
     labels = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
     paired = change([run(0.9, "0123456780")], [run(0.8, "0123456700")], labels)  # one digit more wrong: no test
     assert paired["test"] == "mcnemar" and not paired["differ"]

@@ -142,9 +142,7 @@ def accuracy_change(short: dict, long: dict, model: str, labels=None) -> str:
     (lib.experiments.compare.change: McNemar's test on the same test digits where the cards keep their answers and
     `labels` are given, else the binomial one)."""
     a, b = short["metrics"]["acc"], long["metrics"]["acc"]
-    if not change([short["metrics"]], [long["metrics"]], labels)["differ"]:
-        verdict = t("within the noise")
-    else:
-        verdict = t("a real drop") if b < a else t("a real gain")
+    found = change([short["metrics"]], [long["metrics"]], labels)["verdict"]  # more errors: a drop
+    verdict = {"same": t("within the noise"), "more": t("a real drop"), "fewer": t("a real gain")}[found]
     return t("{model}: {a:.2%} reading 28 steps, {b:.2%} reading {steps} ({d:+.2f} points, {change})", model=model,
              a=a, b=b, steps=28 * long["config"].get("steps_per_row", 1), d=(b - a) * 100, change=verdict)

@@ -8,6 +8,7 @@ import streamlit as st
 
 from lib.data.orders import ORDERS
 from lib.experiments.readouts import READOUT_ORDERS, both_ways, early_answers, readout_table
+from lib.messages import N_
 from ui import charts, resources
 from ui.i18n import sentences, t
 
@@ -70,40 +71,32 @@ def _verdict(found: dict) -> str:
     return t("a lower score beyond the noise of the test score")
 
 
+# What reading both ways did to the errors (lib.experiments.compare.change's verdict), in a random order per image
+# and top → bottom: one sentence per outcome, each translated whole.
+RANDOM_ORDER = {
+    "same": N_("Does reading both ways help where the order carries no information? In a random order per image its "
+               "errors are {e1:.2%} against {e0:.2%} one way: the same within chance on these test digits."),
+    "fewer": N_("Does reading both ways help where the order carries no information? Yes: in a random order per image "
+                "its errors fall from {e0:.2%} one way to {e1:.2%}, beyond chance on the same test digits."),
+    "more": N_("Does reading both ways help where the order carries no information? No: in a random order per image "
+               "its errors rise from {e0:.2%} one way to {e1:.2%}, beyond chance on the same test digits.")}
+TOP_TO_BOTTOM = {
+    "same": N_("Top → bottom, where the order does carry information, its errors are {e1:.2%} against {e0:.2%} one "
+               "way: the same within chance."),
+    "fewer": N_("Top → bottom, where the order does carry information, it helps too: its errors fall from {e0:.2%} "
+                "one way to {e1:.2%}, beyond chance."),
+    "more": N_("Top → bottom, where the order does carry information, it does worse: its errors rise from {e0:.2%} "
+               "one way to {e1:.2%}, beyond chance.")}
+
+
 def both_text(table: dict, labels: list[int] | None = None) -> str:
     """Does reading both ways help where the order carries no information (random per image)? And top → bottom,
     where it does? Each answer a test on the same digits (lib.experiments.readouts.both_ways); "" without the
-    models. `labels` defaults to the server's test digits'."""
+    random-order models. `labels` defaults to the server's test digits'."""
     labels = resources.test_labels() if labels is None else labels
-    found = both_ways(table, labels)
-    if found is None:
+    found = {order: both_ways(table, labels, order) for order in ("random", "forward")}
+    if found["random"] is None:
         return ""
-    values = dict(e0=found["errors"][0], e1=found["errors"][1])
-    if not found["differ"]:
-        random = t("Does reading both ways help where the order carries no information? In a random order per image "
-                   "its errors are {e1:.2%} against {e0:.2%} one way: the same within chance on these test digits.",
-                   **values)
-    elif found["errors"][1] < found["errors"][0]:
-        random = t("Does reading both ways help where the order carries no information? Yes: in a random order per "
-                   "image its errors fall from {e0:.2%} one way to {e1:.2%}, beyond chance on the same test digits.",
-                   **values)
-    else:
-        random = t("Does reading both ways help where the order carries no information? No: in a random order per "
-                   "image its errors rise from {e0:.2%} one way to {e1:.2%}, beyond chance on the same test digits.",
-                   **values)
-    return sentences(random, forward_text(both_ways(table, labels, order="forward")))
-
-
-def forward_text(found: dict | None) -> str:
-    """Reading both ways top → bottom, where the order carries information: the contrast to the random order."""
-    if found is None:
-        return ""
-    values = dict(e0=found["errors"][0], e1=found["errors"][1])
-    if not found["differ"]:
-        return t("Top → bottom, where the order does carry information, its errors are {e1:.2%} against {e0:.2%} one "
-                 "way: the same within chance.", **values)
-    if found["errors"][1] < found["errors"][0]:
-        return t("Top → bottom, where the order does carry information, it helps too: its errors fall from {e0:.2%} "
-                 "one way to {e1:.2%}, beyond chance.", **values)
-    return t("Top → bottom, where the order does carry information, it does worse: its errors rise from {e0:.2%} one "
-             "way to {e1:.2%}, beyond chance.", **values)
+    return sentences(*(t(texts[f["verdict"]], e0=f["errors"][0], e1=f["errors"][1])
+                       for texts, f in ((RANDOM_ORDER, found["random"]), (TOP_TO_BOTTOM, found["forward"]))
+                       if f is not None))

@@ -18,7 +18,8 @@ def change(base: list[dict], other: list[dict], labels: list[int] | None = None)
     results or cards' "metrics", one per seed), scored on the same test digits when `labels` (their true classes)
     is given. {"errors": (base, other) error rates (means over seeds), "ratio": other / base errors, "points": the
     change in errors, in points, "differ": beyond noise, "test": "seeds" | "mcnemar" | "binomial", "spreads": how
-    many times the seeds' spread the change is (None without seeds)}."""
+    many times the seeds' spread the change is (None without seeds), "verdict": "fewer" or "more" errors in `other`
+    beyond noise, else "same"}."""
     a, b = [r["acc"] for r in base], [r["acc"] for r in other]
     errors = (1 - fmean(a), 1 - fmean(b))
     out = {"errors": errors, "ratio": errors[1] / errors[0] if errors[0] else math.inf,
@@ -26,13 +27,15 @@ def change(base: list[dict], other: list[dict], labels: list[int] | None = None)
     if len(a) > 1 and len(b) > 1:
         sa, sb = spread(a), spread(b)
         pooled = math.sqrt((sa["sd"] ** 2 + sb["sd"] ** 2) / 2)
-        return out | {"test": "seeds", "differ": differ_se(sa["mean"], sa["se"], sb["mean"], sb["se"],
-                                                           t95(len(a) + len(b) - 2)),
-                      "spreads": abs(errors[1] - errors[0]) / pooled if pooled else math.inf}
-    right = [right_answers(r, labels) for r in (base[0], other[0])] if labels is not None else [None, None]
-    if len(a) == len(b) == 1 and all(r is not None for r in right):
-        return out | {"test": "mcnemar", "differ": mcnemar(*right)["differ"]}
-    return out | {"test": "binomial", "differ": differ(fmean(a), base[0]["n"], fmean(b), other[0]["n"])}
+        out |= {"test": "seeds", "differ": differ_se(sa["mean"], sa["se"], sb["mean"], sb["se"],
+                                                     t95(len(a) + len(b) - 2)),
+                "spreads": abs(errors[1] - errors[0]) / pooled if pooled else math.inf}
+    elif len(a) == len(b) == 1 and labels is not None and None not in (
+            right := [right_answers(r, labels) for r in (base[0], other[0])]):
+        out |= {"test": "mcnemar", "differ": mcnemar(*right)["differ"]}
+    else:
+        out |= {"test": "binomial", "differ": differ(fmean(a), base[0]["n"], fmean(b), other[0]["n"])}
+    return out | {"verdict": ("fewer" if errors[1] < errors[0] else "more") if out["differ"] else "same"}
 
 
 def epoch_range(card: dict, first: int) -> dict | None:
