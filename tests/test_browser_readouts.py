@@ -12,8 +12,7 @@ from test_accessibility import check, go, new_page
 from test_browser import answer, launched_chromium, no_exception, running_server, settle
 
 from lib.experiments.readouts import both_ways, early_answers, readout_table
-from lib.storage.checkpoints import list_checkpoints, parse_card
-from lib.storage.pretrained import FOLDER
+from lib.storage.documents import shipped_cards
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
@@ -35,33 +34,27 @@ def browser(server):
 
 @pytest.fixture(scope="module")
 def table() -> dict:
-    cards = {name: parse_card(path.with_suffix(".json").read_bytes()) for name, path in list_checkpoints(FOLDER).items()}
-    found = readout_table(cards)
+    found = readout_table(shipped_cards())
     assert {"last", "mean", "max", "both"} <= set(found["acc"]), "ship the read-out models first (make-pretrained)"
     return found
 
 
-def labels() -> list[int]:
-    """The test digits' labels, as the server reads them (the full set's or the shipped sample's: the same digits)."""
-    from lib.data.mnist import load_mnist
-
-    return load_mnist().test_y.tolist()
-
-
-def quoted(table: dict) -> list[str]:
-    """Every number the two answers quote, formatted as the sentences format them (the same in both languages)."""
-    numbers = []
+@pytest.fixture(scope="module")
+def numbers(table, mnist) -> list[str]:
+    """Every number the two answers quote, formatted as the sentences format them (the same in both languages), on
+    the test digits the server reads (the full set's or the shipped sample's: the same digits)."""
+    labels, found = mnist.test_y.tolist(), []
     for variant in ("mean", "max"):
-        if (found := early_answers(table, variant)) is not None:
-            numbers += [f"{found['variant']:.1%}", f"{found['last']:.1%}"]
+        if (early := early_answers(table, variant)) is not None:
+            found += [f"{early['variant']:.1%}", f"{early['last']:.1%}"]
     for order in ("random", "forward"):  # where the order carries nothing, then where it does
-        if (both := both_ways(table, labels(), order)) is not None:
-            numbers += [f"{e:.2%}" for e in both["errors"]]
-    return numbers
+        if (both := both_ways(table, labels, order)) is not None:
+            found += [f"{e:.2%}" for e in both["errors"]]
+    return found
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_the_readout_comparison_draws_libs_numbers_and_passes_axe(browser, server, table, lang):
+def test_the_readout_comparison_draws_libs_numbers_and_passes_axe(browser, server, table, numbers, lang):
     page, bad = new_page(browser, lang), []
     try:
         go(page, f"{server.url}/row-order", ROW_ORDER[lang])
@@ -81,7 +74,6 @@ def test_the_readout_comparison_draws_libs_numbers_and_passes_axe(browser, serve
         assert [c["y"] for c in curves] == [pytest.approx(y) for y in by_rows]
         assert all(len(c["y"]) == 28 for c in curves)
 
-        numbers = quoted(table)
         assert len(numbers) == 8, "both questions answered: mean and max after k rows, errors one way and both ways"
         caption = page.locator('.st-key-readouts + [data-testid="stElementContainer"]').inner_text()
         missing = [n for n in numbers if n not in caption]

@@ -7,6 +7,8 @@ import sys
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
+from lib.storage.documents import shipped_cards  # name -> card, as the docs generator reads them
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -71,7 +73,7 @@ def test_cloud_rehearsal_table_and_readme_figures_come_from_the_recorded_runs():
 
 def test_teaching_notes_quote_the_shipped_cards():
     from lib.experiments.analysis import reading_table
-    cards = {p.stem: json.loads(p.read_text()) for p in (ROOT / "pretrained").glob("*.json")}
+    cards = shipped_cards()
     doc = (ROOT / "docs" / "teaching-notes.md").read_text()
     table = doc.split("<!-- reading-table -->\n")[1].split("\n<!-- /reading-table -->")[0]
     assert table == reading_table(cards)
@@ -84,7 +86,7 @@ def test_teaching_notes_why_gates_is_what_the_long_models_show():
     from lib.experiments import gradients as G
     from lib.experiments.stats import differ
 
-    cards = {p.stem: json.loads(p.read_text()) for p in (ROOT / "pretrained").glob("*.json")}
+    cards = shipped_cards()
     doc = " ".join((ROOT / "docs" / "teaching-notes.md").read_text().split())
     acc = lambda name: (cards[name]["metrics"]["acc"], cards[name]["metrics"]["n"])  # noqa: E731
     (rnn, n), (rnn_long, n_long) = acc(G.COMPARED["rnn"]), acc(G.LONG["rnn"])
@@ -111,7 +113,7 @@ def test_teaching_notes_quote_where_the_ink_lies(mnist):
 def test_teaching_notes_quote_every_seed_of_the_row_order_experiment():
     from lib.experiments.analysis import seed_table
     from lib.storage.pretrained import seed_cards
-    cards = {p.stem: json.loads(p.read_text()) for p in (ROOT / "pretrained").glob("*.json")}
+    cards = shipped_cards()
     doc = (ROOT / "docs" / "teaching-notes.md").read_text()
     table = doc.split("<!-- seed-table -->\n")[1].split("\n<!-- /seed-table -->")[0]
     assert table == seed_table(cards, seed_cards())
@@ -133,7 +135,7 @@ def test_benchmarks_tables_are_the_recorded_runs():
 def test_teaching_notes_quote_the_order_by_family_table():
     from lib.experiments.conclusion import family_table
     from lib.storage.pretrained import seed_cards
-    cards = {p.stem: json.loads(p.read_text()) for p in (ROOT / "pretrained").glob("*.json")}
+    cards = shipped_cards()
     doc = (ROOT / "docs" / "teaching-notes.md").read_text()
     table = doc.split("<!-- family-table -->\n")[1].split("\n<!-- /family-table -->")[0]
     assert table == family_table({**cards, **seed_cards()})
@@ -217,7 +219,7 @@ def test_teaching_notes_read_out_claims_are_what_the_cards_show(mnist):
     from lib.experiments.compare import change
     from lib.experiments.readouts import both_ways, early_answers, readout_table
 
-    cards = {p.stem: json.loads(p.read_text()) for p in (ROOT / "pretrained").glob("*.json")}
+    cards = shipped_cards()
     doc = " ".join((ROOT / "docs" / "teaching-notes.md").read_text().split())
     table, labels = readout_table(cards), mnist.test_y.tolist()
     m = table["metrics"]
@@ -246,7 +248,7 @@ def test_teaching_notes_tuning_claims_are_what_the_records_show():
     from lib.experiments.tuning import budgets, same_budget, untuned
     from lib.storage.pretrained import BASES, SPECS, TUNING_LRS, tuning_records
 
-    cards = {p.stem: json.loads(p.read_text()) for p in (ROOT / "pretrained").glob("*.json")}
+    cards = shipped_cards()
     doc = " ".join((ROOT / "docs" / "teaching-notes.md").read_text().split())
     found = budgets(tuning_records())
     assert set(found) == set(BASES) and same_budget(found)
@@ -281,7 +283,7 @@ def test_teaching_notes_conclusion_claims_are_what_the_cards_show(mnist):
     from lib.experiments.compare import change
     from lib.experiments.stats import differ
 
-    cards = {p.stem: json.loads(p.read_text()) for p in (ROOT / "pretrained").glob("*.json")}
+    cards = shipped_cards()
     doc = " ".join((ROOT / "docs" / "teaching-notes.md").read_text().split())
     labels = mnist.test_y.tolist()
     acc = {name: card["metrics"]["acc"] for name, card in cards.items()}
